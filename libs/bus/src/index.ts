@@ -1,0 +1,4 @@
+export * from './names';
+export * from './messages';
+export * from './nats-connection';
+export * from './topology';

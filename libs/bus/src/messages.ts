@@ -1,0 +1,51 @@
+import { NodeDocument, StringMap } from '@plexus/domain';
+
+/** Worker -> control plane: create my node from this properties file (first request wins). */
+export interface SeedNodeRequest {
+  nodeId: string;
+  processId: string;
+  /** Flat keys of the parsed properties file. */
+  properties: StringMap;
+}
+export type SeedNodeReply =
+  | { ok: true; created: boolean; document: NodeDocument }
+  | { ok: false; statusCode: number; message: string };
+
+export type ModuleState = 'starting' | 'running' | 'stopped' | 'failed' | 'unsupported' | 'standby';
+
+export interface ModuleStatus {
+  state: ModuleState;
+  /** Version of the node document this module's current config came from. */
+  version: number;
+  error?: string;
+}
+
+export interface ProcessIdentity {
+  processId: string;
+  nodeId: string;
+  host: string;
+  pid: number;
+  portOffset: number;
+}
+
+/** Published on the membership stream. */
+export interface MembershipAnnouncement extends ProcessIdentity {
+  what: 'joined' | 'left';
+  at: string;
+}
+
+export interface Heartbeat extends ProcessIdentity {
+  appliedVersion: number;
+  modules: Record<string, ModuleStatus>;
+  at: string;
+}
+
+/** Sent when a process has applied a node document; `hrtimeNs` is process.hrtime.bigint(). */
+export interface AppliedReport {
+  processId: string;
+  nodeId: string;
+  version: number;
+  ok: boolean;
+  hrtimeNs: string;
+  modules: Record<string, ModuleStatus>;
+}

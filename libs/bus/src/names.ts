@@ -1,0 +1,42 @@
+/**
+ * Every NATS subject, stream, bucket and queue name Plexus uses, in one place (DESIGN.md).
+ * IDs may contain ".", which separates subject tokens, so IDs are encoded as one token.
+ */
+export const subjectToken = (id: string) => id.replace(/\./g, '~');
+export const fromSubjectToken = (token: string) => token.replace(/~/g, '.');
+
+/** JetStream stream of every recorded event (audit, other consumers); msg-id = event ID. */
+export const EVENTS_STREAM = 'PLEXUS_EVENTS';
+export const EVENTS_SUBJECTS = 'plexus.events.>';
+export const eventSubject = (nodeId: string, type: string) =>
+  `plexus.events.${subjectToken(nodeId)}.${type}`;
+export const nodeEventsFilter = (nodeId: string) => `plexus.events.${subjectToken(nodeId)}.>`;
+
+/** KV bucket with the latest full document of every node: what workers watch. Key = node ID. */
+export const NODES_BUCKET = 'plexus-nodes';
+
+/** KV bucket of shared login sessions. */
+export const SESSIONS_BUCKET = 'plexus-sessions';
+
+/** Durable join/leave announcements, so none is lost while the control plane is down. */
+export const MEMBERSHIP_STREAM = 'PLEXUS_MEMBERSHIP';
+export const MEMBERSHIP_SUBJECTS = 'plexus.membership.>';
+export const membershipSubject = (nodeId: string, processId: string, what: 'joined' | 'left') =>
+  `plexus.membership.${subjectToken(nodeId)}.${subjectToken(processId)}.${what}`;
+
+/** Core NATS (fire and forget): heartbeats every second; applied-config reports. */
+export const heartbeatSubject = (nodeId: string, processId: string) =>
+  `plexus.heartbeat.${subjectToken(nodeId)}.${subjectToken(processId)}`;
+export const HEARTBEAT_ALL = 'plexus.heartbeat.>';
+export const appliedSubject = (nodeId: string, processId: string) =>
+  `plexus.applied.${subjectToken(nodeId)}.${subjectToken(processId)}`;
+export const APPLIED_ALL = 'plexus.applied.>';
+
+/** A hint, sent after a commit, that wakes the relay at once instead of on its next poll. */
+export const RELAY_WAKE = 'plexus.relay.wake';
+
+/** Request/reply patterns served by the control plane through @nestjs/microservices. */
+export const PATTERNS = {
+  seedNode: 'plexus.rpc.nodes.seed',
+} as const;
+export const CONTROL_PLANE_QUEUE = 'plexus-control-plane';

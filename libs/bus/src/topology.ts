@@ -1,0 +1,31 @@
+import { DiscardPolicy, NatsConnection, RetentionPolicy, StorageType } from 'nats';
+import { EVENTS_STREAM, EVENTS_SUBJECTS, MEMBERSHIP_STREAM, MEMBERSHIP_SUBJECTS, NODES_BUCKET } from './names';
+
+const TWO_MINUTES_NS = 2 * 60 * 1_000_000_000;
+
+/**
+ * Creates the streams and buckets Plexus needs when they are missing. Idempotent; run by the
+ * control plane at start (workers only use what exists).
+ */
+export async function ensureTopology(nc: NatsConnection): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  const streams = [
+    // msg-id dedup over the window makes re-publishing after a relay crash harmless.
+    { name: EVENTS_STREAM, subjects: [EVENTS_SUBJECTS], duplicate_window: TWO_MINUTES_NS },
+    { name: MEMBERSHIP_STREAM, subjects: [MEMBERSHIP_SUBJECTS], duplicate_window: TWO_MINUTES_NS },
+  ];
+  for (const s of streams) {
+    try {
+      await jsm.streams.info(s.name);
+    } catch {
+      await jsm.streams.add({
+        ...s,
+        storage: StorageType.File,
+        retention: RetentionPolicy.Limits,
+        discard: DiscardPolicy.Old,
+      });
+    }
+  }
+  const js = nc.jetstream();
+  await js.views.kv(NODES_BUCKET, { history: 5 });
+}

@@ -1,0 +1,26 @@
+import { Activation, ModuleSpec, StringMap } from './node-document';
+
+export interface ModuleInput {
+  type: string;
+  config: StringMap;
+  requires: StringMap;
+  enabled: boolean;
+  activation: Activation;
+}
+
+/** What an admin (or a first-starting worker) asks of a node. */
+export type NodeCommand =
+  | { kind: 'PutNode'; properties: StringMap }
+  | { kind: 'ArchiveNode' }
+  | { kind: 'PutModule'; moduleId: string; module: ModuleInput }
+  | { kind: 'PatchModuleConfig'; moduleId: string; changes: Record<string, string | null> }
+  | { kind: 'StartModule'; moduleId: string }
+  | { kind: 'StopModule'; moduleId: string }
+  | { kind: 'RestartModule'; moduleId: string }
+  | { kind: 'RemoveModule'; moduleId: string }
+  /** Create a whole node at once (first start from a properties file); unknown types are kept. */
+  | {
+      kind: 'SeedNode';
+      properties: StringMap;
+      modules: Omit<ModuleSpec, 'generation'>[];
+    };

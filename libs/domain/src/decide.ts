@@ -1,0 +1,225 @@
+import { NodeCommand, ModuleInput } from './commands';
+import { conflict, exists, invalid, notFound } from './errors';
+import { KeyChange, NodeEvent } from './events';
+import { idProblem } from './ids';
+import { ModuleTypeCatalog } from './module-type-catalog';
+import { findModule, ModuleSpec, NodeDocument, StringMap } from './node-document';
+import { isSecretKey, REDACTED } from './secrets';
+
+const PROPERTY_KEY = /^[^\s=:#!]{1,200}$/;
+const ROLE = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+function keyChanges(before: StringMap, after: StringMap, secretKeys: readonly string[] = []) {
+  const changes: KeyChange[] = [];
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  for (const key of [...keys].sort()) {
+    const old = before[key] ?? null;
+    const next = after[key] ?? null;
+    if (old === next) continue;
+    const change: KeyChange = { key, old, new: next };
+    if (isSecretKey(key, secretKeys)) change.secret = true;
+    changes.push(change);
+  }
+  return changes;
+}
+
+function checkKeys(field: string, map: StringMap) {
+  for (const key of Object.keys(map)) {
+    if (!PROPERTY_KEY.test(key))
+      throw invalid(`${field} key "${key}" must be 1-200 characters without white space, "=", ":", "#" or "!"`);
+  }
+}
+
+/** A REDACTED value sent back means "keep the stored secret" (the client never saw it). */
+function restoreSecrets(config: StringMap, stored: StringMap, secretKeys: readonly string[]) {
+  const out: StringMap = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (value === REDACTED && isSecretKey(key, secretKeys)) {
+      if (stored[key] === undefined)
+        throw invalid(`config.${key} is "${REDACTED}" but no value is stored to keep`);
+      out[key] = stored[key];
+    } else out[key] = value;
+  }
+  return out;
+}
+
+function requireLiveNode(state: NodeDocument | null, nodeId: string): NodeDocument {
+  if (!state || state.version === 0 || state.archived) throw notFound(`node "${nodeId}" does not exist`);
+  return state;
+}
+
+function requireModule(doc: NodeDocument, moduleId: string): ModuleSpec {
+  const m = findModule(doc, moduleId);
+  if (!m) throw notFound(`module "${moduleId}" does not exist on node "${doc.nodeId}"`);
+  return m;
+}
+
+function checkModuleId(moduleId: string) {
+  const problem = idProblem('moduleId', moduleId);
+  if (problem) throw invalid(problem);
+}
+
+function checkConfig(catalog: ModuleTypeCatalog, moduleId: string, type: string, config: StringMap, allowUnknownType: boolean) {
+  checkKeys(`modules.${moduleId}.config`, config);
+  const info = catalog.get(type);
+  if (!info) {
+    if (allowUnknownType) return;
+    const known = catalog.list().map((t) => t.type).join(', ');
+    throw invalid(`type "${type}" is not a registered module type (known: ${known})`);
+  }
+  const problems = info.validateConfig(config);
+  if (problems.length) throw invalid(problems.join('; '));
+}
+
+/** Checks that every `requires` names another module of the node that can fill the role, without cycles. */
+function checkRequires(modules: Pick<ModuleSpec, 'moduleId' | 'type' | 'requires'>[], catalog: ModuleTypeCatalog) {
+  const byId = new Map(modules.map((m) => [m.moduleId, m]));
+  for (const m of modules) {
+    for (const [role, target] of Object.entries(m.requires)) {
+      if (!ROLE.test(role))
+        throw invalid(`requires role "${role}" of module "${m.moduleId}" must be upper-case letters, digits and "_"`);
+      const dep = byId.get(target);
+      if (!dep || target === m.moduleId)
+        throw invalid(`requires.${role} of module "${m.moduleId}" names "${target}", which is not another module of this node`);
+      const info = catalog.get(dep.type);
+      if (info && !info.provides.includes(role))
+        throw invalid(`requires.${role} of module "${m.moduleId}" names "${target}", whose type "${dep.type}" does not provide ${role}`);
+    }
+  }
+  // Depth-first search for a cycle: a module may not (indirectly) require itself.
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (id: string, path: string[]) => {
+    if (state.get(id) === 'done') return;
+    if (state.get(id) === 'visiting')
+      throw invalid(`requires form a cycle: ${[...path, id].join(' -> ')}`);
+    state.set(id, 'visiting');
+    for (const target of Object.values(byId.get(id)?.requires ?? {})) visit(target, [...path, id]);
+    state.set(id, 'done');
+  };
+  for (const m of modules) visit(m.moduleId, []);
+}
+
+function decidePutModule(doc: NodeDocument, moduleId: string, input: ModuleInput, catalog: ModuleTypeCatalog): NodeEvent[] {
+  checkModuleId(moduleId);
+  const current = findModule(doc, moduleId);
+  const secretKeys = catalog.get(input.type)?.secretKeys ?? [];
+  const config = restoreSecrets(input.config, current?.config ?? {}, secretKeys);
+  checkConfig(catalog, moduleId, input.type, config, false);
+  const others = doc.modules.filter((m) => m.moduleId !== moduleId);
+  checkRequires([...others, { moduleId, type: input.type, requires: input.requires }], catalog);
+
+  if (!current) {
+    return [{ type: 'ModuleAdded', data: { moduleId, ...input, config } }];
+  }
+  const events: NodeEvent[] = [];
+  const changes = keyChanges(current.config, config, secretKeys);
+  const typeChanged = current.type !== input.type;
+  const requiresChanged = JSON.stringify(sortMap(current.requires)) !== JSON.stringify(sortMap(input.requires));
+  const activationChanged = current.activation !== input.activation;
+  if (changes.length || typeChanged || requiresChanged || activationChanged) {
+    events.push({
+      type: 'ModuleConfigChanged',
+      data: {
+        moduleId,
+        changes,
+        ...(typeChanged ? { type: input.type } : {}),
+        ...(requiresChanged ? { requires: input.requires } : {}),
+        ...(activationChanged ? { activation: input.activation } : {}),
+      },
+    });
+  }
+  if (current.enabled !== input.enabled)
+    events.push({ type: input.enabled ? 'ModuleStarted' : 'ModuleStopped', data: { moduleId } });
+  return events;
+}
+
+function sortMap(map: StringMap): [string, string][] {
+  return Object.entries(map).sort(([a], [b]) => a.localeCompare(b));
+}
+
+/**
+ * The heart of the write side: given the node as it is and a command, the events that the
+ * command produces, or a DomainError saying why it is refused. Pure: no I/O, no clock.
+ */
+export function decide(
+  state: NodeDocument | null,
+  nodeId: string,
+  command: NodeCommand,
+  catalog: ModuleTypeCatalog,
+): NodeEvent[] {
+  const problem = idProblem('nodeId', nodeId);
+  if (problem) throw invalid(problem);
+
+  switch (command.kind) {
+    case 'PutNode': {
+      checkKeys('properties', command.properties);
+      if (!state || state.version === 0 || state.archived)
+        return [{ type: 'NodeCreated', data: { properties: command.properties } }];
+      const changes = keyChanges(state.properties, command.properties);
+      return changes.length ? [{ type: 'NodePropertiesChanged', data: { changes } }] : [];
+    }
+    case 'SeedNode': {
+      if (state && state.version > 0 && !state.archived) throw exists(`node "${nodeId}" already exists`);
+      checkKeys('properties', command.properties);
+      const seen = new Set<string>();
+      for (const m of command.modules) {
+        checkModuleId(m.moduleId);
+        if (seen.has(m.moduleId)) throw invalid(`module "${m.moduleId}" is given twice`);
+        seen.add(m.moduleId);
+        checkConfig(catalog, m.moduleId, m.type, m.config, true);
+      }
+      checkRequires(command.modules, catalog);
+      return [
+        { type: 'NodeCreated', data: { properties: command.properties } },
+        ...command.modules.map((m): NodeEvent => ({ type: 'ModuleAdded', data: { ...m } })),
+      ];
+    }
+    case 'ArchiveNode':
+      requireLiveNode(state, nodeId);
+      return [{ type: 'NodeArchived', data: {} }];
+    case 'PutModule':
+      return decidePutModule(requireLiveNode(state, nodeId), command.moduleId, command.module, catalog);
+    case 'PatchModuleConfig': {
+      const doc = requireLiveNode(state, nodeId);
+      const current = requireModule(doc, command.moduleId);
+      const secretKeys = catalog.get(current.type)?.secretKeys ?? [];
+      const next = { ...current.config };
+      for (const [key, value] of Object.entries(command.changes)) {
+        if (value === null) delete next[key];
+        else if (!(value === REDACTED && isSecretKey(key, secretKeys))) next[key] = value;
+      }
+      checkConfig(catalog, current.moduleId, current.type, next, true);
+      const changes = keyChanges(current.config, next, secretKeys);
+      return changes.length
+        ? [{ type: 'ModuleConfigChanged', data: { moduleId: current.moduleId, changes } }]
+        : [];
+    }
+    case 'StartModule': {
+      const m = requireModule(requireLiveNode(state, nodeId), command.moduleId);
+      return m.enabled ? [] : [{ type: 'ModuleStarted', data: { moduleId: m.moduleId } }];
+    }
+    case 'StopModule': {
+      const m = requireModule(requireLiveNode(state, nodeId), command.moduleId);
+      return m.enabled ? [{ type: 'ModuleStopped', data: { moduleId: m.moduleId } }] : [];
+    }
+    case 'RestartModule': {
+      const m = requireModule(requireLiveNode(state, nodeId), command.moduleId);
+      if (!m.enabled) throw conflict(`module "${m.moduleId}" is stopped; start it instead`);
+      return [
+        { type: 'ModuleStopped', data: { moduleId: m.moduleId, restart: true } },
+        { type: 'ModuleStarted', data: { moduleId: m.moduleId, restart: true } },
+      ];
+    }
+    case 'RemoveModule': {
+      const doc = requireLiveNode(state, nodeId);
+      const m = requireModule(doc, command.moduleId);
+      for (const other of doc.modules) {
+        for (const [role, target] of Object.entries(other.requires)) {
+          if (target === m.moduleId)
+            throw conflict(`module "${m.moduleId}" is required by module "${other.moduleId}" (${role}); change or remove that first`);
+        }
+      }
+      return [{ type: 'ModuleRemoved', data: { moduleId: m.moduleId } }];
+    }
+  }
+}

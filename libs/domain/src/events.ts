@@ -1,0 +1,82 @@
+import { Activation, StringMap } from './node-document';
+
+/** One changed key: `old` null means added, `new` null means removed. */
+export interface KeyChange {
+  key: string;
+  old: string | null;
+  new: string | null;
+  /** Set when the key holds a secret: shown and published redacted. */
+  secret?: boolean;
+}
+
+export type NodeCreated = { type: 'NodeCreated'; data: { properties: StringMap } };
+export type NodePropertiesChanged = {
+  type: 'NodePropertiesChanged';
+  data: { changes: KeyChange[] };
+};
+export type NodeArchived = { type: 'NodeArchived'; data: Record<string, never> };
+export type ModuleAdded = {
+  type: 'ModuleAdded';
+  data: {
+    moduleId: string;
+    type: string;
+    config: StringMap;
+    requires: StringMap;
+    enabled: boolean;
+    activation: Activation;
+  };
+};
+export type ModuleConfigChanged = {
+  type: 'ModuleConfigChanged';
+  data: {
+    moduleId: string;
+    changes: KeyChange[];
+    /** Present only when a PUT replaced these parts of the module too. */
+    type?: string;
+    requires?: StringMap;
+    activation?: Activation;
+  };
+};
+export type ModuleStarted = { type: 'ModuleStarted'; data: { moduleId: string; restart?: boolean } };
+export type ModuleStopped = { type: 'ModuleStopped'; data: { moduleId: string; restart?: boolean } };
+export type ModuleRemoved = { type: 'ModuleRemoved'; data: { moduleId: string } };
+
+/** Events of a node's configuration stream: these, and only these, change a NodeDocument. */
+export type NodeEvent =
+  | NodeCreated
+  | NodePropertiesChanged
+  | NodeArchived
+  | ModuleAdded
+  | ModuleConfigChanged
+  | ModuleStarted
+  | ModuleStopped
+  | ModuleRemoved;
+
+export type NodeEventType = NodeEvent['type'];
+
+export const NODE_EVENT_TYPES: readonly NodeEventType[] = [
+  'NodeCreated',
+  'NodePropertiesChanged',
+  'NodeArchived',
+  'ModuleAdded',
+  'ModuleConfigChanged',
+  'ModuleStarted',
+  'ModuleStopped',
+  'ModuleRemoved',
+];
+
+/** Process lifecycle events live in a stream per process, so they never move a node's version. */
+export const PROCESS_EVENT_TYPES = [
+  'ProcessJoined',
+  'ProcessLeft',
+  'ProcessLost',
+  'ProcessConfigApplied',
+  'ProcessConfigFailed',
+] as const;
+export type ProcessEventType = (typeof PROCESS_EVENT_TYPES)[number];
+
+export const ALL_EVENT_TYPES: readonly string[] = [
+  ...NODE_EVENT_TYPES,
+  ...PROCESS_EVENT_TYPES,
+  'ScaleRecommended',
+];

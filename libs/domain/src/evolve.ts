@@ -1,0 +1,75 @@
+import { KeyChange, NodeEvent } from './events';
+import { emptyNode, ModuleSpec, NodeDocument, StringMap } from './node-document';
+
+function applyChanges(map: StringMap, changes: KeyChange[]): StringMap {
+  const out = { ...map };
+  for (const c of changes) {
+    if (c.new === null) delete out[c.key];
+    else out[c.key] = c.new;
+  }
+  return out;
+}
+
+function updateModule(
+  doc: NodeDocument,
+  moduleId: string,
+  update: (m: ModuleSpec) => ModuleSpec,
+): ModuleSpec[] {
+  return doc.modules.map((m) => (m.moduleId === moduleId ? update(m) : m));
+}
+
+/** Applies one event to a node document; the version counts the events applied. */
+export function evolve(state: NodeDocument, event: NodeEvent): NodeDocument {
+  const doc = { ...state, version: state.version + 1 };
+  switch (event.type) {
+    case 'NodeCreated':
+      return { ...emptyNode(state.nodeId), version: doc.version, properties: event.data.properties };
+    case 'NodePropertiesChanged':
+      return { ...doc, properties: applyChanges(doc.properties, event.data.changes) };
+    case 'NodeArchived':
+      return { ...doc, archived: true };
+    case 'ModuleAdded': {
+      const { moduleId, type, config, requires, enabled, activation } = event.data;
+      return {
+        ...doc,
+        modules: [
+          ...doc.modules,
+          { moduleId, type, config, requires, enabled, activation, generation: 0 },
+        ],
+      };
+    }
+    case 'ModuleConfigChanged': {
+      const { moduleId, changes, type, requires, activation } = event.data;
+      return {
+        ...doc,
+        modules: updateModule(doc, moduleId, (m) => ({
+          ...m,
+          config: applyChanges(m.config, changes),
+          type: type ?? m.type,
+          requires: requires ?? m.requires,
+          activation: activation ?? m.activation,
+        })),
+      };
+    }
+    case 'ModuleStarted':
+      return {
+        ...doc,
+        modules: updateModule(doc, event.data.moduleId, (m) => ({
+          ...m,
+          enabled: true,
+          generation: event.data.restart ? m.generation + 1 : m.generation,
+        })),
+      };
+    case 'ModuleStopped':
+      return {
+        ...doc,
+        modules: updateModule(doc, event.data.moduleId, (m) => ({ ...m, enabled: false })),
+      };
+    case 'ModuleRemoved':
+      return { ...doc, modules: doc.modules.filter((m) => m.moduleId !== event.data.moduleId) };
+  }
+}
+
+export function evolveAll(state: NodeDocument, events: NodeEvent[]): NodeDocument {
+  return events.reduce(evolve, state);
+}

@@ -1,0 +1,18 @@
+import { StringMap } from './node-document';
+
+/** What the control plane needs to know about a module type to validate and redact its config. */
+export interface ModuleTypeInfo {
+  type: string;
+  description: string;
+  /** Config keys whose values are secret (besides the *password/*secret/*token rule). */
+  secretKeys: readonly string[];
+  /** Roles this type can fill in another module's `requires`. */
+  provides: readonly string[];
+  /** Problems with `config`, each naming the key and the rule; empty when valid. */
+  validateConfig(config: StringMap): string[];
+}
+
+export interface ModuleTypeCatalog {
+  get(type: string): ModuleTypeInfo | undefined;
+  list(): ModuleTypeInfo[];
+}

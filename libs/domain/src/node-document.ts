@@ -1,0 +1,36 @@
+export type Activation = 'all' | 'single';
+export type StringMap = Record<string, string>;
+
+/** One module of a node, as configured. */
+export interface ModuleSpec {
+  moduleId: string;
+  type: string;
+  config: StringMap;
+  /** role -> moduleId of another module of the same node */
+  requires: StringMap;
+  enabled: boolean;
+  activation: Activation;
+  /** Bumped by every restart, so a level-triggered worker can tell that it must restart. */
+  generation: number;
+}
+
+/** The full configuration of a node at one version: what workers converge on. */
+export interface NodeDocument {
+  nodeId: string;
+  version: number;
+  archived: boolean;
+  properties: StringMap;
+  modules: ModuleSpec[];
+}
+
+export function findModule(doc: NodeDocument, moduleId: string): ModuleSpec | undefined {
+  return doc.modules.find((m) => m.moduleId === moduleId);
+}
+
+export const emptyNode = (nodeId: string): NodeDocument => ({
+  nodeId,
+  version: 0,
+  archived: false,
+  properties: {},
+  modules: [],
+});

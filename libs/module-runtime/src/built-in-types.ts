@@ -1,0 +1,7 @@
+import { ModuleTypeRegistry } from './registry';
+import { httpEndpointType } from './types/http-endpoint/http-endpoint.module-type';
+
+/** The module types every Plexus process knows. */
+export function builtInModuleTypes(): ModuleTypeRegistry {
+  return new ModuleTypeRegistry([httpEndpointType]);
+}

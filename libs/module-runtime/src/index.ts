@@ -1,0 +1,4 @@
+export * from './module-type';
+export * from './registry';
+export * from './config-schema';
+export * from './built-in-types';

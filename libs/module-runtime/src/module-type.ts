@@ -1,0 +1,40 @@
+import { ModuleTypeInfo, StringMap } from '@plexus/domain';
+
+export interface ModuleLogger {
+  log(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a running module knows about where it runs. */
+export interface ModuleContext {
+  nodeId: string;
+  processId: string;
+  moduleId: string;
+  /** Added to every port the module listens on. */
+  portOffset: number;
+  /** Version of the node document whose config the module runs now. */
+  configVersion(): number;
+  /** Instances of the modules this one requires, by role. */
+  dependencies: Record<string, ModuleInstance>;
+  logger: ModuleLogger;
+}
+
+export interface ModuleInstance {
+  stop(): Promise<void>;
+  /**
+   * Applies a config change without a restart. Returns false when the change cannot be applied
+   * in place (the runtime then stops and starts the module); throws when the new config is bad
+   * (the instance must then still run its old config).
+   */
+  reconfigure?(config: StringMap): Promise<boolean>;
+  /** Runtime status that flows in heartbeats (connections, last error, ...). */
+  status?(): Record<string, unknown>;
+}
+
+/** A module type: its config schema (a class-validator class) and the code that runs it. */
+export interface ModuleTypeDefinition extends ModuleTypeInfo {
+  /** Class whose properties are the config keys (dotted names allowed), decorated with class-validator rules. */
+  configSchema: new () => object;
+  start(config: StringMap, ctx: ModuleContext): Promise<ModuleInstance>;
+}

@@ -1,0 +1,114 @@
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { StringMap } from '@plexus/domain';
+import { validateConfigAgainst } from '../../config-schema';
+import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from '../../module-type';
+import { HttpEndpointConfig } from './http-endpoint.schema';
+
+const DEFAULT_MESSAGE = 'Hello from Plexus';
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function close(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/**
+ * An HTTP listener whose answer carries the config it runs with. `message` changes apply in place;
+ * a `port` or `bind_address` change binds the new address first and only then closes the old one,
+ * so a bad new port leaves the module serving on the old one.
+ */
+class HttpEndpoint implements ModuleInstance {
+  private server: http.Server;
+  private config: StringMap;
+  private requests = 0;
+
+  constructor(private readonly ctx: ModuleContext) {}
+
+  async open(config: StringMap) {
+    this.server = await this.bind(config);
+    this.config = config;
+  }
+
+  private address(config: StringMap) {
+    const port = Number(config.port) + this.ctx.portOffset;
+    if (port > 65535) throw new Error(`port ${config.port} + offset ${this.ctx.portOffset} is above 65535`);
+    return { port, host: config.bind_address ?? '127.0.0.1' };
+  }
+
+  private async bind(config: StringMap): Promise<http.Server> {
+    const { port, host } = this.address(config);
+    const server = http.createServer((req, res) => this.handle(req, res));
+    server.keepAliveTimeout = 5000;
+    await listen(server, port, host);
+    return server;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse) {
+    this.requests++;
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'GET' && path === '/endpoint-health') return send(200, { status: 'OPERATIONAL' });
+    if (req.method === 'GET' && path === '/') {
+      return send(200, {
+        nodeId: this.ctx.nodeId,
+        processId: this.ctx.processId,
+        moduleId: this.ctx.moduleId,
+        message: this.config.message ?? DEFAULT_MESSAGE,
+        configVersion: this.ctx.configVersion(),
+      });
+    }
+    send(404, { statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${path}` });
+  }
+
+  async reconfigure(config: StringMap): Promise<boolean> {
+    const before = this.address(this.config);
+    const after = this.address(config);
+    if (before.port !== after.port || before.host !== after.host) {
+      const next = await this.bind(config); // throws (and keeps the old listener) when the port is taken
+      const old = this.server;
+      this.server = next;
+      await close(old);
+    }
+    this.config = config;
+    return true;
+  }
+
+  status() {
+    const address = this.server?.address() as AddressInfo | null;
+    return { port: address?.port, requests: this.requests };
+  }
+
+  async stop() {
+    if (this.server) await close(this.server);
+  }
+}
+
+export const httpEndpointType: ModuleTypeDefinition = {
+  type: 'http-endpoint',
+  description: 'HTTP listener answering GET / with the node, process, module, message and config version',
+  secretKeys: [],
+  provides: [],
+  configSchema: HttpEndpointConfig,
+  validateConfig: (config) => validateConfigAgainst(HttpEndpointConfig, config),
+  async start(config, ctx) {
+    const endpoint = new HttpEndpoint(ctx);
+    await endpoint.open(config);
+    return endpoint;
+  },
+};
