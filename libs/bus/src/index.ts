@@ -2,3 +2,4 @@ export * from './names';
 export * from './messages';
 export * from './nats-connection';
 export * from './topology';
+export * from './nats-relay-sink';

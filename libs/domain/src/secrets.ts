@@ -26,11 +26,19 @@ function redactChanges(changes: KeyChange[]): KeyChange[] {
 }
 
 export function redactDocument(doc: NodeDocument, catalog: ModuleTypeCatalog): NodeDocument {
+  // Built key by key so that answers list fields in the same order whatever storage did to them.
   return {
-    ...doc,
+    nodeId: doc.nodeId,
+    version: doc.version,
+    archived: doc.archived,
     properties: redactMap(doc.properties),
     modules: doc.modules.map((m) => ({
-      ...m,
+      moduleId: m.moduleId,
+      type: m.type,
+      enabled: m.enabled,
+      activation: m.activation,
+      generation: m.generation,
+      requires: m.requires,
       config: redactMap(m.config, catalog.get(m.type)?.secretKeys),
     })),
   };

@@ -1,0 +1,45 @@
+import { plainToInstance, Type } from 'class-transformer';
+import { IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { DEFAULT_NATS_URL } from '@plexus/bus';
+import { DEFAULT_DATABASE_URL } from '@plexus/event-store';
+
+/** The control plane's environment, parsed and checked once at start (immich style). */
+export class ControlPlaneEnv {
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL: string = DEFAULT_DATABASE_URL;
+
+  @IsString()
+  @Matches(/^(nats|tls):\/\//, { message: 'NATS_URL must be a nats:// or tls:// URL' })
+  NATS_URL: string = DEFAULT_NATS_URL;
+
+  @Type(() => Number)
+  @IsInt({ message: 'PORT must be an integer' })
+  @Min(0)
+  @Max(65535)
+  PORT: number = 9000;
+
+  @IsString({ message: 'PLEXUS_ADMIN_TOKEN must be set: it is the bootstrap admin token' })
+  @IsNotEmpty({ message: 'PLEXUS_ADMIN_TOKEN must be set: it is the bootstrap admin token' })
+  @Matches(/^.{16,}$/, { message: 'PLEXUS_ADMIN_TOKEN must be at least 16 characters' })
+  PLEXUS_ADMIN_TOKEN: string;
+
+  @IsOptional()
+  @IsString()
+  LOG_LEVEL: string = 'info';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  RELAY_IDLE_POLL_MS: number = 250;
+}
+
+export function validateEnv(raw: Record<string, unknown>): ControlPlaneEnv {
+  const env = plainToInstance(ControlPlaneEnv, raw, { exposeDefaultValues: true });
+  const errors = validateSync(env, { whitelist: false });
+  if (errors.length) {
+    const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}));
+    throw new Error(`invalid environment: ${lines.join('; ')}`);
+  }
+  return env;
+}

@@ -1,0 +1,60 @@
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { Response } from 'express';
+import { NatsConnection } from 'nats';
+import { Database } from '@plexus/event-store';
+import { Public } from '../auth/public.decorator';
+import { DependencyBreakers } from '../infra/dependency-breakers';
+import { RelayService } from '../infra/relay.service';
+import { DATABASE, NATS } from '../infra/tokens';
+
+/** DESIGN.md's `{status, postgres, nats}`: 200 when both answer, 503 (fast) when one does not. */
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+    private readonly breakers: DependencyBreakers,
+    private readonly relay: RelayService,
+    @Inject(DATABASE) private readonly db: Database,
+    @Inject(NATS) private readonly nc: NatsConnection,
+  ) {}
+
+  private async check(key: 'postgres' | 'nats', probe: () => Promise<unknown>) {
+    const indicator = this.indicator.check(key);
+    try {
+      await this.breakers.run(key, probe);
+      return indicator.up();
+    } catch (err) {
+      return indicator.down({ message: (err as Error).message });
+    }
+  }
+
+  @Get()
+  async get(@Res({ passthrough: true }) res: Response) {
+    const result = await this.health
+      .check([
+        () => this.check('postgres', () => this.db.query('SELECT 1')),
+        () =>
+          this.check('nats', async () => {
+            if (this.nc.isClosed()) throw new Error('connection closed');
+            await this.nc.rtt();
+          }),
+      ])
+      .catch((err) => err.response);
+    const up = (k: string) => (result.details?.[k]?.status === 'up' ? 'up' : 'down');
+    const status = result.status === 'ok' ? 'ok' : 'error';
+    res.status(status === 'ok' ? 200 : 503);
+    if (status !== 'ok') res.setHeader('Retry-After', '2');
+    return {
+      status,
+      postgres: up('postgres'),
+      nats: up('nats'),
+      relay: this.relay.isLeader ? 'leader' : 'standby',
+      relayLagMs: this.relay.lastLagMs,
+    };
+  }
+}

@@ -1,0 +1,43 @@
+import { Transform } from 'class-transformer';
+import { registerDecorator, ValidationOptions } from 'class-validator';
+
+type Scalar = string | number | boolean;
+const isScalar = (v: unknown): v is Scalar => ['string', 'number', 'boolean'].includes(typeof v);
+
+/** Why `value` is not a flat map of scalars (null allowed where `allowNull`), or null. */
+export function stringMapProblem(field: string, value: unknown, allowNull = false): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return `${field} must be an object of key: string pairs`;
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null && allowNull) continue;
+    if (!isScalar(v)) return `${field}.${k} must be a string${allowNull ? ' or null' : ''}`;
+    if (typeof v === 'string' && v.length > 65536) return `${field}.${k} must be at most 65536 characters`;
+  }
+  return null;
+}
+
+/** Config values are strings, as in a properties file; numbers and booleans are accepted and kept as text. */
+export function toStringMap(value: Record<string, unknown>): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = v === null ? null : String(v);
+  return out;
+}
+
+export function IsStringMap(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) => {
+    registerDecorator({
+      name: 'isStringMap',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options,
+      validator: {
+        validate: (value, args) => stringMapProblem(args!.property, value) === null,
+        defaultMessage: (args) => stringMapProblem(args!.property, args!.value) ?? '',
+      },
+    });
+    Transform(({ value }) => (stringMapProblem('x', value) === null ? toStringMap(value) : value))(
+      target,
+      propertyName,
+    );
+  };
+}

@@ -1,0 +1,77 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import CircuitBreaker from 'opossum';
+import { DomainError } from '@plexus/domain';
+import { PreconditionFailed, StreamVersionConflict } from '@plexus/event-store';
+
+/** A dependency could not answer in time; the HTTP layer turns it into 503 + Retry-After. */
+export class DependencyUnavailable extends Error {
+  constructor(
+    readonly dependency: 'postgres' | 'nats',
+    readonly cause: unknown,
+    readonly retryAfterSeconds = 2,
+  ) {
+    super(`${dependency} is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/** Errors that say nothing about the dependency's health (a refused command, a lost race). */
+const isCallerError = (err: unknown) =>
+  err instanceof DomainError || err instanceof PreconditionFailed || err instanceof StreamVersionConflict;
+
+const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|terminating connection|the database system is|CONNECTION_CLOSED|TIMEOUT|DISCONNECT|no responders/i;
+
+function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (typeof e?.code === 'string' && (e.code.startsWith('08') || e.code.startsWith('57P'))) return true;
+  return CONNECTION_ERROR.test(`${e?.code ?? ''} ${e?.message ?? ''}`);
+}
+
+/**
+ * One opossum breaker per dependency. A call that times out (1 s) or fails to connect counts
+ * against the breaker; once open, calls fail at once instead of queueing behind a dead server.
+ */
+@Injectable()
+export class DependencyBreakers implements OnModuleDestroy {
+  private readonly breakers = {
+    postgres: this.create('postgres'),
+    nats: this.create('nats'),
+  };
+
+  private create(name: string) {
+    return new CircuitBreaker((work: () => Promise<unknown>) => work(), {
+      name,
+      timeout: 1000,
+      errorThresholdPercentage: 50,
+      volumeThreshold: 3,
+      resetTimeout: 2000,
+      errorFilter: (err: unknown) => isCallerError(err) || !isConnectionError(err),
+    });
+  }
+
+  async run<T>(dependency: 'postgres' | 'nats', work: () => Promise<T>): Promise<T> {
+    try {
+      return (await this.breakers[dependency].fire(work)) as T;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'EOPENBREAKER' || code === 'ETIMEDOUT' || isConnectionError(err))
+        throw new DependencyUnavailable(dependency, err);
+      throw err;
+    }
+  }
+
+  postgres<T>(work: () => Promise<T>) {
+    return this.run('postgres', work);
+  }
+
+  nats<T>(work: () => Promise<T>) {
+    return this.run('nats', work);
+  }
+
+  isOpen(dependency: 'postgres' | 'nats') {
+    return this.breakers[dependency].opened;
+  }
+
+  onModuleDestroy() {
+    Object.values(this.breakers).forEach((b) => b.shutdown());
+  }
+}

@@ -1,0 +1,55 @@
+import { Global, Logger, Module } from '@nestjs/common';
+import { NatsConnection } from 'nats';
+import { connectNats, ensureTopology } from '@plexus/bus';
+import { Database, NodeCommandHandler } from '@plexus/event-store';
+import { builtInModuleTypes, ModuleTypeRegistry } from '@plexus/module-runtime';
+import { ControlPlaneEnv, validateEnv } from '../env';
+import { DependencyBreakers } from './dependency-breakers';
+import { RelayService } from './relay.service';
+import { ShutdownService } from './shutdown.service';
+import { CATALOG, DATABASE, NATS } from './tokens';
+
+@Global()
+@Module({
+  providers: [
+    { provide: ControlPlaneEnv, useFactory: () => validateEnv(process.env) },
+    {
+      provide: DATABASE,
+      inject: [ControlPlaneEnv],
+      useFactory: async (env: ControlPlaneEnv) => {
+        const db = await Database.open(env.DATABASE_URL);
+        await db.migrate();
+        return db;
+      },
+    },
+    {
+      provide: NATS,
+      inject: [ControlPlaneEnv],
+      useFactory: async (env: ControlPlaneEnv) => {
+        const nc = await connectNats(env.NATS_URL, 'plexus-control-plane');
+        await ensureTopology(nc);
+        const logger = new Logger('NATS');
+        void (async () => {
+          for await (const s of nc.status()) {
+            if (s.type === 'disconnect' || s.type === 'reconnect') logger.warn(`NATS ${s.type}`);
+          }
+        })();
+        return nc;
+      },
+    },
+    { provide: CATALOG, useFactory: () => builtInModuleTypes() },
+    DependencyBreakers,
+    RelayService,
+    ShutdownService,
+    {
+      provide: NodeCommandHandler,
+      inject: [DATABASE, CATALOG, RelayService],
+      useFactory: (db: Database, catalog: ModuleTypeRegistry, relay: RelayService) =>
+        new NodeCommandHandler(db, catalog, () => relay.committed()),
+    },
+  ],
+  exports: [ControlPlaneEnv, DATABASE, NATS, CATALOG, DependencyBreakers, RelayService, NodeCommandHandler],
+})
+export class InfraModule {}
+
+export type { NatsConnection };

@@ -1,0 +1,76 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { NatsConnection, Subscription } from 'nats';
+import { NatsRelaySink, RELAY_WAKE } from '@plexus/bus';
+import { Database, LeaderLock, Relay, RELAY_LOCK_KEY } from '@plexus/event-store';
+import { ControlPlaneEnv } from '../env';
+import { DependencyBreakers } from './dependency-breakers';
+import { DATABASE, NATS } from './tokens';
+
+/**
+ * Runs the relay on whichever replica holds the Postgres advisory lock. Every replica announces
+ * its commits on RELAY_WAKE (core NATS, after commit: unlike pg_notify it adds nothing to the
+ * write transaction), so the leader reads new events at once; an idle poll covers lost hints.
+ */
+@Injectable()
+export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Relay');
+  private readonly relay: Relay;
+  private readonly lock: LeaderLock;
+  private wakeSubscription: Subscription | null = null;
+  private wakePending = false;
+  lastLagMs = 0;
+
+  constructor(
+    @Inject(DATABASE) db: Database,
+    @Inject(NATS) private readonly nc: NatsConnection,
+    env: ControlPlaneEnv,
+    breakers: DependencyBreakers,
+  ) {
+    const sink = new NatsRelaySink(nc);
+    this.relay = new Relay(
+      db,
+      { publish: (events, documents) => breakers.nats(() => sink.publish(events, documents)) },
+      {
+        idlePollMs: env.RELAY_IDLE_POLL_MS,
+        onError: (err) => this.logger.warn(`relay publish failed, will retry: ${(err as Error).message}`),
+        onPublished: (_count, lagMs) => (this.lastLagMs = lagMs),
+      },
+    );
+    this.lock = new LeaderLock(env.DATABASE_URL, RELAY_LOCK_KEY, {
+      onAcquired: () => {
+        this.logger.log('this replica holds the relay lock: relaying events to NATS');
+        this.relay.start();
+      },
+      onLost: async () => {
+        this.logger.warn('relay lock lost: relay stopped');
+        await this.relay.stop();
+      },
+      onError: (err) => this.logger.debug?.(`relay lock: ${(err as Error).message}`),
+    });
+  }
+
+  get isLeader() {
+    return this.lock.isLeader;
+  }
+
+  /** Called after every local commit. */
+  committed(): void {
+    this.relay.wake();
+    if (this.wakePending) return;
+    this.wakePending = true;
+    queueMicrotask(() => {
+      this.wakePending = false;
+      if (!this.nc.isClosed()) this.nc.publish(RELAY_WAKE);
+    });
+  }
+
+  onApplicationBootstrap() {
+    this.wakeSubscription = this.nc.subscribe(RELAY_WAKE, { callback: () => this.relay.wake() });
+    this.lock.start();
+  }
+
+  async onModuleDestroy() {
+    this.wakeSubscription?.unsubscribe();
+    await this.lock.stop();
+  }
+}

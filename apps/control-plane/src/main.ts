@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { MicroserviceOptions, Transport } from '@nestjs/microservices';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { CONTROL_PLANE_QUEUE } from '@plexus/bus';
+import { AppModule } from './app.module';
+import { ControlPlaneEnv, validateEnv } from './env';
+import { ErrorFilter } from './http/error.filter';
+import { validationPipe } from './http/validation';
+
+export async function createControlPlane(env: ControlPlaneEnv) {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  app.set('etag', false); // ETag is the node version, set by the controllers
+  // DESIGN.md: bodies over 1 MiB are refused with 413.
+  app.useBodyParser('json', { limit: '1mb' });
+  app.useGlobalPipes(validationPipe);
+  app.useGlobalFilters(new ErrorFilter());
+  app.enableShutdownHooks();
+  app.connectMicroservice<MicroserviceOptions>(
+    { transport: Transport.NATS, options: { servers: [env.NATS_URL], queue: CONTROL_PLANE_QUEUE } },
+    { inheritAppConfig: true },
+  );
+  const docs = new DocumentBuilder()
+    .setTitle('Plexus admin API')
+    .setDescription('Nodes, modules, processes and events of a Plexus cluster (DESIGN.md)')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, docs));
+  await app.startAllMicroservices();
+  return app;
+}
+
+async function main() {
+  let env: ControlPlaneEnv;
+  try {
+    env = validateEnv(process.env);
+  } catch (err) {
+    process.stderr.write(`plexus control-plane: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const app = await createControlPlane(env);
+  await app.listen(env.PORT, '0.0.0.0');
+  app.get(Logger).log(`control plane listening on :${env.PORT} (admin API, docs at /docs)`);
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`plexus control-plane failed to start: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,30 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsOptional, IsString, Length } from 'class-validator';
+import { IsStringMap } from '../../http/string-map';
+
+export class PutModuleDto {
+  @ApiProperty({ example: 'http-endpoint' })
+  @IsString()
+  @Length(1, 100)
+  type: string;
+
+  @ApiPropertyOptional({ example: { port: '8000', message: 'hello' } })
+  @IsOptional()
+  @IsStringMap()
+  config: Record<string, string> = {};
+
+  @ApiPropertyOptional({ example: { SECURITY_IN_UP: 'local_security' } })
+  @IsOptional()
+  @IsStringMap()
+  requires: Record<string, string> = {};
+
+  @ApiPropertyOptional({ default: true })
+  @IsOptional()
+  @IsBoolean()
+  enabled: boolean = true;
+
+  @ApiPropertyOptional({ enum: ['all', 'single'], default: 'all' })
+  @IsOptional()
+  @IsIn(['all', 'single'])
+  activation: 'all' | 'single' = 'all';
+}

@@ -1,0 +1,65 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  emptyNode,
+  evolveAll,
+  idProblem,
+  invalid,
+  ModuleTypeCatalog,
+  NodeCommand,
+  NodeDocument,
+  notFound,
+  redactDocument,
+} from '@plexus/domain';
+import {
+  CommandContext,
+  Database,
+  listNodeSummaries,
+  NodeCommandHandler,
+  readNodeDocument,
+  readNodeStream,
+} from '@plexus/event-store';
+import { DependencyBreakers } from '../infra/dependency-breakers';
+import { CATALOG, DATABASE } from '../infra/tokens';
+
+export function checkId(field: string, value: string) {
+  const problem = idProblem(field, value);
+  if (problem) throw invalid(problem);
+}
+
+/** HTTP-facing node operations: every read is redacted, every write goes through the command handler. */
+@Injectable()
+export class NodesService {
+  constructor(
+    @Inject(DATABASE) private readonly db: Database,
+    @Inject(CATALOG) private readonly catalog: ModuleTypeCatalog,
+    private readonly commands: NodeCommandHandler,
+    private readonly breakers: DependencyBreakers,
+  ) {}
+
+  async execute(nodeId: string, command: NodeCommand, ctx: CommandContext) {
+    checkId('nodeId', nodeId);
+    const result = await this.breakers.postgres(() => this.commands.handle(nodeId, command, ctx));
+    return { ...result, document: redactDocument(result.document, this.catalog) };
+  }
+
+  list() {
+    return this.breakers.postgres(() => listNodeSummaries(this.db));
+  }
+
+  /** The latest document, or the one at `version` / `asOf`, rebuilt from the event stream. */
+  async get(nodeId: string, at: { version?: number; asOf?: Date }): Promise<NodeDocument> {
+    checkId('nodeId', nodeId);
+    const doc = await this.breakers.postgres(async () => {
+      if (at.version === undefined && at.asOf === undefined) return readNodeDocument(this.db, nodeId);
+      const events = await readNodeStream(this.db, nodeId, at);
+      if (!events.length) return null;
+      if (at.version !== undefined && events.length < at.version)
+        throw notFound(`node "${nodeId}" has no version ${at.version} (it is at version ${events.length})`);
+      return evolveAll(emptyNode(nodeId), events);
+    });
+    if (!doc) throw notFound(`node "${nodeId}" does not exist${at.asOf ? ` at ${at.asOf.toISOString()}` : ''}`);
+    if (doc.archived && at.version === undefined && at.asOf === undefined)
+      throw notFound(`node "${nodeId}" is archived`);
+    return redactDocument(doc, this.catalog);
+  }
+}

@@ -1,0 +1,92 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { AckPolicy, ConsumerMessages, DeliverPolicy, JsMsg, NatsConnection, Subscription } from 'nats';
+import { Heartbeat, HEARTBEAT_ALL, MEMBERSHIP_STREAM, MembershipAnnouncement } from '@plexus/bus';
+import { Database, recordProcessJoined, recordProcessLeft } from '@plexus/event-store';
+import { ControlPlaneEnv } from '../env';
+import { DATABASE, NATS } from '../infra/tokens';
+
+/**
+ * Records join/leave announcements from the membership stream (durable: announcements made
+ * while no control plane ran are recorded when one starts) and keeps the latest heartbeat of
+ * every process in memory. Every replica reads heartbeats; the durable consumer is shared, so
+ * each announcement is recorded by one replica (and recording is idempotent besides).
+ */
+@Injectable()
+export class MembershipService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Membership');
+  private readonly heartbeats = new Map<string, Heartbeat & { receivedAt: number }>();
+  private heartbeatSub: Subscription | null = null;
+  private messages: ConsumerMessages | null = null;
+  private stopped = false;
+
+  constructor(
+    @Inject(DATABASE) private readonly db: Database,
+    @Inject(NATS) private readonly nc: NatsConnection,
+    private readonly env: ControlPlaneEnv,
+  ) {}
+
+  lastHeartbeat(processId: string) {
+    return this.heartbeats.get(processId);
+  }
+
+  /** One durable consumer per cluster (per database), so clusters sharing a NATS do not steal each other's messages. */
+  private durableName() {
+    const hash = createHash('sha256').update(this.env.DATABASE_URL).digest('hex').slice(0, 12);
+    return `control-plane-${hash}`;
+  }
+
+  async onApplicationBootstrap() {
+    const decoder = new TextDecoder();
+    this.heartbeatSub = this.nc.subscribe(HEARTBEAT_ALL, {
+      callback: (_err, msg) => {
+        try {
+          const hb = JSON.parse(decoder.decode(msg.data)) as Heartbeat;
+          this.heartbeats.set(hb.processId, { ...hb, receivedAt: Date.now() });
+        } catch {
+          /* a malformed heartbeat is ignored */
+        }
+      },
+    });
+    const jsm = await this.nc.jetstreamManager();
+    const durable = this.durableName();
+    await jsm.consumers
+      .add(MEMBERSHIP_STREAM, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 10_000_000_000 })
+      .catch(() => undefined); // exists already
+    void this.consume(durable);
+  }
+
+  private async consume(durable: string) {
+    while (!this.stopped) {
+      try {
+        const consumer = await this.nc.jetstream().consumers.get(MEMBERSHIP_STREAM, durable);
+        this.messages = await consumer.consume({ max_messages: 100 });
+        for await (const msg of this.messages) await this.record(msg);
+      } catch (err) {
+        if (!this.stopped) this.logger.warn(`membership consumer: ${(err as Error).message}; retrying`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private async record(msg: JsMsg) {
+    try {
+      const a = msg.json<MembershipAnnouncement>();
+      const info = { processId: a.processId, nodeId: a.nodeId, host: a.host, pid: a.pid, portOffset: a.portOffset };
+      const metadata = { actor: `process:${a.processId}`, correlationId: a.processId };
+      const at = new Date(a.at);
+      if (a.what === 'joined') await recordProcessJoined(this.db, info, at, metadata);
+      else if (a.what === 'left') await recordProcessLeft(this.db, info, at, metadata);
+      msg.ack();
+    } catch (err) {
+      this.logger.warn(`could not record a membership announcement: ${(err as Error).message}`);
+      msg.nak(1000);
+    }
+  }
+
+  async onModuleDestroy() {
+    this.stopped = true;
+    this.heartbeatSub?.unsubscribe();
+    this.messages?.stop();
+  }
+}

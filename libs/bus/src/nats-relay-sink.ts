@@ -1,0 +1,51 @@
+import { JetStreamClient, KV, NatsConnection } from 'nats';
+import { NodeDocument } from '@plexus/domain';
+import { eventSubject, NODES_BUCKET } from './names';
+
+/** The shape of an event on the events stream (the event store's StoredEvent). */
+export interface PublishedEvent {
+  eventId: string;
+  nodeId: string;
+  streamId: string;
+  version: number;
+  position: string;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  recordedAt: string;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Publishes a relay batch: every event to the events stream (msg-id = event ID, so a re-publish
+ * after a crash is dropped by JetStream's dedup), and the latest document of every node touched to
+ * the nodes KV bucket. All publishes of a batch are in flight at once on one connection, which
+ * JetStream stores in the order sent; it resolves only when every one is acknowledged.
+ */
+export class NatsRelaySink {
+  private readonly js: JetStreamClient;
+  private kv: KV | null = null;
+
+  constructor(private readonly nc: NatsConnection) {
+    this.js = nc.jetstream();
+  }
+
+  private async nodesBucket(): Promise<KV> {
+    this.kv ??= await this.js.views.kv(NODES_BUCKET);
+    return this.kv;
+  }
+
+  async publish(events: PublishedEvent[], documents: NodeDocument[]): Promise<void> {
+    const kv = await this.nodesBucket();
+    await Promise.all([
+      ...events.map((e) =>
+        this.js.publish(eventSubject(e.nodeId, e.type), encoder.encode(JSON.stringify(e)), {
+          msgID: e.eventId,
+        }),
+      ),
+      // Sent together with the events: a worker that sees a document before its events is fine.
+      ...documents.map((d) => kv.put(d.nodeId, encoder.encode(JSON.stringify(d)))),
+    ]);
+  }
+}

@@ -1,0 +1,58 @@
+import { Sql } from './database';
+import { NewEvent } from './stored-event';
+
+export class StreamVersionConflict extends Error {
+  constructor(readonly streamId: string, readonly expectedVersion: number) {
+    super(`stream ${streamId} is no longer at version ${expectedVersion}`);
+  }
+}
+
+/**
+ * Appends events to a stream that must be at `expectedVersion`. The unique (stream, version)
+ * key makes concurrent appends at the same version fail for all but one writer.
+ */
+export async function appendToStream(
+  sql: Sql,
+  streamId: string,
+  nodeId: string,
+  expectedVersion: number,
+  events: NewEvent[],
+): Promise<{ nextVersion: number; positions: string[] }> {
+  try {
+    const rows = await sql.query<{ global_position: string }>(
+      `INSERT INTO events (event_id, stream_id, stream_version, node_id, type, payload, secret_payload, metadata)
+       SELECT e.id, $1, $2::int + e.ord, $3, e.type, e.payload, e.secret_payload, e.metadata
+       FROM unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[]) WITH ORDINALITY
+            AS e(id, type, payload, secret_payload, metadata, ord)
+       ORDER BY e.ord
+       RETURNING global_position`,
+      [
+        streamId,
+        expectedVersion,
+        nodeId,
+        events.map((e) => e.eventId),
+        events.map((e) => e.type),
+        events.map((e) => JSON.stringify(e.data)),
+        events.map((e) => (e.secretData ? JSON.stringify(e.secretData) : null)),
+        events.map((e) => JSON.stringify(e.metadata)),
+      ],
+    );
+    return { nextVersion: expectedVersion + events.length, positions: rows.map((r) => String(r.global_position)) };
+  } catch (err) {
+    const e = err as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
+    const code = e.code ?? e.driverError?.code;
+    const constraint = e.constraint ?? e.driverError?.constraint;
+    if (code === '23505' && constraint === 'events_stream_version_unique')
+      throw new StreamVersionConflict(streamId, expectedVersion);
+    throw err;
+  }
+}
+
+/** The version a stream is at: the number of events in it. */
+export async function readStreamVersion(sql: Sql, streamId: string): Promise<number> {
+  const [row] = await sql.query<{ v: number | null }>(
+    'SELECT max(stream_version) AS v FROM events WHERE stream_id = $1',
+    [streamId],
+  );
+  return row?.v ?? 0;
+}

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { appendToStream, readStreamVersion } from './appendToStream';
+import { Database, Sql } from './database';
+import { EventMetadata, processStreamId } from './stored-event';
+
+export interface ProcessInfo {
+  processId: string;
+  nodeId: string;
+  host: string;
+  pid: number;
+  portOffset: number;
+}
+
+export type ProcessStatus = 'up' | 'left' | 'lost';
+
+export interface ProcessRow extends ProcessInfo {
+  status: ProcessStatus;
+  joinedAt: string;
+  leftAt: string | null;
+  lastSeenAt: string;
+}
+
+async function appendProcessEvent(sql: Sql, p: ProcessInfo, type: string, data: Record<string, unknown>, metadata: EventMetadata) {
+  const stream = processStreamId(p.processId);
+  const version = await readStreamVersion(sql, stream);
+  await appendToStream(sql, stream, p.nodeId, version, [{ eventId: randomUUID(), type, data, metadata }]);
+}
+
+/**
+ * Records a join once: a redelivered announcement finds the row and changes nothing.
+ * Returns whether it recorded anything.
+ */
+export async function recordProcessJoined(db: Database, p: ProcessInfo, at: Date, metadata: EventMetadata): Promise<boolean> {
+  return db.transaction(async (sql) => {
+    const inserted = await sql.query(
+      `INSERT INTO processes (process_id, node_id, status, host, pid, port_offset, joined_at, last_seen_at)
+       VALUES ($1, $2, 'up', $3, $4, $5, $6, $6) ON CONFLICT (process_id) DO NOTHING RETURNING process_id`,
+      [p.processId, p.nodeId, p.host, p.pid, p.portOffset, at],
+    );
+    if (!inserted.length) return false;
+    await appendProcessEvent(sql, p, 'ProcessJoined', { ...p, joinedAt: at.toISOString() }, metadata);
+    return true;
+  });
+}
+
+export async function recordProcessLeft(db: Database, p: ProcessInfo, at: Date, metadata: EventMetadata): Promise<boolean> {
+  return db.transaction(async (sql) => {
+    const updated = await sql.query(
+      `UPDATE processes SET status = 'left', left_at = $2, last_seen_at = $2
+       WHERE process_id = $1 AND status <> 'left' RETURNING process_id`,
+      [p.processId, at],
+    );
+    if (!updated.length) return false;
+    await appendProcessEvent(sql, p, 'ProcessLeft', { ...p, leftAt: at.toISOString() }, metadata);
+    return true;
+  });
+}
+
+export async function listProcesses(sql: Sql, filter: { nodeId?: string; status?: string } = {}): Promise<ProcessRow[]> {
+  const rows = await sql.query<any>(
+    `SELECT * FROM processes
+     WHERE ($1::text IS NULL OR node_id = $1) AND ($2::text IS NULL OR status = $2)
+     ORDER BY node_id, joined_at`,
+    [filter.nodeId ?? null, filter.status ?? null],
+  );
+  return rows.map((r) => ({
+    processId: r.process_id,
+    nodeId: r.node_id,
+    status: r.status,
+    host: r.host,
+    pid: r.pid,
+    portOffset: r.port_offset,
+    joinedAt: r.joined_at.toISOString(),
+    leftAt: r.left_at ? r.left_at.toISOString() : null,
+    lastSeenAt: r.last_seen_at.toISOString(),
+  }));
+}

@@ -1,0 +1,40 @@
+import { Sql } from './database';
+import { EventRow, StoredEvent, toStoredEvent } from './stored-event';
+
+/** Where a reader is in the log: the last event it has seen, by (transaction, position). */
+export interface LogCursor {
+  transactionId: string;
+  position: string;
+}
+
+export const LOG_START: LogCursor = { transactionId: '0', position: '0' };
+
+/**
+ * The next events after `after`, in the order their transactions committed safely, without gaps.
+ *
+ * Positions come from a sequence taken before commit, so a transaction can commit after one with
+ * a higher position. Reading only transactions older than the oldest still running one
+ * (`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`) and ordering by
+ * (transaction_id, position) means no event can later appear behind the cursor (emmett's approach).
+ */
+export async function readMessagesBatch(
+  sql: Sql,
+  after: LogCursor,
+  limit: number,
+): Promise<{ events: StoredEvent[]; cursor: LogCursor }> {
+  const rows = await sql.query<EventRow>(
+    `SELECT event_id, node_id, stream_id, stream_version, global_position, type, payload, metadata,
+            recorded_at, transaction_id::text AS transaction_id
+     FROM events
+     WHERE ((transaction_id = $1::xid8 AND global_position > $2::bigint) OR transaction_id > $1::xid8)
+       AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+     ORDER BY transaction_id, global_position
+     LIMIT $3`,
+    [after.transactionId, after.position, limit],
+  );
+  const last = rows[rows.length - 1];
+  return {
+    events: rows.map(toStoredEvent),
+    cursor: last ? { transactionId: String(last.transaction_id), position: String(last.global_position) } : after,
+  };
+}

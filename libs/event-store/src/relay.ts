@@ -1,0 +1,107 @@
+import { NodeDocument } from '@plexus/domain';
+import { readCheckpoint, storeCheckpoint } from './checkpoints';
+import { Database } from './database';
+import { readNodeDocuments } from './node-documents';
+import { LogCursor, readMessagesBatch } from './readMessagesBatch';
+import { StoredEvent } from './stored-event';
+
+/** Where the relay delivers: it must resolve only once everything is acknowledged. */
+export interface RelaySink {
+  publish(events: StoredEvent[], documents: NodeDocument[]): Promise<void>;
+}
+
+export interface RelayOptions {
+  name?: string;
+  batchSize?: number;
+  /** Safety net: read the log this often even when nobody wakes the relay. */
+  idlePollMs?: number;
+  /** Wait after a failed publish before retrying. */
+  retryMs?: number;
+  onError?: (err: unknown) => void;
+  onPublished?: (count: number, lagMs: number) => void;
+}
+
+/**
+ * Copies the event log to a sink in commit-safe order. The cursor is stored only after the sink
+ * acknowledged, so a crash re-publishes at most the last batch (deduplicated by event ID).
+ * `wake()` after a commit makes it read at once; otherwise it polls every `idlePollMs`.
+ */
+export class Relay {
+  private running = false;
+  private woken = false;
+  private wakeWaiter: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private readonly opts: Required<Omit<RelayOptions, 'onError' | 'onPublished'>> & RelayOptions;
+
+  constructor(
+    private readonly db: Database,
+    private readonly sink: RelaySink,
+    options: RelayOptions = {},
+  ) {
+    this.opts = { name: 'nats', batchSize: 500, idlePollMs: 250, retryMs: 500, ...options };
+  }
+
+  wake(): void {
+    this.woken = true;
+    this.wakeWaiter?.();
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    this.loop = null;
+  }
+
+  get isRunning() {
+    return this.running;
+  }
+
+  private async run() {
+    let cursor: LogCursor | null = null;
+    while (this.running) {
+      try {
+        cursor ??= await readCheckpoint(this.db, this.opts.name);
+        this.woken = false;
+        const batch = await readMessagesBatch(this.db, cursor, this.opts.batchSize);
+        if (!batch.events.length) {
+          await this.sleep(this.opts.idlePollMs);
+          continue;
+        }
+        const nodeIds = [...new Set(batch.events.filter((e) => e.streamId === e.nodeId).map((e) => e.nodeId))];
+        const documents = await readNodeDocuments(this.db, nodeIds);
+        await this.sink.publish(batch.events, documents);
+        await storeCheckpoint(this.db, this.opts.name, batch.cursor);
+        cursor = batch.cursor;
+        const oldest = Date.parse(batch.events[0].recordedAt);
+        this.opts.onPublished?.(batch.events.length, Date.now() - oldest);
+      } catch (err) {
+        this.opts.onError?.(err);
+        cursor = null; // re-read the stored cursor: publishing again is harmless, skipping is not
+        // Not cut short by wake(): with NATS down, every write would otherwise spin the loop.
+        await new Promise((r) => setTimeout(r, this.running ? this.opts.retryMs : 0));
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken || !this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeWaiter = () => {
+        this.wakeWaiter = null;
+        done();
+      };
+    });
+  }
+}

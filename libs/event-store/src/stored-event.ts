@@ -1,0 +1,61 @@
+/** An event as stored: the domain event plus where and when it was recorded. */
+export interface StoredEvent {
+  eventId: string;
+  nodeId: string;
+  streamId: string;
+  version: number;
+  position: string;
+  type: string;
+  /** Secrets redacted: safe to show, publish and log. */
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+  recordedAt: string;
+}
+
+export interface EventMetadata {
+  actor: string;
+  correlationId: string;
+  reason?: string;
+  [key: string]: unknown;
+}
+
+export interface NewEvent {
+  eventId: string;
+  type: string;
+  /** Redacted payload. */
+  data: Record<string, unknown>;
+  /** The clear payload when it differs from `data` (it held secrets); never shown or published. */
+  secretData?: Record<string, unknown>;
+  metadata: EventMetadata;
+}
+
+/** Process lifecycle events go to a stream per process, so they never move a node's version. */
+export const processStreamId = (processId: string) => `process/${processId}`;
+
+export interface EventRow {
+  event_id: string;
+  node_id: string;
+  stream_id: string;
+  stream_version: number;
+  global_position: string;
+  type: string;
+  payload: Record<string, unknown>;
+  secret_payload?: Record<string, unknown> | null;
+  metadata: EventMetadata;
+  recorded_at: Date;
+  transaction_id?: string;
+}
+
+export function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    eventId: row.event_id,
+    nodeId: row.node_id,
+    streamId: row.stream_id,
+    version: row.stream_version,
+    position: String(row.global_position),
+    type: row.type,
+    data: row.payload,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at.toISOString(),
+  };
+}
