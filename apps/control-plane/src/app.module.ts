@@ -1,8 +1,9 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { BearerTokenGuard } from './auth/bearer-token.guard';
+import { ControlPlaneEnv } from './env';
 import { HealthController } from './health/health.controller';
 import { ErrorFilter } from './http/error.filter';
 import { InfraModule } from './infra/infra.module';
@@ -13,29 +14,34 @@ import { MembershipService } from './processes/membership.service';
 import { ProcessesController } from './processes/processes.controller';
 import { SeedingController } from './seeding/seeding.controller';
 
-@Module({
-  imports: [
-    LoggerModule.forRoot({
-      pinoHttp: {
-        level: process.env.LOG_LEVEL ?? 'info',
-        // Tokens and secrets never reach the log.
-        redact: {
-          paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.secret', '*.token'],
-          censor: '******',
-        },
-        autoLogging: { ignore: (req) => req.url === '/health' },
-        quietReqLogger: true,
-      },
-    }),
-    TerminusModule,
-    InfraModule,
-  ],
-  controllers: [NodesController, HealthController, ModuleTypesController, ProcessesController, SeedingController],
-  providers: [
-    NodesService,
-    MembershipService,
-    { provide: APP_GUARD, useClass: BearerTokenGuard },
-    { provide: APP_FILTER, useClass: ErrorFilter },
-  ],
-})
-export class AppModule {}
+@Module({})
+export class AppModule {
+  static forRoot(env: ControlPlaneEnv): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: env.LOG_LEVEL,
+            // Tokens and secrets never reach the log.
+            redact: {
+              paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.secret', '*.token'],
+              censor: '******',
+            },
+            autoLogging: { ignore: (req) => req.url === '/health' },
+            quietReqLogger: true,
+          },
+        }),
+        TerminusModule,
+        InfraModule.forRoot(env),
+      ],
+      controllers: [NodesController, HealthController, ModuleTypesController, ProcessesController, SeedingController],
+      providers: [
+        NodesService,
+        MembershipService,
+        { provide: APP_GUARD, useClass: BearerTokenGuard },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+      ],
+    };
+  }
+}

@@ -5,19 +5,19 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { CONTROL_PLANE_QUEUE } from '@plexus/bus';
+import { json } from 'express';
 import { AppModule } from './app.module';
+import { bodyParserErrors } from './http/error.filter';
 import { ControlPlaneEnv, validateEnv } from './env';
-import { ErrorFilter } from './http/error.filter';
 import { validationPipe } from './http/validation';
 
 export async function createControlPlane(env: ControlPlaneEnv) {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.set('etag', false); // ETag is the node version, set by the controllers
-  // DESIGN.md: bodies over 1 MiB are refused with 413.
-  app.useBodyParser('json', { limit: '1mb' });
+  // DESIGN.md: bodies over 1 MiB are refused with 413; errors keep the API's error shape.
+  app.use(json({ limit: '1mb' }), bodyParserErrors);
   app.useGlobalPipes(validationPipe);
-  app.useGlobalFilters(new ErrorFilter());
   app.enableShutdownHooks();
   app.connectMicroservice<MicroserviceOptions>(
     { transport: Transport.NATS, options: { servers: [env.NATS_URL], queue: CONTROL_PLANE_QUEUE } },

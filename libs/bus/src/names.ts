@@ -40,3 +40,11 @@ export const PATTERNS = {
   seedNode: 'plexus.rpc.nodes.seed',
 } as const;
 export const CONTROL_PLANE_QUEUE = 'plexus-control-plane';
+
+/**
+ * The key of a node's document in NODES_BUCKET: the node ID itself whenever that is a valid KV
+ * key (every ID without a leading, trailing or doubled "."); otherwise the ID with each "." as
+ * "=", a character IDs never contain, so two node IDs never share a key.
+ */
+export const nodeDocumentKey = (nodeId: string) =>
+  /^\.|\.$|\.\./.test(nodeId) ? nodeId.replace(/\./g, '=') : nodeId;

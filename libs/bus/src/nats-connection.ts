@@ -7,7 +7,11 @@ export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
  * and resumes where it was (DESIGN.md: workers keep running with NATS down).
  * User and password in the URL (nats://user:pass@host:port) are passed on as credentials.
  */
-export async function connectNats(url: string, name: string, extra: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
+export async function connectNats(
+  url: string,
+  name: string,
+  extra: Partial<ConnectionOptions> = {},
+): Promise<NatsConnection> {
   const parsed = new URL(url);
   const credentials =
     parsed.username || parsed.password

@@ -1,6 +1,6 @@
 import { JetStreamClient, KV, NatsConnection } from 'nats';
 import { NodeDocument } from '@plexus/domain';
-import { eventSubject, NODES_BUCKET } from './names';
+import { eventSubject, nodeDocumentKey, NODES_BUCKET } from './names';
 
 /** The shape of an event on the events stream (the event store's StoredEvent). */
 export interface PublishedEvent {
@@ -45,7 +45,7 @@ export class NatsRelaySink {
         }),
       ),
       // Sent together with the events: a worker that sees a document before its events is fine.
-      ...documents.map((d) => kv.put(d.nodeId, encoder.encode(JSON.stringify(d)))),
+      ...documents.map((d) => kv.put(nodeDocumentKey(d.nodeId), encoder.encode(JSON.stringify(d)))),
     ]);
   }
 }

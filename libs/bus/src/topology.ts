@@ -1,5 +1,11 @@
 import { DiscardPolicy, NatsConnection, RetentionPolicy, StorageType } from 'nats';
-import { EVENTS_STREAM, EVENTS_SUBJECTS, MEMBERSHIP_STREAM, MEMBERSHIP_SUBJECTS, NODES_BUCKET } from './names';
+import {
+  EVENTS_STREAM,
+  EVENTS_SUBJECTS,
+  MEMBERSHIP_STREAM,
+  MEMBERSHIP_SUBJECTS,
+  NODES_BUCKET,
+} from './names';
 
 const TWO_MINUTES_NS = 2 * 60 * 1_000_000_000;
 

@@ -31,12 +31,12 @@ function checkKeys(field: string, map: StringMap) {
 }
 
 /** A REDACTED value sent back means "keep the stored secret" (the client never saw it). */
-function restoreSecrets(config: StringMap, stored: StringMap, secretKeys: readonly string[]) {
+function restoreSecrets(config: StringMap, stored: StringMap, secretKeys: readonly string[], field = 'config') {
   const out: StringMap = {};
   for (const [key, value] of Object.entries(config)) {
     if (value === REDACTED && isSecretKey(key, secretKeys)) {
       if (stored[key] === undefined)
-        throw invalid(`config.${key} is "${REDACTED}" but no value is stored to keep`);
+        throw invalid(`${field}.${key} is "${REDACTED}" but no value is stored to keep`);
       out[key] = stored[key];
     } else out[key] = value;
   }
@@ -155,7 +155,8 @@ export function decide(
       checkKeys('properties', command.properties);
       if (!state || state.version === 0 || state.archived)
         return [{ type: 'NodeCreated', data: { properties: command.properties } }];
-      const changes = keyChanges(state.properties, command.properties);
+      const properties = restoreSecrets(command.properties, state.properties, [], 'properties');
+      const changes = keyChanges(state.properties, properties);
       return changes.length ? [{ type: 'NodePropertiesChanged', data: { changes } }] : [];
     }
     case 'SeedNode': {

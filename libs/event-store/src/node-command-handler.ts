@@ -53,9 +53,11 @@ export function toNewEvent(event: NodeEvent, catalog: ModuleTypeCatalog, metadat
 }
 
 /**
- * Runs a command against a node: read the document, decide, then append the events and save
- * the new document in one transaction. Without If-Match a lost race is retried from a fresh read;
- * with it, the caller gets PreconditionFailed.
+ * Runs a command against a node in one transaction: lock and read the document, decide, append
+ * the events and save the new document. Writes to one node serialise on the row lock, so without
+ * If-Match every writer gets its turn; with it, a writer that finds another version gets
+ * PreconditionFailed. Two creations of the same new node race on the unique (stream, version)
+ * key instead, and the loser retries.
  */
 export class NodeCommandHandler {
   constructor(
@@ -67,27 +69,27 @@ export class NodeCommandHandler {
   async handle(nodeId: string, command: NodeCommand, ctx: CommandContext): Promise<CommandResult> {
     const { expectedVersion, ...metadata } = ctx;
     for (let attempt = 1; ; attempt++) {
-      const current = await readNodeDocument(this.db, nodeId);
-      const version = current?.version ?? 0;
-      if (expectedVersion !== undefined && expectedVersion !== version)
-        throw new PreconditionFailed(expectedVersion, version);
-      const events = decide(current, nodeId, command, this.catalog);
-      if (!events.length) return { document: current ?? emptyNode(nodeId), appended: 0, eventTypes: [] };
-      const next = evolveAll(current ?? emptyNode(nodeId), events);
-      const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
       try {
-        await this.db.transaction(async (sql) => {
+        const result = await this.db.transaction(async (sql): Promise<CommandResult> => {
+          const current = await readNodeDocument(sql, nodeId, { forUpdate: true });
+          const version = current?.version ?? 0;
+          if (expectedVersion !== undefined && expectedVersion !== version)
+            throw new PreconditionFailed(expectedVersion, version);
+          const events = decide(current, nodeId, command, this.catalog);
+          if (!events.length) return { document: current ?? emptyNode(nodeId), appended: 0, eventTypes: [] };
+          const next = evolveAll(current ?? emptyNode(nodeId), events);
+          const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
           await appendToStream(sql, nodeId, nodeId, version, stored);
           await saveNodeDocument(sql, next);
+          return { document: next, appended: events.length, eventTypes: events.map((e) => e.type) };
         });
+        if (result.appended) this.onCommitted();
+        return result;
       } catch (err) {
         if (!(err instanceof StreamVersionConflict)) throw err;
-        if (expectedVersion !== undefined) throw new PreconditionFailed(expectedVersion, version + 1);
+        if (expectedVersion !== undefined) throw new PreconditionFailed(expectedVersion, expectedVersion + 1);
         if (attempt >= MAX_ATTEMPTS) throw conflict(`node "${nodeId}" is being changed concurrently; try again`);
-        continue;
       }
-      this.onCommitted();
-      return { document: next, appended: events.length, eventTypes: events.map((e) => e.type) };
     }
   }
 }

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
-import { Response } from 'express';
+import { NextFunction, Request, Response } from 'express';
 import { DomainError } from '@plexus/domain';
 import { PreconditionFailed } from '@plexus/event-store';
 import { DependencyUnavailable } from '../infra/dependency-breakers';
@@ -38,12 +38,21 @@ export class ErrorFilter implements ExceptionFilter {
       const message = Array.isArray(raw) ? raw.join('; ') : String(raw ?? exception.message);
       return { status: exception.getStatus(), message };
     }
-    // body-parser errors (malformed JSON, too large) carry their status
-    const e = exception as { status?: number; type?: string; message?: string };
-    if (e?.type === 'entity.too.large') return { status: 413, message: 'request body is larger than 1 MiB' };
-    if (e?.type === 'entity.parse.failed') return { status: 400, message: `body is not valid JSON: ${e.message}` };
-    if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)
-      return { status: e.status, message: e.message ?? 'bad request' };
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error' };
   }
+}
+
+/**
+ * Express error middleware for the JSON body parser, which runs before Nest's routing: a
+ * malformed or oversized body gets the same error shape as everything else.
+ */
+export function bodyParserErrors(err: any, _req: Request, res: Response, next: NextFunction) {
+  if (!err) return next();
+  const [status, message] =
+    err.type === 'entity.too.large'
+      ? [413, 'request body is larger than 1 MiB']
+      : err.type === 'entity.parse.failed'
+        ? [400, `body is not valid JSON: ${err.message}`]
+        : [typeof err.status === 'number' ? err.status : 400, String(err.message ?? 'bad request')];
+  res.status(status).json({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message });
 }

@@ -1,18 +1,15 @@
-import { Global, Logger, Module } from '@nestjs/common';
+import { DynamicModule, Global, Logger, Module } from '@nestjs/common';
 import { NatsConnection } from 'nats';
 import { connectNats, ensureTopology } from '@plexus/bus';
 import { Database, NodeCommandHandler } from '@plexus/event-store';
 import { builtInModuleTypes, ModuleTypeRegistry } from '@plexus/module-runtime';
-import { ControlPlaneEnv, validateEnv } from '../env';
+import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from './dependency-breakers';
 import { RelayService } from './relay.service';
 import { ShutdownService } from './shutdown.service';
 import { CATALOG, DATABASE, NATS } from './tokens';
 
-@Global()
-@Module({
-  providers: [
-    { provide: ControlPlaneEnv, useFactory: () => validateEnv(process.env) },
+const providers = [
     {
       provide: DATABASE,
       inject: [ControlPlaneEnv],
@@ -47,9 +44,19 @@ import { CATALOG, DATABASE, NATS } from './tokens';
       useFactory: (db: Database, catalog: ModuleTypeRegistry, relay: RelayService) =>
         new NodeCommandHandler(db, catalog, () => relay.committed()),
     },
-  ],
-  exports: [ControlPlaneEnv, DATABASE, NATS, CATALOG, DependencyBreakers, RelayService, NodeCommandHandler],
-})
-export class InfraModule {}
+];
+
+/** Connections, relay and command handling, built from an already validated environment. */
+@Global()
+@Module({})
+export class InfraModule {
+  static forRoot(env: ControlPlaneEnv): DynamicModule {
+    return {
+      module: InfraModule,
+      providers: [{ provide: ControlPlaneEnv, useValue: env }, ...providers],
+      exports: [ControlPlaneEnv, DATABASE, NATS, CATALOG, DependencyBreakers, RelayService, NodeCommandHandler],
+    };
+  }
+}
 
 export type { NatsConnection };

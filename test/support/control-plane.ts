@@ -1,0 +1,72 @@
+import { INestApplication } from '@nestjs/common';
+import { AddressInfo } from 'node:net';
+import { createControlPlane } from '../../apps/control-plane/src/main';
+import { validateEnv } from '../../apps/control-plane/src/env';
+
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  ms: number;
+}
+
+/** A small admin API client: JSON in, JSON out, bearer token on every call. */
+export class AdminApi {
+  constructor(
+    readonly baseUrl: string,
+    readonly token: string | null = TEST_ADMIN_TOKEN,
+  ) {}
+
+  async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const started = performance.now();
+    const res = await fetch(this.baseUrl + path, {
+      method,
+      headers: {
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: any = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON: keep the text */
+    }
+    return { status: res.status, headers: res.headers, body: parsed, ms: performance.now() - started };
+  }
+
+  get = <T = any>(path: string, headers?: Record<string, string>) => this.request<T>('GET', path, undefined, headers);
+  put = <T = any>(path: string, body: unknown, headers?: Record<string, string>) => this.request<T>('PUT', path, body, headers);
+  patch = <T = any>(path: string, body: unknown, headers?: Record<string, string>) => this.request<T>('PATCH', path, body, headers);
+  post = <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => this.request<T>('POST', path, body, headers);
+  delete = <T = any>(path: string, headers?: Record<string, string>) => this.request<T>('DELETE', path, undefined, headers);
+}
+
+export interface RunningControlPlane {
+  app: INestApplication;
+  url: string;
+  api: AdminApi;
+  close(): Promise<void>;
+}
+
+/** The control plane in this test process (same code as main.ts), on a free port. */
+export async function startControlPlane(opts: { databaseUrl: string; natsUrl?: string; idlePollMs?: number }): Promise<RunningControlPlane> {
+  const env = validateEnv({
+    DATABASE_URL: opts.databaseUrl,
+    NATS_URL: opts.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    PORT: '0',
+    PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    RELAY_IDLE_POLL_MS: String(opts.idlePollMs ?? 250),
+  });
+  const app = await createControlPlane(env);
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return { app, url, api: new AdminApi(url), close: () => app.close() };
+}
