@@ -46,6 +46,8 @@ export class Relay {
     this.wakeWaiter?.();
   }
 
+  private interruptSleep: (() => void) | null = null;
+
   start(): void {
     if (this.running) return;
     this.running = true;
@@ -55,6 +57,7 @@ export class Relay {
   async stop(): Promise<void> {
     this.running = false;
     this.wake();
+    this.interruptSleep?.();
     await this.loop;
     this.loop = null;
   }
@@ -84,24 +87,25 @@ export class Relay {
       } catch (err) {
         this.opts.onError?.(err);
         cursor = null; // re-read the stored cursor: publishing again is harmless, skipping is not
-        // Not cut short by wake(): with NATS down, every write would otherwise spin the loop.
-        await new Promise((r) => setTimeout(r, this.running ? this.opts.retryMs : 0));
+        // Not cut short by wake() (only by stop()): with NATS down, every write would otherwise spin the loop.
+        await this.sleep(this.opts.retryMs, false);
       }
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    if (this.woken || !this.running) return Promise.resolve();
+  /** Waits `ms`; stop() always cuts it short, wake() only when `wakeable`. */
+  private sleep(ms: number, wakeable = true): Promise<void> {
+    if (!this.running || (wakeable && this.woken)) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wakeWaiter = () => {
         this.wakeWaiter = null;
-        done();
+        this.interruptSleep = null;
+        resolve();
       };
+      const timer = setTimeout(done, ms);
+      this.interruptSleep = done;
+      if (wakeable) this.wakeWaiter = done;
     });
   }
 }

@@ -3,6 +3,7 @@ import { ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Response } from 'express';
 import { NatsConnection } from 'nats';
+import { NatsConnectionState } from '@plexus/bus';
 import { Database } from '@plexus/event-store';
 import { Public } from '../auth/public.decorator';
 import { DependencyBreakers } from '../infra/dependency-breakers';
@@ -21,6 +22,7 @@ export class HealthController {
     private readonly relay: RelayService,
     @Inject(DATABASE) private readonly db: Database,
     @Inject(NATS) private readonly nc: NatsConnection,
+    private readonly natsState: NatsConnectionState,
   ) {}
 
   private async check(key: 'postgres' | 'nats', probe: () => Promise<unknown>) {
@@ -40,7 +42,7 @@ export class HealthController {
         () => this.check('postgres', () => this.db.query('SELECT 1')),
         () =>
           this.check('nats', async () => {
-            if (this.nc.isClosed()) throw new Error('connection closed');
+            if (!this.natsState.isUp) throw new Error('not connected');
             await this.nc.rtt();
           }),
       ])

@@ -1,6 +1,6 @@
 import { DynamicModule, Global, Logger, Module } from '@nestjs/common';
 import { NatsConnection } from 'nats';
-import { connectNats, ensureTopology } from '@plexus/bus';
+import { connectNats, ensureTopology, NatsConnectionState } from '@plexus/bus';
 import { Database, NodeCommandHandler } from '@plexus/event-store';
 import { builtInModuleTypes, ModuleTypeRegistry } from '@plexus/module-runtime';
 import { ControlPlaneEnv } from '../env';
@@ -25,13 +25,15 @@ const providers = [
       useFactory: async (env: ControlPlaneEnv) => {
         const nc = await connectNats(env.NATS_URL, 'plexus-control-plane');
         await ensureTopology(nc);
-        const logger = new Logger('NATS');
-        void (async () => {
-          for await (const s of nc.status()) {
-            if (s.type === 'disconnect' || s.type === 'reconnect') logger.warn(`NATS ${s.type}`);
-          }
-        })();
         return nc;
+      },
+    },
+    {
+      provide: NatsConnectionState,
+      inject: [NATS],
+      useFactory: (nc: NatsConnection) => {
+        const logger = new Logger('NATS');
+        return new NatsConnectionState(nc, (up) => (up ? logger.log('NATS reconnected') : logger.warn('NATS disconnected')));
       },
     },
     { provide: CATALOG, useFactory: () => builtInModuleTypes() },
@@ -54,7 +56,7 @@ export class InfraModule {
     return {
       module: InfraModule,
       providers: [{ provide: ControlPlaneEnv, useValue: env }, ...providers],
-      exports: [ControlPlaneEnv, DATABASE, NATS, CATALOG, DependencyBreakers, RelayService, NodeCommandHandler],
+      exports: [ControlPlaneEnv, DATABASE, NATS, NatsConnectionState, CATALOG, DependencyBreakers, RelayService, NodeCommandHandler],
     };
   }
 }

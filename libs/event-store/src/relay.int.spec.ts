@@ -1,0 +1,120 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { connect, NatsConnection } from 'nats';
+import { ensureTopology, NatsRelaySink } from '@plexus/bus';
+import { createTestDatabase } from '../../../test/support/databases';
+import { eventsOnStream } from '../../../test/support/event-stream';
+import { waitFor } from '../../../test/support/ports';
+import { appendToStream } from './appendToStream';
+import { Database } from './database';
+import { Relay, RelaySink } from './relay';
+import { NewEvent, StoredEvent } from './stored-event';
+
+const newEvent = (n: number): NewEvent => ({
+  eventId: randomUUID(),
+  type: 'NodePropertiesChanged',
+  data: { changes: [{ key: 'n', old: null, new: String(n) }] },
+  metadata: { actor: 'test', correlationId: 'relay-test' },
+});
+const streamName = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
+
+describe('relay (real Postgres and NATS)', () => {
+  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
+  let db: Database;
+  let nc: NatsConnection;
+  let natsSink: NatsRelaySink;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    db = await Database.open(testDb.url);
+    await db.migrate();
+    nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+    await ensureTopology(nc);
+    natsSink = new NatsRelaySink(nc);
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+    await db?.close();
+    await testDb?.drop();
+  });
+
+  it('publishes an event whose transaction took a lower position but committed last, in position order', async () => {
+    const [a, b] = [streamName('gap-a'), streamName('gap-b')];
+    const seen: StoredEvent[] = [];
+    const sink: RelaySink = {
+      publish: async (events, documents) => {
+        seen.push(...events);
+        await natsSink.publish(events, documents);
+      },
+    };
+    const relay = new Relay(db, sink, { name: `gap-${a}`, idlePollMs: 20 });
+    relay.start();
+
+    // T1 appends to A (takes the lower position) and stays open...
+    let commitT1!: () => void;
+    let t1Appended!: () => void;
+    const appended = new Promise<void>((r) => (t1Appended = r));
+    const t1 = db.transaction(async (sql) => {
+      await appendToStream(sql, a, a, 0, [newEvent(1)]);
+      t1Appended();
+      await new Promise<void>((r) => (commitT1 = r));
+    });
+    await appended;
+    // ...while T2 appends to B (higher position) and commits first.
+    await db.transaction((sql) => appendToStream(sql, b, b, 0, [newEvent(2)]));
+
+    // The relay must not move past B while A may still commit behind it.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen.filter((e) => e.streamId === a || e.streamId === b)).toEqual([]);
+
+    commitT1();
+    await t1;
+    await waitFor('both events relayed', async () => seen.filter((e) => e.streamId === a || e.streamId === b).length === 2);
+    await relay.stop();
+
+    const mine = seen.filter((e) => e.streamId === a || e.streamId === b);
+    expect(mine.map((e) => e.streamId)).toEqual([a, b]);
+    expect(BigInt(mine[0].position) < BigInt(mine[1].position)).toBe(true);
+    expect(await eventsOnStream(nc, a)).toHaveLength(1);
+    expect(await eventsOnStream(nc, b)).toHaveLength(1);
+  });
+
+  it('after a crash between publishing and storing its cursor, a restarted relay publishes nothing twice and misses nothing', async () => {
+    const nodes = [streamName('crash'), streamName('crash'), streamName('crash')];
+    const written = new Map<string, string[]>();
+    for (const node of nodes) {
+      const events = Array.from({ length: 20 }, (_, i) => newEvent(i));
+      await db.transaction((sql) => appendToStream(sql, node, node, 0, events.slice(0, 10)));
+      await db.transaction((sql) => appendToStream(sql, node, node, 10, events.slice(10)));
+      written.set(node, events.map((e) => e.eventId));
+    }
+
+    // The first relay publishes a batch, then "crashes" before it can store its cursor.
+    let batches = 0;
+    const crashing: RelaySink = {
+      publish: async (events, documents) => {
+        await natsSink.publish(events, documents);
+        if (++batches === 2) throw new Error('simulated crash after publish, before the cursor moved');
+      },
+    };
+    const name = `crash-${nodes[0]}`;
+    const first = new Relay(db, crashing, { name, batchSize: 7, idlePollMs: 20, retryMs: 10_000 });
+    first.start();
+    await waitFor('the crash', async () => batches >= 2);
+    await first.stop();
+
+    const restarted = new Relay(db, natsSink, { name, batchSize: 7, idlePollMs: 20 });
+    restarted.start();
+    await waitFor('all 60 events on the stream', async () => {
+      const counts = await Promise.all(nodes.map((n) => eventsOnStream(nc, n)));
+      return counts.every((c) => c.length >= 20);
+    });
+    await restarted.stop();
+
+    for (const node of nodes) {
+      const onStream = await eventsOnStream(nc, node);
+      expect(onStream.map((e) => e.eventId)).toEqual(written.get(node));
+      expect(onStream.map((e) => e.version)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    }
+  });
+});
