@@ -1,0 +1,81 @@
+/**
+ * bench:write — admin API write throughput and latency at concurrency 1 and 16, spread over many
+ * nodes (writes to one node serialise by design), and raw event-store appends/s.
+ * Starts the built control plane as its own process against a fresh database.
+ */
+import { randomUUID } from 'node:crypto';
+import { appendToStream, Database } from '@plexus/event-store';
+import { createTestDatabase } from '../test/support/databases';
+import { freePort } from '../test/support/ports';
+import { spawnControlPlane } from '../test/support/processes';
+import { closedLoop, percentile, progress, round } from './support';
+
+const TOKEN = 'bench-admin-token-0123456789';
+const NODES = 200;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+
+async function main() {
+  const db = await createTestDatabase('plexus_bench_write');
+  const port = await freePort();
+  progress(`starting the control plane on :${port} with database ${db.name}`);
+  const cp = await spawnControlPlane({ DATABASE_URL: db.url, PORT: port, PLEXUS_ADMIN_TOKEN: TOKEN });
+  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  const call = async (method: string, path: string, body: unknown) => {
+    const res = await fetch(cp.url + path, { method, headers, body: JSON.stringify(body) });
+    await res.arrayBuffer();
+    if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status}`);
+  };
+  try {
+    progress(`seeding ${NODES} nodes with one http-endpoint each`);
+    for (let n = 0; n < NODES; n++) {
+      await call('PUT', `/nodes/bench-${n}`, { properties: {} });
+      await call('PUT', `/nodes/bench-${n}/modules/web`, { type: 'http-endpoint', config: { port: '8000', message: 'start' } });
+    }
+    const write = (worker: number, i: number) =>
+      call('PATCH', `/nodes/bench-${(worker * 7919 + i) % NODES}/modules/web/config`, { message: `w${worker}-${i}` });
+
+    progress('warm-up');
+    await closedLoop(16, 2, write);
+    progress(`concurrency 1 for ${SECONDS}s`);
+    const c1 = await closedLoop(1, SECONDS, write);
+    progress(`concurrency 16 for ${SECONDS}s`);
+    const c16 = await closedLoop(16, SECONDS, write);
+
+    progress(`raw appendToStream, 16 concurrent, for ${SECONDS}s`);
+    const store = await Database.open(db.url, { poolSize: 16 });
+    const versions = new Map<string, number>();
+    const appends = await closedLoop(16, SECONDS, async (worker) => {
+      const stream = `raw-${worker}`;
+      const version = versions.get(stream) ?? 0;
+      await store.transaction((sql) =>
+        appendToStream(sql, stream, stream, version, [
+          { eventId: randomUUID(), type: 'NodePropertiesChanged', data: { changes: [] }, metadata: { actor: 'bench', correlationId: 'bench' } },
+        ]),
+      );
+      versions.set(stream, version + 1);
+    });
+    await store.close();
+
+    const result = {
+      apiWritesPerSecC1: round(c1.perSec, 0),
+      apiP50MsC1: round(percentile(c1.latencies, 50)),
+      apiP99MsC1: round(percentile(c1.latencies, 99)),
+      apiWritesPerSecC16: round(c16.perSec, 0),
+      apiP50MsC16: round(percentile(c16.latencies, 50)),
+      apiP99MsC16: round(percentile(c16.latencies, 99)),
+      apiErrors: c1.errors + c16.errors,
+      appendsPerSec: round(appends.perSec, 0),
+      nodes: NODES,
+      secondsPerRun: SECONDS,
+    };
+    console.log(JSON.stringify(result));
+  } finally {
+    await cp.kill('SIGTERM');
+    await db.drop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

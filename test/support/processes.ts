@@ -1,0 +1,49 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { waitFor } from './ports';
+
+export const ROOT = join(__dirname, '..', '..');
+
+export interface SpawnedProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs a built app (`dist/apps/<app>/main.js`) as its own OS process, keeping its output. */
+export function spawnApp(app: 'control-plane' | 'worker', args: string[], env: Record<string, string>): SpawnedProcess {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'main.js'), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => out,
+    exited,
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export async function spawnControlPlane(env: { DATABASE_URL: string; NATS_URL?: string; PORT: number; PLEXUS_ADMIN_TOKEN: string; LOG_LEVEL?: string }) {
+  const proc = spawnApp('control-plane', [], {
+    DATABASE_URL: env.DATABASE_URL,
+    NATS_URL: env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    PORT: String(env.PORT),
+    PLEXUS_ADMIN_TOKEN: env.PLEXUS_ADMIN_TOKEN,
+    LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+  });
+  const url = `http://127.0.0.1:${env.PORT}`;
+  await waitFor(`control plane on ${url}`, async () => {
+    if (proc.child.exitCode !== null) throw new Error(`control plane exited: ${proc.output()}`);
+    return (await fetch(`${url}/health`)).status === 200;
+  }, 30_000, 100);
+  return { ...proc, url };
+}
