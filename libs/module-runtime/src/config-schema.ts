@@ -11,7 +11,9 @@ export function validateConfigAgainst(schema: new () => object, config: StringMa
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
   return errors.flatMap((e) =>
     Object.values(e.constraints ?? {}).map((message) =>
-      message.startsWith('property ') ? `config.${e.property} is not a key of this module type` : `config.${message}`,
+      message.startsWith('property ')
+        ? `config.${e.property} is not a key of this module type`
+        : `config.${message}`,
     ),
   );
 }

@@ -10,7 +10,8 @@ export class ModuleTypeRegistry implements ModuleTypeCatalog {
   }
 
   register(definition: ModuleTypeDefinition): this {
-    if (this.types.has(definition.type)) throw new Error(`module type ${definition.type} is registered twice`);
+    if (this.types.has(definition.type))
+      throw new Error(`module type ${definition.type} is registered twice`);
     this.types.set(definition.type, definition);
     return this;
   }

@@ -44,7 +44,8 @@ class HttpEndpoint implements ModuleInstance {
 
   private address(config: StringMap) {
     const port = Number(config.port) + this.ctx.portOffset;
-    if (port > 65535) throw new Error(`port ${config.port} + offset ${this.ctx.portOffset} is above 65535`);
+    if (port > 65535)
+      throw new Error(`port ${config.port} + offset ${this.ctx.portOffset} is above 65535`);
     return { port, host: config.bind_address ?? '127.0.0.1' };
   }
 
@@ -63,7 +64,8 @@ class HttpEndpoint implements ModuleInstance {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.method === 'GET' && path === '/endpoint-health') return send(200, { status: 'OPERATIONAL' });
+    if (req.method === 'GET' && path === '/endpoint-health')
+      return send(200, { status: 'OPERATIONAL' });
     if (req.method === 'GET' && path === '/') {
       return send(200, {
         nodeId: this.ctx.nodeId,
@@ -101,7 +103,8 @@ class HttpEndpoint implements ModuleInstance {
 
 export const httpEndpointType: ModuleTypeDefinition = {
   type: 'http-endpoint',
-  description: 'HTTP listener answering GET / with the node, process, module, message and config version',
+  description:
+    'HTTP listener answering GET / with the node, process, module, message and config version',
   secretKeys: [],
   provides: [],
   configSchema: HttpEndpointConfig,

@@ -1,0 +1,84 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
+import { PATTERNS, SeedNodeReply, SeedNodeRequest } from '@plexus/bus';
+import { WorkerOptions } from './cli';
+import { WORKER_LOG, WORKER_OPTIONS } from './tokens';
+import type { Logger } from 'pino';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function reasonOf(err: unknown): string {
+  if (err instanceof TimeoutError) return 'no answer in time';
+  if (err instanceof Error) return err.message;
+  if (err && typeof err === 'object' && 'message' in err) return String(err.message);
+  return String(err);
+}
+
+/**
+ * Requests to the control plane over NATS request/reply, through @nestjs/microservices (the
+ * control plane serves them with @MessagePattern). Used once, to seed a brand-new node.
+ */
+@Injectable()
+export class ControlPlaneClient {
+  /** Per attempt; backoff between attempts grows to maxBackoffMs. */
+  requestTimeoutMs = 5000;
+  maxBackoffMs = 10_000;
+
+  constructor(
+    @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
+    @Inject(WORKER_LOG) private readonly logger: Logger,
+  ) {}
+
+  private createClient(): ClientProxy {
+    const url = new URL(this.options.natsUrl);
+    const credentials =
+      url.username || url.password
+        ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
+        : {};
+    url.username = '';
+    url.password = '';
+    return ClientProxyFactory.create({
+      transport: Transport.NATS,
+      options: { servers: [url.toString()], name: 'plexus-worker-seed', ...credentials },
+    });
+  }
+
+  /**
+   * Asks the control plane to create the node (first request wins). Retries with backoff while
+   * the control plane does not answer or answers 503, saying so in the log; any other answer
+   * (ok or a refusal) is returned.
+   */
+  async seedNode(
+    request: SeedNodeRequest,
+    cancelled: () => boolean,
+  ): Promise<SeedNodeReply | null> {
+    const client = this.createClient();
+    try {
+      for (let attempt = 1, backoff = 500; !cancelled(); attempt++) {
+        try {
+          const reply = await firstValueFrom(
+            client
+              .send<SeedNodeReply, SeedNodeRequest>(PATTERNS.seedNode, request)
+              .pipe(timeout(this.requestTimeoutMs)),
+          );
+          if (reply.ok || reply.statusCode !== 503) return reply;
+          this.logger.warn(
+            { attempt, retryInMs: backoff, statusCode: reply.statusCode, reason: reply.message },
+            'control plane cannot create the node right now; retrying',
+          );
+        } catch (err) {
+          this.logger.warn(
+            { attempt, retryInMs: backoff, pattern: PATTERNS.seedNode, reason: reasonOf(err) },
+            'control plane did not answer the seed request; retrying',
+          );
+        }
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, this.maxBackoffMs);
+      }
+      return null;
+    } finally {
+      await client.close();
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import { NodeDocument, nodeFromProperties } from '@plexus/domain';
+import { parseWorkerArgs, UsageError } from './cli';
+import { configDrift } from './config-drift';
+
+const usage = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+  try {
+    parseWorkerArgs(argv, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError);
+    return err as UsageError;
+  }
+  throw new Error('expected a UsageError');
+};
+
+describe('parseWorkerArgs', () => {
+  it('reads the flags and defaults NATS_URL', () => {
+    expect(
+      parseWorkerArgs(
+        ['--node-id', 'fhir_node', '--port-offset', '10', '--properties', 'a.properties'],
+        {},
+      ),
+    ).toEqual({
+      nodeId: 'fhir_node',
+      propertiesFile: 'a.properties',
+      portOffset: 10,
+      natsUrl: 'nats://127.0.0.1:4222',
+      logLevel: 'info',
+    });
+    expect(parseWorkerArgs(['--node-id', 'n'], { NATS_URL: 'nats://u:p@nats:4222' })).toMatchObject(
+      {
+        portOffset: 0,
+        propertiesFile: null,
+        natsUrl: 'nats://u:p@nats:4222',
+      },
+    );
+  });
+
+  it('refuses a bad node ID with the rule', () => {
+    const err = usage(['--node-id', 'has space']);
+    expect(err.message).toMatch(/--node-id must be 1-30 characters/);
+    expect(err.exitCode).toBe(2);
+    expect(usage(['--node-id', 'x'.repeat(31)]).message).toMatch(/at most 30/);
+  });
+
+  it('requires --node-id and a sane --port-offset', () => {
+    expect(usage([]).message).toMatch(/--node-id/);
+    expect(usage(['--node-id', 'n', '--port-offset', '1.5']).message).toMatch(/--port-offset/);
+    expect(usage(['--node-id', 'n', '--port-offset', '70000']).message).toMatch(/0 to 65535/);
+  });
+
+  it('names NATS_URL when it is not a NATS URL', () => {
+    expect(usage(['--node-id', 'n'], { NATS_URL: 'http://x:1' }).message).toMatch(
+      /^NATS_URL must be/,
+    );
+    expect(usage(['--node-id', 'n'], { NATS_URL: 'not a url' }).message).toMatch(
+      /^NATS_URL must be/,
+    );
+  });
+
+  it('answers --help with exit code 0', () => {
+    const err = usage(['--help']);
+    expect(err.exitCode).toBe(0);
+    expect(err.message).toMatch(/--node-id <id>/);
+  });
+});
+
+describe('configDrift', () => {
+  const stored: NodeDocument = {
+    nodeId: 'n',
+    version: 4,
+    archived: false,
+    properties: { server_port_offset: '0' },
+    modules: [
+      {
+        moduleId: 'web',
+        type: 'http-endpoint',
+        config: { port: '8000', 'db.password': 'secret' },
+        requires: {},
+        enabled: true,
+        activation: 'all',
+        generation: 2,
+      },
+    ],
+  };
+
+  it('is empty when the file says what is stored (generation aside)', () => {
+    const file = nodeFromProperties({
+      'node.id': 'n',
+      'node.server_port_offset': '0',
+      'module.web.type': 'http-endpoint',
+      'module.web.config.port': '8000',
+      'module.web.config.db.password': 'secret',
+    });
+    expect(configDrift(file, stored)).toEqual([]);
+  });
+
+  it('names differing keys and modules, never values', () => {
+    const file = nodeFromProperties({
+      'node.server_port_offset': '100',
+      'module.web.type': 'http-endpoint',
+      'module.web.enabled': 'false',
+      'module.web.config.port': '8000',
+      'module.web.config.db.password': 'other',
+      'module.extra.type': 'local-security',
+    });
+    const drift = configDrift(file, stored);
+    expect(drift).toEqual([
+      'property server_port_offset differs',
+      'module web: enabled differs',
+      'module web: config.db.password differs',
+      'module extra is only in the file',
+    ]);
+    expect(drift.join(' ')).not.toMatch(/other|secret/);
+  });
+});

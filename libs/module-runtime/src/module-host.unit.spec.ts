@@ -1,0 +1,261 @@
+import { ModuleSpec, NodeDocument, StringMap } from '@plexus/domain';
+import { ModuleHost } from './module-host';
+import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from './module-type';
+import { ModuleTypeRegistry } from './registry';
+
+/** An in-memory module type that records what happens to it; `config.fail` makes it throw. */
+function recordingType(type: string, journal: string[], opts: { inPlace?: boolean } = {}) {
+  const definition: ModuleTypeDefinition = {
+    type,
+    description: type,
+    secretKeys: [],
+    provides: ['DEP'],
+    configSchema: class {},
+    validateConfig: () => [],
+    async start(config: StringMap, ctx: ModuleContext): Promise<ModuleInstance> {
+      if (config.fail) throw new Error(`cannot start: ${config.fail}`);
+      let current = config;
+      journal.push(
+        [`start ${ctx.moduleId}`, config.value, `v${ctx.configVersion()}`]
+          .filter(Boolean)
+          .join(' '),
+      );
+      const instance: ModuleInstance & { config: () => StringMap; ctx: ModuleContext } = {
+        ctx,
+        config: () => current,
+        async stop() {
+          journal.push(`stop ${ctx.moduleId}`);
+        },
+      };
+      if (opts.inPlace !== false) {
+        instance.reconfigure = async (next) => {
+          if (next.fail) throw new Error(`cannot apply: ${next.fail}`);
+          journal.push(`reconfigure ${ctx.moduleId} ${next.value ?? ''}`.trim());
+          current = next;
+          return !next.restart;
+        };
+      }
+      return instance;
+    },
+  };
+  return definition;
+}
+
+const mod = (moduleId: string, over: Partial<ModuleSpec> = {}): ModuleSpec => ({
+  moduleId,
+  type: 'thing',
+  config: {},
+  requires: {},
+  enabled: true,
+  activation: 'all',
+  generation: 0,
+  ...over,
+});
+
+const doc = (version: number, modules: ModuleSpec[], archived = false): NodeDocument => ({
+  nodeId: 'n1',
+  version,
+  archived,
+  properties: {},
+  modules,
+});
+
+const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
+
+function host(journal: string[], opts: { inPlace?: boolean } = {}) {
+  const registry = new ModuleTypeRegistry([recordingType('thing', journal, opts)]);
+  const applied: number[] = [];
+  const h = new ModuleHost({
+    registry,
+    nodeId: 'n1',
+    processId: 'p1',
+    portOffset: 0,
+    logger: quiet,
+    onApplied: (r) => applied.push(r.version),
+  });
+  return { h, applied };
+}
+
+describe('ModuleHost', () => {
+  it('starts modules dependencies first and reports them running at the document version', async () => {
+    const journal: string[] = [];
+    const { h } = host(journal);
+    const result = await h.apply(
+      doc(3, [mod('web', { requires: { DEP: 'db' } }), mod('db', { config: { value: 'a' } })]),
+    );
+    expect(journal).toEqual(['start db a v3', 'start web v3']);
+    expect(result?.ok).toBe(true);
+    expect(h.appliedVersion).toBe(3);
+    expect(h.statuses()).toEqual({
+      web: { state: 'running', version: 3 },
+      db: { state: 'running', version: 3 },
+    });
+    const web = h.instance('web') as unknown as { ctx: ModuleContext };
+    expect(Object.keys(web.ctx.dependencies)).toEqual(['DEP']);
+  });
+
+  it('reconfigures in place and moves configVersion; untouched modules follow the version', async () => {
+    const journal: string[] = [];
+    const { h } = host(journal);
+    await h.apply(doc(1, [mod('a', { config: { value: 'x' } }), mod('b')]));
+    await h.apply(doc(2, [mod('a', { config: { value: 'y' } }), mod('b')]));
+    expect(journal).toEqual(['start a x v1', 'start b v1', 'reconfigure a y']);
+    const a = h.instance('a') as unknown as { ctx: ModuleContext };
+    expect(a.ctx.configVersion()).toBe(2);
+    expect(h.statuses().b).toEqual({ state: 'running', version: 2 });
+  });
+
+  it('stops and starts (with its dependents) when reconfigure answers false', async () => {
+    const journal: string[] = [];
+    const { h } = host(journal);
+    await h.apply(
+      doc(1, [mod('db', { config: { value: 'x' } }), mod('web', { requires: { DEP: 'db' } })]),
+    );
+    journal.length = 0;
+    await h.apply(
+      doc(2, [
+        mod('db', { config: { value: 'y', restart: '1' } }),
+        mod('web', { requires: { DEP: 'db' } }),
+      ]),
+    );
+    expect(journal).toEqual([
+      'reconfigure db y',
+      'stop web',
+      'stop db',
+      'start db y v2',
+      'start web v1',
+    ]);
+    expect(h.statuses()).toEqual({
+      db: { state: 'running', version: 2 },
+      web: { state: 'running', version: 2 },
+    });
+  });
+
+  it('keeps the old config when reconfigure throws; the others keep running', async () => {
+    const journal: string[] = [];
+    const { h } = host(journal);
+    await h.apply(doc(1, [mod('a', { config: { value: 'x' } }), mod('b')]));
+    const result = await h.apply(doc(2, [mod('a', { config: { fail: 'port taken' } }), mod('b')]));
+    expect(result?.ok).toBe(false);
+    expect(result?.modules.a).toEqual({
+      state: 'failed',
+      version: 1,
+      error:
+        'config of version 2 failed to apply: cannot apply: port taken; still running the config of version 1',
+    });
+    expect(result?.modules.b).toEqual({ state: 'running', version: 2 });
+    expect((h.instance('a') as unknown as { config: () => StringMap }).config()).toEqual({
+      value: 'x',
+    });
+    // the same failing config is not retried on the next document
+    journal.length = 0;
+    await h.apply(
+      doc(3, [mod('a', { config: { fail: 'port taken' } }), mod('b', { config: { value: 'z' } })]),
+    );
+    expect(journal).toEqual(['reconfigure b z']);
+    expect(h.statuses().a.state).toBe('failed');
+    // a fixed config applies and clears the failure
+    await h.apply(
+      doc(4, [mod('a', { config: { value: 'ok' } }), mod('b', { config: { value: 'z' } })]),
+    );
+    expect(h.statuses().a).toEqual({ state: 'running', version: 4 });
+  });
+
+  it('rolls a restarted module back to its last good config when the new one fails', async () => {
+    const journal: string[] = [];
+    const { h } = host(journal);
+    await h.apply(doc(1, [mod('a', { config: { value: 'x' } })]));
+    journal.length = 0;
+    const result = await h.apply(doc(2, [mod('a', { config: { fail: 'bad' }, generation: 1 })]));
+    expect(journal).toEqual(['stop a', 'start a x v1']);
+    expect(result?.modules.a).toEqual({
+      state: 'failed',
+      version: 1,
+      error:
+        'config of version 2 failed to start: cannot start: bad; rolled back to the config of version 1',
+    });
+  });
+
+  it('does not start modules whose dependency failed, and says why', async () => {
+    const journal: string[] = [];
+    const { h } = host(journal);
+    const result = await h.apply(
+      doc(1, [
+        mod('db', { config: { fail: 'no disk' } }),
+        mod('web', { requires: { DEP: 'db' } }),
+        mod('other'),
+      ]),
+    );
+    expect(journal).toEqual(['start other v1']);
+    expect(result?.modules.db.state).toBe('failed');
+    expect(result?.modules.web).toEqual({
+      state: 'failed',
+      version: 1,
+      error:
+        'not started: requires DEP = "db", which is not running (config of version 1 failed to start: cannot start: no disk)',
+    });
+    expect(result?.modules.other.state).toBe('running');
+    // fixing the dependency starts both
+    await h.apply(doc(2, [mod('db'), mod('web', { requires: { DEP: 'db' } }), mod('other')]));
+    expect(Object.values(h.statuses()).map((s) => s.state)).toEqual([
+      'running',
+      'running',
+      'running',
+    ]);
+  });
+
+  it('reports unknown types as unsupported and disabled modules as stopped', async () => {
+    const journal: string[] = [];
+    const { h } = host(journal);
+    const result = await h.apply(
+      doc(1, [mod('x', { type: 'ENDPOINT_FHIR_REST_R4' }), mod('y', { enabled: false })]),
+    );
+    expect(journal).toEqual([]);
+    expect(result?.ok).toBe(true);
+    expect(result?.modules).toEqual({
+      x: {
+        state: 'unsupported',
+        version: 1,
+        error: 'module type "ENDPOINT_FHIR_REST_R4" is not supported by this process',
+      },
+      y: { state: 'stopped', version: 1 },
+    });
+  });
+
+  it('applies only the newest of the documents that arrive while applying', async () => {
+    const journal: string[] = [];
+    const { h, applied } = host(journal);
+    h.submit(doc(1, [mod('a', { config: { value: '1' } })]));
+    h.submit(doc(2, [mod('a', { config: { value: '2' } })]));
+    h.submit(doc(3, [mod('a', { config: { value: '3' } })]));
+    expect(h.submit(doc(3, [mod('a', { config: { value: 'dup' } })]))).toBe(false);
+    await h.whenIdle();
+    expect(applied).toEqual([1, 3]);
+    expect(journal).toEqual(['start a 1 v1', 'reconfigure a 3']);
+    expect(h.submit(doc(2, [mod('a')]))).toBe(false);
+  });
+
+  it('stops everything dependents first on stopAll and on an archived document', async () => {
+    const journal: string[] = [];
+    const { h } = host(journal);
+    const modules = [mod('db'), mod('web', { requires: { DEP: 'db' } })];
+    await h.apply(doc(1, modules));
+    journal.length = 0;
+    await h.apply(doc(2, modules, true));
+    expect(journal).toEqual(['stop web', 'stop db']);
+    await h.apply(doc(3, modules));
+    journal.length = 0;
+    await h.stopAll();
+    expect(journal).toEqual(['stop web', 'stop db']);
+    expect(h.submit(doc(4, modules))).toBe(false);
+    expect(Object.values(h.statuses()).map((s) => s.state)).toEqual(['stopped', 'stopped']);
+  });
+
+  it('restarts modules without reconfigure on a config change', async () => {
+    const journal: string[] = [];
+    const { h } = host(journal, { inPlace: false });
+    await h.apply(doc(1, [mod('a', { config: { value: 'x' } })]));
+    await h.apply(doc(2, [mod('a', { config: { value: 'y' } })]));
+    expect(journal).toEqual(['start a x v1', 'stop a', 'start a y v2']);
+  });
+});

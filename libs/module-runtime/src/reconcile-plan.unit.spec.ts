@@ -1,0 +1,260 @@
+import { ModuleSpec, NodeDocument } from '@plexus/domain';
+import { planReconcile, ReconcileStep } from './reconcile-plan';
+
+const registry = {
+  get: (type: string) => (['http', 'security', 'db'].includes(type) ? {} : undefined),
+};
+
+const mod = (moduleId: string, over: Partial<ModuleSpec> = {}): ModuleSpec => ({
+  moduleId,
+  type: 'http',
+  config: { port: '8000' },
+  requires: {},
+  enabled: true,
+  activation: 'all',
+  generation: 0,
+  ...over,
+});
+
+const doc = (modules: ModuleSpec[], over: Partial<NodeDocument> = {}): NodeDocument => ({
+  nodeId: 'n1',
+  version: 7,
+  archived: false,
+  properties: {},
+  modules,
+  ...over,
+});
+
+const runs = (...modules: ModuleSpec[]) => new Map(modules.map((m) => [m.moduleId, m]));
+
+/** Steps as short strings, e.g. "stop endpoint (removed)", "start security (new)". */
+const brief = (steps: ReconcileStep[]) =>
+  steps.map((s) =>
+    s.action === 'stop'
+      ? `stop ${s.moduleId} (${s.reason})`
+      : s.action === 'start'
+        ? `start ${s.moduleId} (${s.reason})`
+        : `reconfigure ${s.moduleId} [${s.changedKeys.join(',')}]`,
+  );
+
+const security = mod('security', { type: 'security', config: { timeout: '30' } });
+const endpoint = mod('endpoint', { requires: { SECURITY_IN_UP: 'security' } });
+
+describe('planReconcile', () => {
+  it('starts a new node dependencies first, whatever the document order', () => {
+    // given nothing runs and the document lists the dependent first
+    // when planned
+    const plan = planReconcile(new Map(), doc([endpoint, security]), registry);
+    // then the dependency starts first
+    expect(brief(plan.steps)).toEqual(['start security (new)', 'start endpoint (new)']);
+    expect(plan.version).toBe(7);
+    expect(plan.idle).toEqual([]);
+  });
+
+  it('does nothing when what runs is what is desired', () => {
+    const plan = planReconcile(runs(security, endpoint), doc([security, endpoint]), registry);
+    expect(plan.steps).toEqual([]);
+  });
+
+  it('accepts what runs as a plain record too', () => {
+    const plan = planReconcile({ security }, doc([security, endpoint]), registry);
+    expect(brief(plan.steps)).toEqual(['start endpoint (new)']);
+  });
+
+  it('reconfigures in place when only config changed, naming the keys', () => {
+    // given the endpoint runs port 8000
+    // when the message is added and the port changed
+    const changed = { ...endpoint, config: { port: '8001', message: 'hi' } };
+    const plan = planReconcile(runs(security, endpoint), doc([security, changed]), registry);
+    // then one reconfigure, nothing stopped
+    expect(brief(plan.steps)).toEqual(['reconfigure endpoint [message,port]']);
+    expect(plan.steps[0]).toMatchObject({ spec: changed });
+  });
+
+  it('stops a removed module', () => {
+    const plan = planReconcile(runs(security, endpoint), doc([security]), registry);
+    expect(brief(plan.steps)).toEqual(['stop endpoint (removed)']);
+  });
+
+  it('stops a disabled module and reports it stopped', () => {
+    const plan = planReconcile(
+      runs(security, endpoint),
+      doc([security, { ...endpoint, enabled: false }]),
+      registry,
+    );
+    expect(brief(plan.steps)).toEqual(['stop endpoint (disabled)']);
+    expect(plan.idle).toEqual([
+      { moduleId: 'endpoint', state: 'stopped', reason: 'the module is stopped' },
+    ]);
+  });
+
+  it('starts a module that was enabled again', () => {
+    const plan = planReconcile(runs(security), doc([security, endpoint]), registry);
+    expect(brief(plan.steps)).toEqual(['start endpoint (new)']);
+  });
+
+  it.each([
+    ['type', { type: 'db' }, 'type-changed'],
+    ['requires', { requires: {} }, 'requires-changed'],
+    ['generation (a restart)', { generation: 1 }, 'restart'],
+    ['activation', { activation: 'single' as const }, 'activation-changed'],
+  ])('restarts a module whose %s changed', (_what, change, reason) => {
+    const plan = planReconcile(
+      runs(security, endpoint),
+      doc([security, { ...endpoint, ...change }]),
+      registry,
+    );
+    expect(brief(plan.steps)).toEqual([`stop endpoint (${reason})`, 'start endpoint (restart)']);
+  });
+
+  it('restarts the dependents of a restarted module: stops dependents first, starts them last', () => {
+    // given the endpoint requires security
+    // when security is restarted (generation bumped) and the endpoint's message changes too
+    const plan = planReconcile(
+      runs(security, endpoint),
+      doc([
+        { ...endpoint, config: { port: '8000', message: 'x' } },
+        { ...security, generation: 1 },
+      ]),
+      registry,
+    );
+    // then endpoint stops before security, and starts (with its new config) after it
+    expect(brief(plan.steps)).toEqual([
+      'stop endpoint (dependency-stopped)',
+      'stop security (restart)',
+      'start security (restart)',
+      'start endpoint (dependency-restarted)',
+    ]);
+    expect(plan.steps[3]).toMatchObject({ spec: { config: { message: 'x' } } });
+  });
+
+  it('orders a chain: stops from the top, starts from the bottom', () => {
+    const db = mod('db', { type: 'db', config: {} });
+    const sec = { ...security, requires: { DB: 'db' } };
+    const plan = planReconcile(
+      runs(endpoint, sec, db),
+      doc([endpoint, sec, { ...db, generation: 3 }]),
+      registry,
+    );
+    expect(brief(plan.steps)).toEqual([
+      'stop endpoint (dependency-stopped)',
+      'stop security (dependency-stopped)',
+      'stop db (restart)',
+      'start db (restart)',
+      'start security (dependency-restarted)',
+      'start endpoint (dependency-restarted)',
+    ]);
+  });
+
+  it('stops and does not start a module whose dependency is disabled, saying why', () => {
+    const plan = planReconcile(
+      runs(security, endpoint),
+      doc([{ ...security, enabled: false }, endpoint]),
+      registry,
+    );
+    expect(brief(plan.steps)).toEqual([
+      'stop endpoint (dependency-stopped)',
+      'stop security (disabled)',
+    ]);
+    expect(plan.idle).toContainEqual({
+      moduleId: 'endpoint',
+      state: 'failed',
+      reason: 'not started: requires SECURITY_IN_UP = "security", which is stopped',
+    });
+  });
+
+  it('stops everything, dependents first, when the node is archived', () => {
+    const plan = planReconcile(
+      runs(security, endpoint),
+      doc([security, endpoint], { archived: true }),
+      registry,
+    );
+    expect(brief(plan.steps)).toEqual(['stop endpoint (archived)', 'stop security (archived)']);
+    expect(plan.idle.map((i) => i.state)).toEqual(['stopped', 'stopped']);
+  });
+
+  it('reports unknown module types as unsupported and starts nothing for them', () => {
+    // given a Smile CDR file with a type this cluster does not know
+    const fhir = mod('fhir', { type: 'ENDPOINT_FHIR_REST_R4' });
+    const needsFhir = mod('web', { requires: { FHIR: 'fhir' } });
+    const plan = planReconcile(new Map(), doc([fhir, needsFhir, security]), registry);
+    // then only the known, unblocked module starts
+    expect(brief(plan.steps)).toEqual(['start security (new)']);
+    expect(plan.idle).toEqual([
+      {
+        moduleId: 'fhir',
+        state: 'unsupported',
+        reason: 'module type "ENDPOINT_FHIR_REST_R4" is not supported by this process',
+      },
+      {
+        moduleId: 'web',
+        state: 'failed',
+        reason: 'not started: requires FHIR = "fhir", which is unsupported',
+      },
+    ]);
+  });
+
+  it('stops a running module whose type became unknown', () => {
+    const plan = planReconcile(runs(security), doc([{ ...security, type: 'nope' }]), registry);
+    expect(brief(plan.steps)).toEqual(['stop security (unsupported)']);
+  });
+
+  describe('with a config that failed on this process', () => {
+    const bad = { ...endpoint, config: { port: '80' } };
+
+    it('keeps running the last good config and does not retry the same failed one', () => {
+      // given endpoint runs its old config after `bad` failed to apply
+      // when the same document (or one changing something else) is planned again
+      const plan = planReconcile(runs(security, endpoint), doc([security, bad]), registry, {
+        failed: { endpoint: bad },
+      });
+      // then nothing happens to it
+      expect(plan.steps).toEqual([]);
+    });
+
+    it('does not start a module whose failed config is still the desired one', () => {
+      const plan = planReconcile(runs(security), doc([security, bad]), registry, {
+        failed: new Map([['endpoint', bad]]),
+      });
+      expect(plan.steps).toEqual([]);
+      expect(plan.idle).toEqual([
+        {
+          moduleId: 'endpoint',
+          state: 'failed',
+          reason: 'its config failed to start; waiting for a change or a restart',
+        },
+      ]);
+    });
+
+    it('tries again once the config changes or the module is restarted', () => {
+      const fixed = { ...bad, config: { port: '8080' } };
+      const retried = planReconcile(runs(security, endpoint), doc([security, fixed]), registry, {
+        failed: { endpoint: bad },
+      });
+      expect(brief(retried.steps)).toEqual(['reconfigure endpoint [port]']);
+      const restarted = planReconcile(
+        runs(security),
+        doc([security, { ...bad, generation: 1 }]),
+        registry,
+        { failed: { endpoint: bad } },
+      );
+      expect(brief(restarted.steps)).toEqual(['start endpoint (new)']);
+    });
+
+    it('restarts it with its last good config when a dependency restarts', () => {
+      const plan = planReconcile(
+        runs(security, endpoint),
+        doc([{ ...security, generation: 1 }, bad]),
+        registry,
+        { failed: { endpoint: bad } },
+      );
+      expect(brief(plan.steps)).toEqual([
+        'stop endpoint (dependency-stopped)',
+        'stop security (restart)',
+        'start security (restart)',
+        'start endpoint (dependency-restarted)',
+      ]);
+      expect(plan.steps[3]).toMatchObject({ spec: endpoint });
+    });
+  });
+});

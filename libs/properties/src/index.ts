@@ -1,0 +1,2 @@
+export * from './parse-properties';
+export * from './serialize-properties';
