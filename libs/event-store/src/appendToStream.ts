@@ -1,3 +1,4 @@
+import { NodeDocument } from '@plexus/domain';
 import { Sql } from './database';
 import { NewEvent } from './stored-event';
 
@@ -7,9 +8,29 @@ export class StreamVersionConflict extends Error {
   }
 }
 
+const INSERT_EVENTS = `
+  INSERT INTO events (event_id, stream_id, stream_version, node_id, type, payload, secret_payload, metadata)
+  SELECT e.id, $1, $2::int + e.ord, $3, e.type, e.payload, e.secret_payload, e.metadata
+  FROM unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[]) WITH ORDINALITY
+       AS e(id, type, payload, secret_payload, metadata, ord)
+  ORDER BY e.ord
+  RETURNING global_position`;
+
+/** The same append, with the node read model saved by the same statement (so atomically). */
+const INSERT_EVENTS_AND_DOCUMENT = `
+  WITH appended AS (${INSERT_EVENTS}),
+  projected AS (
+    INSERT INTO node_documents (node_id, version, archived, document, updated_at)
+    VALUES ($1, $9, $10, $11, now())
+    ON CONFLICT (node_id) DO UPDATE
+      SET version = EXCLUDED.version, archived = EXCLUDED.archived, document = EXCLUDED.document, updated_at = now()
+  )
+  SELECT global_position FROM appended`;
+
 /**
  * Appends events to a stream that must be at `expectedVersion`. The unique (stream, version)
- * key makes concurrent appends at the same version fail for all but one writer.
+ * key makes concurrent appends at the same version fail for all but one writer. With `document`,
+ * the node read model is saved in the same statement: one round trip, atomic without a transaction.
  */
 export async function appendToStream(
   sql: Sql,
@@ -17,32 +38,25 @@ export async function appendToStream(
   nodeId: string,
   expectedVersion: number,
   events: NewEvent[],
+  document?: NodeDocument,
 ): Promise<{ nextVersion: number; positions: string[] }> {
+  const params: unknown[] = [
+    streamId,
+    expectedVersion,
+    nodeId,
+    events.map((e) => e.eventId),
+    events.map((e) => e.type),
+    events.map((e) => JSON.stringify(e.data)),
+    events.map((e) => (e.secretData ? JSON.stringify(e.secretData) : null)),
+    events.map((e) => JSON.stringify(e.metadata)),
+  ];
+  if (document) params.push(document.version, document.archived, JSON.stringify(document));
   try {
-    const rows = await sql.query<{ global_position: string }>(
-      `INSERT INTO events (event_id, stream_id, stream_version, node_id, type, payload, secret_payload, metadata)
-       SELECT e.id, $1, $2::int + e.ord, $3, e.type, e.payload, e.secret_payload, e.metadata
-       FROM unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[]) WITH ORDINALITY
-            AS e(id, type, payload, secret_payload, metadata, ord)
-       ORDER BY e.ord
-       RETURNING global_position`,
-      [
-        streamId,
-        expectedVersion,
-        nodeId,
-        events.map((e) => e.eventId),
-        events.map((e) => e.type),
-        events.map((e) => JSON.stringify(e.data)),
-        events.map((e) => (e.secretData ? JSON.stringify(e.secretData) : null)),
-        events.map((e) => JSON.stringify(e.metadata)),
-      ],
-    );
+    const rows = await sql.query<{ global_position: string }>(document ? INSERT_EVENTS_AND_DOCUMENT : INSERT_EVENTS, params);
     return { nextVersion: expectedVersion + events.length, positions: rows.map((r) => String(r.global_position)) };
   } catch (err) {
-    const e = err as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
-    const code = e.code ?? e.driverError?.code;
-    const constraint = e.constraint ?? e.driverError?.constraint;
-    if (code === '23505' && constraint === 'events_stream_version_unique')
+    const e = err as { code?: string; constraint?: string };
+    if (e.code === '23505' && e.constraint === 'events_stream_version_unique')
       throw new StreamVersionConflict(streamId, expectedVersion);
     throw err;
   }

@@ -1,5 +1,5 @@
-import { Client } from 'pg';
-import { DataSource, QueryRunner } from 'typeorm';
+import { Client, Pool, PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
 import { migrations } from '../../../migrations';
 
 /** The one thing every SQL operation file needs: run a statement, get rows back. */
@@ -7,65 +7,73 @@ export interface Sql {
   query<T = Record<string, any>>(text: string, params?: unknown[]): Promise<T[]>;
 }
 
-const runnerSql = (runner: QueryRunner): Sql => ({
+const clientSql = (client: PoolClient): Sql => ({
   async query<T>(text: string, params?: unknown[]) {
-    return (await runner.query(text, params, true)).records as T[];
+    return (await client.query(text, params as unknown[])).rows as T[];
   },
 });
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/plexus';
 
-/** Postgres through TypeORM's pool: plain SQL per operation, transactions, migrations. */
+/**
+ * Postgres access. TypeORM runs the migrations; statements go through node-postgres's pool
+ * directly, because TypeORM's query runner added about 0.3 ms to every statement (measured:
+ * `SELECT 1` 0.41 ms through it), and a write is several statements.
+ */
 export class Database implements Sql {
-  private constructor(readonly dataSource: DataSource) {}
+  private constructor(
+    private readonly url: string,
+    readonly pool: Pool,
+  ) {}
 
   static async open(url: string, options: { poolSize?: number } = {}): Promise<Database> {
     await createDatabaseIfMissing(url);
-    const dataSource = new DataSource({
-      type: 'postgres',
-      url,
-      migrations,
-      migrationsRun: false,
-      synchronize: false,
-      logging: false,
+    const pool = new Pool({
+      connectionString: url,
+      max: options.poolSize ?? 20,
       // Fail fast when Postgres is unreachable, so callers answer 503 instead of hanging.
-      connectTimeoutMS: 1000,
-      extra: { max: options.poolSize ?? 20, connectionTimeoutMillis: 1000 },
+      connectionTimeoutMillis: 1000,
     });
-    await dataSource.initialize();
-    return new Database(dataSource);
+    pool.on('error', () => undefined); // an idle client lost its server: the pool drops it
+    return new Database(url, pool);
   }
 
   async migrate(): Promise<void> {
-    await this.dataSource.runMigrations({ transaction: 'each' });
-  }
-
-  async query<T = Record<string, any>>(text: string, params?: unknown[]): Promise<T[]> {
-    const runner = this.dataSource.createQueryRunner();
+    const dataSource = new DataSource({ type: 'postgres', url: this.url, migrations, synchronize: false, logging: false });
+    await dataSource.initialize();
     try {
-      return await runnerSql(runner).query<T>(text, params);
+      await dataSource.runMigrations({ transaction: 'each' });
     } finally {
-      await runner.release();
+      await dataSource.destroy();
     }
   }
 
+  async query<T = Record<string, any>>(text: string, params?: unknown[]): Promise<T[]> {
+    return (await this.pool.query(text, params as unknown[])).rows as T[];
+  }
+
   async transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
-    const runner = this.dataSource.createQueryRunner();
+    const client = await this.pool.connect();
+    let broken = false;
+    // A server that dies mid-transaction makes the client emit 'error'; the failing query reports it.
+    const ignore = () => (broken = true);
+    client.on('error', ignore);
     try {
-      await runner.startTransaction();
-      const result = await work(runnerSql(runner));
-      await runner.commitTransaction();
+      await client.query('BEGIN');
+      const result = await work(clientSql(client));
+      await client.query('COMMIT');
       return result;
     } catch (err) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      await client.query('ROLLBACK').catch(() => (broken = true));
       throw err;
     } finally {
-      await runner.release();
+      client.off('error', ignore);
+      client.release(broken); // a broken connection is discarded, not reused
     }
   }
 
   async close(): Promise<void> {
-    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    await this.pool.end().catch(() => undefined);
   }
 }
 

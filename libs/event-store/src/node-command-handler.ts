@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  conflict,
   decide,
   emptyNode,
   evolveAll,
@@ -11,8 +10,8 @@ import {
   redactEvent,
 } from '@plexus/domain';
 import { appendToStream, StreamVersionConflict } from './appendToStream';
-import { Database } from './database';
-import { readNodeDocument, saveNodeDocument } from './node-documents';
+import { Database, Sql } from './database';
+import { readNodeDocument } from './node-documents';
 import { EventMetadata, NewEvent } from './stored-event';
 
 /** If-Match named a version the node is no longer (or not yet) at. */
@@ -53,11 +52,14 @@ export function toNewEvent(event: NodeEvent, catalog: ModuleTypeCatalog, metadat
 }
 
 /**
- * Runs a command against a node in one transaction: lock and read the document, decide, append
- * the events and save the new document. Writes to one node serialise on the row lock, so without
- * If-Match every writer gets its turn; with it, a writer that finds another version gets
- * PreconditionFailed. Two creations of the same new node race on the unique (stream, version)
- * key instead, and the loser retries.
+ * Runs a command against a node: read the document, decide, then append the events and save the
+ * new document atomically.
+ *
+ * The first attempt is optimistic: a plain read, then one statement that appends and saves (two
+ * round trips; the unique (stream, version) key catches a concurrent writer). If another writer
+ * won, a write with If-Match gets PreconditionFailed; one without takes the locked path: a
+ * transaction that locks the node's row, so that under contention every writer gets its turn
+ * instead of retrying forever.
  */
 export class NodeCommandHandler {
   constructor(
@@ -67,29 +69,35 @@ export class NodeCommandHandler {
   ) {}
 
   async handle(nodeId: string, command: NodeCommand, ctx: CommandContext): Promise<CommandResult> {
-    const { expectedVersion, ...metadata } = ctx;
-    for (let attempt = 1; ; attempt++) {
+    let result: CommandResult | null = null;
+    try {
+      result = await this.attempt(this.db, nodeId, command, ctx, false);
+    } catch (err) {
+      if (!(err instanceof StreamVersionConflict)) throw err;
+      if (ctx.expectedVersion !== undefined) throw new PreconditionFailed(ctx.expectedVersion, ctx.expectedVersion + 1);
+    }
+    // Two creations of the same new node race on the unique key even when locking (no row yet).
+    for (let attempt = 1; !result; attempt++) {
       try {
-        const result = await this.db.transaction(async (sql): Promise<CommandResult> => {
-          const current = await readNodeDocument(sql, nodeId, { forUpdate: true });
-          const version = current?.version ?? 0;
-          if (expectedVersion !== undefined && expectedVersion !== version)
-            throw new PreconditionFailed(expectedVersion, version);
-          const events = decide(current, nodeId, command, this.catalog);
-          if (!events.length) return { document: current ?? emptyNode(nodeId), appended: 0, eventTypes: [] };
-          const next = evolveAll(current ?? emptyNode(nodeId), events);
-          const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
-          await appendToStream(sql, nodeId, nodeId, version, stored);
-          await saveNodeDocument(sql, next);
-          return { document: next, appended: events.length, eventTypes: events.map((e) => e.type) };
-        });
-        if (result.appended) this.onCommitted();
-        return result;
+        result = await this.db.transaction((sql) => this.attempt(sql, nodeId, command, ctx, true));
       } catch (err) {
-        if (!(err instanceof StreamVersionConflict)) throw err;
-        if (expectedVersion !== undefined) throw new PreconditionFailed(expectedVersion, expectedVersion + 1);
-        if (attempt >= MAX_ATTEMPTS) throw conflict(`node "${nodeId}" is being changed concurrently; try again`);
+        if (!(err instanceof StreamVersionConflict) || attempt >= MAX_ATTEMPTS) throw err;
       }
     }
+    if (result.appended) this.onCommitted();
+    return result;
+  }
+
+  private async attempt(sql: Sql, nodeId: string, command: NodeCommand, ctx: CommandContext, lock: boolean): Promise<CommandResult> {
+    const { expectedVersion, ...metadata } = ctx;
+    const current = await readNodeDocument(sql, nodeId, { forUpdate: lock });
+    const version = current?.version ?? 0;
+    if (expectedVersion !== undefined && expectedVersion !== version) throw new PreconditionFailed(expectedVersion, version);
+    const events = decide(current, nodeId, command, this.catalog);
+    if (!events.length) return { document: current ?? emptyNode(nodeId), appended: 0, eventTypes: [] };
+    const next = evolveAll(current ?? emptyNode(nodeId), events);
+    const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
+    await appendToStream(sql, nodeId, nodeId, version, stored, next);
+    return { document: next, appended: events.length, eventTypes: events.map((e) => e.type) };
   }
 }
