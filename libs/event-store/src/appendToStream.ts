@@ -16,12 +16,24 @@ const INSERT_EVENTS = `
   ORDER BY e.ord
   RETURNING global_position`;
 
-/** The same append, with the node read model saved by the same statement (so atomically). */
+/**
+ * The same append, with the node read model saved by the same statement (so atomically). It
+ * first locks the node's row and checks its version, so it queues behind any other writer of the
+ * node instead of deadlocking with it on the (stream, version) key; a stale version appends nothing.
+ */
 const INSERT_EVENTS_AND_DOCUMENT = `
-  WITH appended AS (${INSERT_EVENTS}),
+  WITH current_doc AS (SELECT version FROM node_documents WHERE node_id = $1 FOR UPDATE),
+  appended AS (
+    INSERT INTO events (event_id, stream_id, stream_version, node_id, type, payload, secret_payload, metadata)
+    SELECT e.id, $1, $2::int + e.ord, $3, e.type, e.payload, e.secret_payload, e.metadata
+    FROM unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[]) WITH ORDINALITY
+         AS e(id, type, payload, secret_payload, metadata, ord)
+    WHERE coalesce((SELECT version FROM current_doc), 0) = $2::int
+    ORDER BY e.ord
+    RETURNING global_position),
   projected AS (
     INSERT INTO node_documents (node_id, version, archived, document, updated_at)
-    VALUES ($1, $9, $10, $11, now())
+    SELECT $1, $9, $10, $11, now() WHERE EXISTS (SELECT 1 FROM appended)
     ON CONFLICT (node_id) DO UPDATE
       SET version = EXCLUDED.version, archived = EXCLUDED.archived, document = EXCLUDED.document, updated_at = now()
   )
@@ -53,6 +65,7 @@ export async function appendToStream(
   if (document) params.push(document.version, document.archived, JSON.stringify(document));
   try {
     const rows = await sql.query<{ global_position: string }>(document ? INSERT_EVENTS_AND_DOCUMENT : INSERT_EVENTS, params);
+    if (rows.length !== events.length) throw new StreamVersionConflict(streamId, expectedVersion);
     return { nextVersion: expectedVersion + events.length, positions: rows.map((r) => String(r.global_position)) };
   } catch (err) {
     const e = err as { code?: string; constraint?: string };
