@@ -28,6 +28,8 @@ export class AppModule {
               paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.secret', '*.token'],
               censor: '******',
             },
+            // One line per request at debug level: at info a busy control plane would log more than it works.
+            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
             autoLogging: { ignore: (req) => req.url === '/health' },
             quietReqLogger: true,
           },

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { createHash } from 'node:crypto';
 import { AckPolicy, ConsumerMessages, DeliverPolicy, JsMsg, NatsConnection, Subscription } from 'nats';
 import { Heartbeat, HEARTBEAT_ALL, MEMBERSHIP_STREAM, MembershipAnnouncement } from '@plexus/bus';
-import { Database, recordProcessJoined, recordProcessLeft } from '@plexus/event-store';
+import { Database, readNodeDocument, recordProcessJoined, recordProcessLeft } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
 import { DATABASE, NATS } from '../infra/tokens';
 
@@ -75,6 +75,11 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
       const info = { processId: a.processId, nodeId: a.nodeId, host: a.host, pid: a.pid, portOffset: a.portOffset };
       const metadata = { actor: `process:${a.processId}`, correlationId: a.processId };
       const at = new Date(a.at);
+      // Clusters may share a NATS: a process of a node this cluster does not have is not ours.
+      if (!(await readNodeDocument(this.db, a.nodeId))) {
+        msg.ack();
+        return;
+      }
       if (a.what === 'joined') await recordProcessJoined(this.db, info, at, metadata);
       else if (a.what === 'left') await recordProcessLeft(this.db, info, at, metadata);
       msg.ack();

@@ -23,7 +23,8 @@ export class ProcessesController {
       throw new BadRequestException('status must be up, left or lost');
     const rows = await this.breakers.postgres(() => listProcesses(this.db, { nodeId, status }));
     return rows.map((row) => {
-      const hb = this.membership.lastHeartbeat(row.processId);
+      // Heartbeat details describe a live process only.
+      const hb = row.status === 'up' ? this.membership.lastHeartbeat(row.processId) : undefined;
       return {
         ...row,
         lastSeenAt: hb && Date.parse(hb.at) > Date.parse(row.lastSeenAt) ? hb.at : row.lastSeenAt,
