@@ -10,7 +10,11 @@ export function percentile(sortedMs: number[], p: number): number {
 export const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** Runs `concurrency` loops of `op` for `seconds`; returns per-op latencies (ms) and throughput. */
-export async function closedLoop(concurrency: number, seconds: number, op: (worker: number, i: number) => Promise<void>) {
+export async function closedLoop(
+  concurrency: number,
+  seconds: number,
+  op: (worker: number, i: number) => Promise<void>,
+) {
   const latencies: number[] = [];
   let errors = 0;
   const deadline = performance.now() + seconds * 1000;

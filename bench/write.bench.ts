@@ -18,7 +18,11 @@ async function main() {
   const db = await createTestDatabase('plexus_bench_write');
   const port = await freePort();
   progress(`starting the control plane on :${port} with database ${db.name}`);
-  const cp = await spawnControlPlane({ DATABASE_URL: db.url, PORT: port, PLEXUS_ADMIN_TOKEN: TOKEN });
+  const cp = await spawnControlPlane({
+    DATABASE_URL: db.url,
+    PORT: port,
+    PLEXUS_ADMIN_TOKEN: TOKEN,
+  });
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
   const call = async (method: string, path: string, body: unknown) => {
     const res = await fetch(cp.url + path, { method, headers, body: JSON.stringify(body) });
@@ -29,10 +33,15 @@ async function main() {
     progress(`seeding ${NODES} nodes with one http-endpoint each`);
     for (let n = 0; n < NODES; n++) {
       await call('PUT', `/nodes/bench-${n}`, { properties: {} });
-      await call('PUT', `/nodes/bench-${n}/modules/web`, { type: 'http-endpoint', config: { port: '8000', message: 'start' } });
+      await call('PUT', `/nodes/bench-${n}/modules/web`, {
+        type: 'http-endpoint',
+        config: { port: '8000', message: 'start' },
+      });
     }
     const write = (worker: number, i: number) =>
-      call('PATCH', `/nodes/bench-${(worker * 7919 + i) % NODES}/modules/web/config`, { message: `w${worker}-${i}` });
+      call('PATCH', `/nodes/bench-${(worker * 7919 + i) % NODES}/modules/web/config`, {
+        message: `w${worker}-${i}`,
+      });
 
     progress('warm-up');
     await closedLoop(16, 2, write);
@@ -49,7 +58,12 @@ async function main() {
       const version = versions.get(stream) ?? 0;
       await store.transaction((sql) =>
         appendToStream(sql, stream, stream, version, [
-          { eventId: randomUUID(), type: 'NodePropertiesChanged', data: { changes: [] }, metadata: { actor: 'bench', correlationId: 'bench' } },
+          {
+            eventId: randomUUID(),
+            type: 'NodePropertiesChanged',
+            data: { changes: [] },
+            metadata: { actor: 'bench', correlationId: 'bench' },
+          },
         ]),
       );
       versions.set(stream, version + 1);

@@ -7,7 +7,10 @@ import { AdminApi, RunningControlPlane, startControlPlane } from './support/cont
 import { waitFor } from './support/ports';
 
 const nodeName = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
-const web = (port = 8000, message = 'hello') => ({ type: 'http-endpoint', config: { port: String(port), message } });
+const web = (port = 8000, message = 'hello') => ({
+  type: 'http-endpoint',
+  config: { port: String(port), message },
+});
 
 describe('admin API (real Postgres and NATS)', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -33,7 +36,12 @@ describe('admin API (real Postgres and NATS)', () => {
     const created = await api.put(`/nodes/${nodeId}`, { properties: { server_port_offset: 100 } });
     expect(created.status).toBe(201);
     expect(created.headers.get('etag')).toBe('"1"');
-    expect(created.body).toMatchObject({ nodeId, version: 1, properties: { server_port_offset: '100' }, modules: [] });
+    expect(created.body).toMatchObject({
+      nodeId,
+      version: 1,
+      properties: { server_port_offset: '100' },
+      modules: [],
+    });
 
     const added = await api.put(`/nodes/${nodeId}/modules/web`, web(8000, 'one'));
     expect(added.status).toBe(201);
@@ -53,7 +61,9 @@ describe('admin API (real Postgres and NATS)', () => {
     expect((await api.get(`/nodes/${nodeId}?version=9`)).status).toBe(404);
 
     const list = await api.get('/nodes');
-    expect(list.body).toEqual(expect.arrayContaining([expect.objectContaining({ nodeId, version: 3, moduleCount: 1 })]));
+    expect(list.body).toEqual(
+      expect.arrayContaining([expect.objectContaining({ nodeId, version: 3, moduleCount: 1 })]),
+    );
   });
 
   it('publishes every change to the events stream in order and the latest document to the KV bucket', async () => {
@@ -91,7 +101,11 @@ describe('admin API (real Postgres and NATS)', () => {
       const etag = headers.get('etag')!;
       const results = await Promise.all(
         Array.from({ length: 16 }, (_, i) =>
-          api.patch(`/nodes/${nodeId}/modules/web/config`, { message: `r${round}w${i}` }, { 'if-match': etag }),
+          api.patch(
+            `/nodes/${nodeId}/modules/web/config`,
+            { message: `r${round}w${i}` },
+            { 'if-match': etag },
+          ),
         ),
       );
       statuses.push(...results.map((r) => r.status));
@@ -105,7 +119,9 @@ describe('admin API (real Postgres and NATS)', () => {
     expect(final.body.version).toBe(2 + 5);
     expect(statuses.filter((s) => s === 200)).toHaveLength(5);
     // every version exists exactly once
-    const versions = await Promise.all([1, 2, 3, 4, 5, 6, 7].map((v) => api.get(`/nodes/${nodeId}?version=${v}`)));
+    const versions = await Promise.all(
+      [1, 2, 3, 4, 5, 6, 7].map((v) => api.get(`/nodes/${nodeId}?version=${v}`)),
+    );
     expect(versions.map((r) => r.body.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
@@ -114,7 +130,9 @@ describe('admin API (real Postgres and NATS)', () => {
     await api.put(`/nodes/${nodeId}`, { properties: {} });
     await api.put(`/nodes/${nodeId}/modules/web`, web());
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => api.patch(`/nodes/${nodeId}/modules/web/config`, { message: `m${i}` })),
+      Array.from({ length: 8 }, (_, i) =>
+        api.patch(`/nodes/${nodeId}/modules/web/config`, { message: `m${i}` }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
     const final = await api.get(`/nodes/${nodeId}`);
@@ -131,23 +149,125 @@ describe('admin API (real Postgres and NATS)', () => {
     });
 
     const cases: [string, () => Promise<{ status: number; body: any }>, number, RegExp][] = [
-      ['node ID with a space', () => api.put('/nodes/bad%20node', { properties: {} }), 400, /nodeId must be 1-30 characters/],
-      ['node ID of 31 characters', () => api.put(`/nodes/${'a'.repeat(31)}`, { properties: {} }), 400, /nodeId must be at most 30 characters/],
-      ['non-ASCII node ID', () => api.put(`/nodes/${encodeURIComponent('nœud')}`, { properties: {} }), 400, /nodeId must be/],
-      ['module ID with a space', () => api.put(`/nodes/${nodeId}/modules/a%20b`, web()), 400, /moduleId must be/],
-      ['unknown module type', () => api.put(`/nodes/${nodeId}/modules/x`, { type: 'no-such-type', config: {} }), 400, /type "no-such-type" is not a registered module type/],
-      ['wrong config value type (object)', () => api.put(`/nodes/${nodeId}/modules/web`, { type: 'http-endpoint', config: { port: { n: 1 } } }), 400, /config\.port must be a string/],
-      ['config value breaking the type schema', () => api.patch(`/nodes/${nodeId}/modules/web/config`, { port: 'eighty' }), 400, /config\.port must be an integer/],
-      ['unknown config key', () => api.patch(`/nodes/${nodeId}/modules/web/config`, { prot: '1' }), 400, /config\.prot is not a key/],
-      ['missing type', () => api.put(`/nodes/${nodeId}/modules/y`, { config: {} }), 400, /type must be/],
-      ['enabled not a boolean', () => api.put(`/nodes/${nodeId}/modules/web`, { ...web(), enabled: 'yes' }), 400, /enabled must be a boolean/],
-      ['requires naming no module', () => api.put(`/nodes/${nodeId}/modules/web`, { ...web(), requires: { SECURITY_IN_UP: 'nope' } }), 400, /requires\.SECURITY_IN_UP .* "nope"/],
-      ['malformed JSON', () => api.request('PUT', `/nodes/${nodeId}/modules/web`, '{"type": "http-'), 400, /not valid JSON/],
-      ['a 2 MiB body', () => api.put(`/nodes/${nodeId}/modules/web`, { ...web(), config: { message: 'x'.repeat(2 * 1024 * 1024) } }), 413, /larger than 1 MiB/],
-      ['an If-Match that is not a version', () => api.patch(`/nodes/${nodeId}/modules/web/config`, { message: 'x' }, { 'if-match': 'banana' }), 400, /If-Match must be/],
-      ['a module of a node that does not exist', () => api.put(`/nodes/${nodeName('none')}/modules/web`, web()), 404, /does not exist/],
-      ['removing a module that does not exist', () => api.delete(`/nodes/${nodeId}/modules/ghost`), 404, /module "ghost" does not exist/],
-      ['an unknown lifecycle action', () => api.post(`/nodes/${nodeId}/modules/web/explode`), 400, /action must be start, stop or restart/],
+      [
+        'node ID with a space',
+        () => api.put('/nodes/bad%20node', { properties: {} }),
+        400,
+        /nodeId must be 1-30 characters/,
+      ],
+      [
+        'node ID of 31 characters',
+        () => api.put(`/nodes/${'a'.repeat(31)}`, { properties: {} }),
+        400,
+        /nodeId must be at most 30 characters/,
+      ],
+      [
+        'non-ASCII node ID',
+        () => api.put(`/nodes/${encodeURIComponent('nœud')}`, { properties: {} }),
+        400,
+        /nodeId must be/,
+      ],
+      [
+        'module ID with a space',
+        () => api.put(`/nodes/${nodeId}/modules/a%20b`, web()),
+        400,
+        /moduleId must be/,
+      ],
+      [
+        'unknown module type',
+        () => api.put(`/nodes/${nodeId}/modules/x`, { type: 'no-such-type', config: {} }),
+        400,
+        /type "no-such-type" is not a registered module type/,
+      ],
+      [
+        'wrong config value type (object)',
+        () =>
+          api.put(`/nodes/${nodeId}/modules/web`, {
+            type: 'http-endpoint',
+            config: { port: { n: 1 } },
+          }),
+        400,
+        /config\.port must be a string/,
+      ],
+      [
+        'config value breaking the type schema',
+        () => api.patch(`/nodes/${nodeId}/modules/web/config`, { port: 'eighty' }),
+        400,
+        /config\.port must be an integer/,
+      ],
+      [
+        'unknown config key',
+        () => api.patch(`/nodes/${nodeId}/modules/web/config`, { prot: '1' }),
+        400,
+        /config\.prot is not a key/,
+      ],
+      [
+        'missing type',
+        () => api.put(`/nodes/${nodeId}/modules/y`, { config: {} }),
+        400,
+        /type must be/,
+      ],
+      [
+        'enabled not a boolean',
+        () => api.put(`/nodes/${nodeId}/modules/web`, { ...web(), enabled: 'yes' }),
+        400,
+        /enabled must be a boolean/,
+      ],
+      [
+        'requires naming no module',
+        () =>
+          api.put(`/nodes/${nodeId}/modules/web`, {
+            ...web(),
+            requires: { SECURITY_IN_UP: 'nope' },
+          }),
+        400,
+        /requires\.SECURITY_IN_UP .* "nope"/,
+      ],
+      [
+        'malformed JSON',
+        () => api.request('PUT', `/nodes/${nodeId}/modules/web`, '{"type": "http-'),
+        400,
+        /not valid JSON/,
+      ],
+      [
+        'a 2 MiB body',
+        () =>
+          api.put(`/nodes/${nodeId}/modules/web`, {
+            ...web(),
+            config: { message: 'x'.repeat(2 * 1024 * 1024) },
+          }),
+        413,
+        /larger than 1 MiB/,
+      ],
+      [
+        'an If-Match that is not a version',
+        () =>
+          api.patch(
+            `/nodes/${nodeId}/modules/web/config`,
+            { message: 'x' },
+            { 'if-match': 'banana' },
+          ),
+        400,
+        /If-Match must be/,
+      ],
+      [
+        'a module of a node that does not exist',
+        () => api.put(`/nodes/${nodeName('none')}/modules/web`, web()),
+        404,
+        /does not exist/,
+      ],
+      [
+        'removing a module that does not exist',
+        () => api.delete(`/nodes/${nodeId}/modules/ghost`),
+        404,
+        /module "ghost" does not exist/,
+      ],
+      [
+        'an unknown lifecycle action',
+        () => api.post(`/nodes/${nodeId}/modules/web/explode`),
+        400,
+        /action must be start, stop or restart/,
+      ],
     ];
 
     it.each(cases)('%s', async (_label, call, status, message) => {
@@ -173,16 +293,22 @@ describe('admin API (real Postgres and NATS)', () => {
 
   it('redacts secrets in answers and events, and keeps a secret that is sent back redacted', async () => {
     const nodeId = nodeName('sec');
-    const res = await api.put(`/nodes/${nodeId}`, { properties: { db_password: 'hunter2-secret-value', region: 'eu' } });
+    const res = await api.put(`/nodes/${nodeId}`, {
+      properties: { db_password: 'hunter2-secret-value', region: 'eu' },
+    });
     expect(res.body.properties).toEqual({ db_password: '******', region: 'eu' });
-    const again = await api.put(`/nodes/${nodeId}`, { properties: { db_password: '******', region: 'us' } });
+    const again = await api.put(`/nodes/${nodeId}`, {
+      properties: { db_password: '******', region: 'us' },
+    });
     expect(again.body.version).toBe(2);
     const events = await waitFor('2 events', async () => {
       const e = await eventsOnStream(nc, nodeId);
       return e.length === 2 && e;
     });
     expect(JSON.stringify(events)).not.toContain('hunter2-secret-value');
-    expect(JSON.stringify((await api.get(`/nodes/${nodeId}?version=1`)).body)).not.toContain('hunter2');
+    expect(JSON.stringify((await api.get(`/nodes/${nodeId}?version=1`)).body)).not.toContain(
+      'hunter2',
+    );
     // sending the redacted value back kept the stored secret: the change touched region only
     expect(events[1].data).toEqual({ changes: [{ key: 'region', old: 'eu', new: 'us' }] });
   });
@@ -203,7 +329,9 @@ describe('admin API (real Postgres and NATS)', () => {
   it('lists the module types with their config schema', async () => {
     const res = await api.get('/module-types');
     const http = res.body.find((t: any) => t.type === 'http-endpoint');
-    expect(http.config).toEqual(expect.arrayContaining([expect.objectContaining({ key: 'port', required: true })]));
+    expect(http.config).toEqual(
+      expect.arrayContaining([expect.objectContaining({ key: 'port', required: true })]),
+    );
   });
 
   it('serves the OpenAPI document and a health answer', async () => {

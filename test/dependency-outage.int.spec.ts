@@ -40,7 +40,9 @@ describe('NATS down (a NATS this test owns)', () => {
     expect(health.ms).toBeLessThan(1000);
 
     for (let i = 0; i < 10; i++) {
-      const res = await cp.api.patch(`/nodes/${nodeId}/modules/web/config`, { message: `offline ${i}` });
+      const res = await cp.api.patch(`/nodes/${nodeId}/modules/web/config`, {
+        message: `offline ${i}`,
+      });
       expect(res.status).toBe(200);
     }
     expect((await cp.api.get(`/nodes/${nodeId}`)).body.version).toBe(12);
@@ -98,10 +100,15 @@ describe('Postgres down (a Postgres this test owns)', () => {
     expect(health.body).toMatchObject({ postgres: 'down', nats: 'up' });
 
     await pg.startProcess();
-    const back = await waitFor('writes to succeed again', async () => {
-      const res = await cp.api.put(`/nodes/${nodeId}`, { properties: { a: '1' } });
-      return res.status === 200 && res;
-    }, 15_000, 250);
+    const back = await waitFor(
+      'writes to succeed again',
+      async () => {
+        const res = await cp.api.put(`/nodes/${nodeId}`, { properties: { a: '1' } });
+        return res.status === 200 && res;
+      },
+      15_000,
+      250,
+    );
     expect(back.body.version).toBe(2);
   });
 });

@@ -30,7 +30,8 @@ describe('relay failover between two control-plane replicas', () => {
     await db?.drop();
   });
 
-  const relayRoles = async () => Promise.all([a, b].map(async (cp) => (await cp.api.get('/health')).body.relay));
+  const relayRoles = async () =>
+    Promise.all([a, b].map(async (cp) => (await cp.api.get('/health')).body.relay));
 
   it('has one leader; when its session dies the other replica takes over and publishes every event', async () => {
     const roles = await waitFor('a relay leader', async () => {
@@ -41,8 +42,14 @@ describe('relay failover between two control-plane replicas', () => {
 
     const nodeId = `fo-${randomBytes(4).toString('hex')}`;
     await a.api.put(`/nodes/${nodeId}`, { properties: {} });
-    await b.api.put(`/nodes/${nodeId}/modules/web`, { type: 'http-endpoint', config: { port: '8000' } });
-    await waitFor('2 events published', async () => (await eventsOnStream(nc, nodeId)).length === 2);
+    await b.api.put(`/nodes/${nodeId}/modules/web`, {
+      type: 'http-endpoint',
+      config: { port: '8000' },
+    });
+    await waitFor(
+      '2 events published',
+      async () => (await eventsOnStream(nc, nodeId)).length === 2,
+    );
 
     // Kill the leader's lock session, as a crash of its process would.
     const admin = new Client({ connectionString: db.url });
@@ -58,11 +65,17 @@ describe('relay failover between two control-plane replicas', () => {
       await admin.end();
     }
 
-    for (let i = 0; i < 5; i++) await (i % 2 ? a : b).api.patch(`/nodes/${nodeId}/modules/web/config`, { message: `m${i}` });
-    const events = await waitFor('all 7 events published after the failover', async () => {
-      const e = await eventsOnStream(nc, nodeId);
-      return e.length === 7 && e;
-    }, 15_000, 100);
+    for (let i = 0; i < 5; i++)
+      await (i % 2 ? a : b).api.patch(`/nodes/${nodeId}/modules/web/config`, { message: `m${i}` });
+    const events = await waitFor(
+      'all 7 events published after the failover',
+      async () => {
+        const e = await eventsOnStream(nc, nodeId);
+        return e.length === 7 && e;
+      },
+      15_000,
+      100,
+    );
     expect(events.map((e) => e.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
 
     const rolesAfter = await waitFor('one leader again', async () => {

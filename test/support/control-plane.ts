@@ -19,7 +19,12 @@ export class AdminApi {
     readonly token: string | null = TEST_ADMIN_TOKEN,
   ) {}
 
-  async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> {
     const started = performance.now();
     const res = await fetch(this.baseUrl + path, {
       method,
@@ -37,14 +42,24 @@ export class AdminApi {
     } catch {
       /* not JSON: keep the text */
     }
-    return { status: res.status, headers: res.headers, body: parsed, ms: performance.now() - started };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: parsed,
+      ms: performance.now() - started,
+    };
   }
 
-  get = <T = any>(path: string, headers?: Record<string, string>) => this.request<T>('GET', path, undefined, headers);
-  put = <T = any>(path: string, body: unknown, headers?: Record<string, string>) => this.request<T>('PUT', path, body, headers);
-  patch = <T = any>(path: string, body: unknown, headers?: Record<string, string>) => this.request<T>('PATCH', path, body, headers);
-  post = <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => this.request<T>('POST', path, body, headers);
-  delete = <T = any>(path: string, headers?: Record<string, string>) => this.request<T>('DELETE', path, undefined, headers);
+  get = <T = any>(path: string, headers?: Record<string, string>) =>
+    this.request<T>('GET', path, undefined, headers);
+  put = <T = any>(path: string, body: unknown, headers?: Record<string, string>) =>
+    this.request<T>('PUT', path, body, headers);
+  patch = <T = any>(path: string, body: unknown, headers?: Record<string, string>) =>
+    this.request<T>('PATCH', path, body, headers);
+  post = <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
+    this.request<T>('POST', path, body, headers);
+  delete = <T = any>(path: string, headers?: Record<string, string>) =>
+    this.request<T>('DELETE', path, undefined, headers);
 }
 
 export interface RunningControlPlane {
@@ -55,7 +70,11 @@ export interface RunningControlPlane {
 }
 
 /** The control plane in this test process (same code as main.ts), on a free port. */
-export async function startControlPlane(opts: { databaseUrl: string; natsUrl?: string; idlePollMs?: number }): Promise<RunningControlPlane> {
+export async function startControlPlane(opts: {
+  databaseUrl: string;
+  natsUrl?: string;
+  idlePollMs?: number;
+}): Promise<RunningControlPlane> {
   const env = validateEnv({
     DATABASE_URL: opts.databaseUrl,
     NATS_URL: opts.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',

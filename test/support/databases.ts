@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 
-export const SHARED_POSTGRES = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+export const SHARED_POSTGRES =
+  process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 
 /** A database of its own for one test file, on the shared Postgres; drop() removes it. */
 export async function createTestDatabase(prefix = 'plexus_t') {

@@ -35,9 +35,13 @@ export class OwnNatsServer {
   }
 
   async startProcess() {
-    this.child = spawn(NATS_BINARY, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
-      stdio: 'ignore',
-    });
+    this.child = spawn(
+      NATS_BINARY,
+      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir],
+      {
+        stdio: 'ignore',
+      },
+    );
     await waitFor(`nats-server on ${this.port}`, () => accepts(this.port), 10_000, 25);
   }
 

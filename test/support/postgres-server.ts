@@ -13,7 +13,9 @@ function postgresBin(tool: string): string {
 /** Postgres refuses to run as root: run its tools as the postgres user when we are root. */
 function runAsPostgres(tool: string, args: string[]) {
   const isRoot = process.getuid?.() === 0;
-  const [cmd, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', postgresBin(tool), ...args]] : [postgresBin(tool), args];
+  const [cmd, argv] = isRoot
+    ? ['runuser', ['-u', 'postgres', '--', postgresBin(tool), ...args]]
+    : [postgresBin(tool), args];
   execFileSync(cmd, argv, { stdio: 'pipe' });
 }
 
@@ -43,8 +45,13 @@ export class OwnPostgresServer {
 
   async startProcess() {
     runAsPostgres('pg_ctl', [
-      '-D', this.dataDir, '-w', '-l', join(this.dataDir, 'server.log'),
-      '-o', `-p ${this.port} -c listen_addresses=127.0.0.1 -k ${this.dataDir} -c fsync=off`,
+      '-D',
+      this.dataDir,
+      '-w',
+      '-l',
+      join(this.dataDir, 'server.log'),
+      '-o',
+      `-p ${this.port} -c listen_addresses=127.0.0.1 -k ${this.dataDir} -c fsync=off`,
       'start',
     ]);
     await waitFor('own postgres', async () => {

@@ -25,11 +25,18 @@ export class AppModule {
             level: env.LOG_LEVEL,
             // Tokens and secrets never reach the log.
             redact: {
-              paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.secret', '*.token'],
+              paths: [
+                'req.headers.authorization',
+                'req.headers.cookie',
+                '*.password',
+                '*.secret',
+                '*.token',
+              ],
               censor: '******',
             },
             // One line per request at debug level: at info a busy control plane would log more than it works.
-            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+            customLogLevel: (_req, res, err) =>
+              err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
             autoLogging: { ignore: (req) => req.url === '/health' },
             quietReqLogger: true,
           },
@@ -37,7 +44,13 @@ export class AppModule {
         TerminusModule,
         InfraModule.forRoot(env),
       ],
-      controllers: [NodesController, HealthController, ModuleTypesController, ProcessesController, SeedingController],
+      controllers: [
+        NodesController,
+        HealthController,
+        ModuleTypesController,
+        ProcessesController,
+        SeedingController,
+      ],
       providers: [
         NodesService,
         MembershipService,

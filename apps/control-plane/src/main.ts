@@ -12,7 +12,10 @@ import { ControlPlaneEnv, validateEnv } from './env';
 import { validationPipe } from './http/validation';
 
 export async function createControlPlane(env: ControlPlaneEnv) {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   app.useLogger(app.get(Logger));
   app.set('etag', false); // ETag is the node version, set by the controllers
   // DESIGN.md: bodies over 1 MiB are refused with 413; errors keep the API's error shape.

@@ -26,12 +26,19 @@ function keyChanges(before: StringMap, after: StringMap, secretKeys: readonly st
 function checkKeys(field: string, map: StringMap) {
   for (const key of Object.keys(map)) {
     if (!PROPERTY_KEY.test(key))
-      throw invalid(`${field} key "${key}" must be 1-200 characters without white space, "=", ":", "#" or "!"`);
+      throw invalid(
+        `${field} key "${key}" must be 1-200 characters without white space, "=", ":", "#" or "!"`,
+      );
   }
 }
 
 /** A REDACTED value sent back means "keep the stored secret" (the client never saw it). */
-function restoreSecrets(config: StringMap, stored: StringMap, secretKeys: readonly string[], field = 'config') {
+function restoreSecrets(
+  config: StringMap,
+  stored: StringMap,
+  secretKeys: readonly string[],
+  field = 'config',
+) {
   const out: StringMap = {};
   for (const [key, value] of Object.entries(config)) {
     if (value === REDACTED && isSecretKey(key, secretKeys)) {
@@ -44,7 +51,8 @@ function restoreSecrets(config: StringMap, stored: StringMap, secretKeys: readon
 }
 
 function requireLiveNode(state: NodeDocument | null, nodeId: string): NodeDocument {
-  if (!state || state.version === 0 || state.archived) throw notFound(`node "${nodeId}" does not exist`);
+  if (!state || state.version === 0 || state.archived)
+    throw notFound(`node "${nodeId}" does not exist`);
   return state;
 }
 
@@ -59,12 +67,21 @@ function checkModuleId(moduleId: string) {
   if (problem) throw invalid(problem);
 }
 
-function checkConfig(catalog: ModuleTypeCatalog, moduleId: string, type: string, config: StringMap, allowUnknownType: boolean) {
+function checkConfig(
+  catalog: ModuleTypeCatalog,
+  moduleId: string,
+  type: string,
+  config: StringMap,
+  allowUnknownType: boolean,
+) {
   checkKeys(`modules.${moduleId}.config`, config);
   const info = catalog.get(type);
   if (!info) {
     if (allowUnknownType) return;
-    const known = catalog.list().map((t) => t.type).join(', ');
+    const known = catalog
+      .list()
+      .map((t) => t.type)
+      .join(', ');
     throw invalid(`type "${type}" is not a registered module type (known: ${known})`);
   }
   const problems = info.validateConfig(config);
@@ -72,18 +89,27 @@ function checkConfig(catalog: ModuleTypeCatalog, moduleId: string, type: string,
 }
 
 /** Checks that every `requires` names another module of the node that can fill the role, without cycles. */
-function checkRequires(modules: Pick<ModuleSpec, 'moduleId' | 'type' | 'requires'>[], catalog: ModuleTypeCatalog) {
+function checkRequires(
+  modules: Pick<ModuleSpec, 'moduleId' | 'type' | 'requires'>[],
+  catalog: ModuleTypeCatalog,
+) {
   const byId = new Map(modules.map((m) => [m.moduleId, m]));
   for (const m of modules) {
     for (const [role, target] of Object.entries(m.requires)) {
       if (!ROLE.test(role))
-        throw invalid(`requires role "${role}" of module "${m.moduleId}" must be upper-case letters, digits and "_"`);
+        throw invalid(
+          `requires role "${role}" of module "${m.moduleId}" must be upper-case letters, digits and "_"`,
+        );
       const dep = byId.get(target);
       if (!dep || target === m.moduleId)
-        throw invalid(`requires.${role} of module "${m.moduleId}" names "${target}", which is not another module of this node`);
+        throw invalid(
+          `requires.${role} of module "${m.moduleId}" names "${target}", which is not another module of this node`,
+        );
       const info = catalog.get(dep.type);
       if (info && !info.provides.includes(role))
-        throw invalid(`requires.${role} of module "${m.moduleId}" names "${target}", whose type "${dep.type}" does not provide ${role}`);
+        throw invalid(
+          `requires.${role} of module "${m.moduleId}" names "${target}", whose type "${dep.type}" does not provide ${role}`,
+        );
     }
   }
   // Depth-first search for a cycle: a module may not (indirectly) require itself.
@@ -99,7 +125,12 @@ function checkRequires(modules: Pick<ModuleSpec, 'moduleId' | 'type' | 'requires
   for (const m of modules) visit(m.moduleId, []);
 }
 
-function decidePutModule(doc: NodeDocument, moduleId: string, input: ModuleInput, catalog: ModuleTypeCatalog): NodeEvent[] {
+function decidePutModule(
+  doc: NodeDocument,
+  moduleId: string,
+  input: ModuleInput,
+  catalog: ModuleTypeCatalog,
+): NodeEvent[] {
   checkModuleId(moduleId);
   const current = findModule(doc, moduleId);
   const secretKeys = catalog.get(input.type)?.secretKeys ?? [];
@@ -114,7 +145,8 @@ function decidePutModule(doc: NodeDocument, moduleId: string, input: ModuleInput
   const events: NodeEvent[] = [];
   const changes = keyChanges(current.config, config, secretKeys);
   const typeChanged = current.type !== input.type;
-  const requiresChanged = JSON.stringify(sortMap(current.requires)) !== JSON.stringify(sortMap(input.requires));
+  const requiresChanged =
+    JSON.stringify(sortMap(current.requires)) !== JSON.stringify(sortMap(input.requires));
   const activationChanged = current.activation !== input.activation;
   if (changes.length || typeChanged || requiresChanged || activationChanged) {
     events.push({
@@ -160,7 +192,8 @@ export function decide(
       return changes.length ? [{ type: 'NodePropertiesChanged', data: { changes } }] : [];
     }
     case 'SeedNode': {
-      if (state && state.version > 0 && !state.archived) throw exists(`node "${nodeId}" already exists`);
+      if (state && state.version > 0 && !state.archived)
+        throw exists(`node "${nodeId}" already exists`);
       checkKeys('properties', command.properties);
       const seen = new Set<string>();
       for (const m of command.modules) {
@@ -179,7 +212,12 @@ export function decide(
       requireLiveNode(state, nodeId);
       return [{ type: 'NodeArchived', data: {} }];
     case 'PutModule':
-      return decidePutModule(requireLiveNode(state, nodeId), command.moduleId, command.module, catalog);
+      return decidePutModule(
+        requireLiveNode(state, nodeId),
+        command.moduleId,
+        command.module,
+        catalog,
+      );
     case 'PatchModuleConfig': {
       const doc = requireLiveNode(state, nodeId);
       const current = requireModule(doc, command.moduleId);
@@ -217,7 +255,9 @@ export function decide(
       for (const other of doc.modules) {
         for (const [role, target] of Object.entries(other.requires)) {
           if (target === m.moduleId)
-            throw conflict(`module "${m.moduleId}" is required by module "${other.moduleId}" (${role}); change or remove that first`);
+            throw conflict(
+              `module "${m.moduleId}" is required by module "${other.moduleId}" (${role}); change or remove that first`,
+            );
         }
       }
       return [{ type: 'ModuleRemoved', data: { moduleId: m.moduleId } }];

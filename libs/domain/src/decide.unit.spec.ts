@@ -13,11 +13,21 @@ const types: ModuleTypeInfo[] = [
     description: 'test web',
     secretKeys: [],
     provides: [],
-    validateConfig: (c) => (c.port && !/^\d+$/.test(c.port) ? ['config.port must be an integer'] : []),
+    validateConfig: (c) =>
+      c.port && !/^\d+$/.test(c.port) ? ['config.port must be an integer'] : [],
   },
-  { type: 'security', description: 'test security', secretKeys: ['users'], provides: ['SECURITY_IN_UP'], validateConfig: () => [] },
+  {
+    type: 'security',
+    description: 'test security',
+    secretKeys: ['users'],
+    provides: ['SECURITY_IN_UP'],
+    validateConfig: () => [],
+  },
 ];
-const catalog: ModuleTypeCatalog = { get: (t) => types.find((x) => x.type === t), list: () => types };
+const catalog: ModuleTypeCatalog = {
+  get: (t) => types.find((x) => x.type === t),
+  list: () => types,
+};
 
 /** given events, when a command, then events (or an error) — no I/O anywhere. */
 function given(...events: NodeEvent[]) {
@@ -46,11 +56,25 @@ function given(...events: NodeEvent[]) {
 const created: NodeEvent = { type: 'NodeCreated', data: { properties: { a: '1' } } };
 const webAdded: NodeEvent = {
   type: 'ModuleAdded',
-  data: { moduleId: 'web', type: 'web', config: { port: '80' }, requires: {}, enabled: true, activation: 'all' },
+  data: {
+    moduleId: 'web',
+    type: 'web',
+    config: { port: '80' },
+    requires: {},
+    enabled: true,
+    activation: 'all',
+  },
 };
 const securityAdded: NodeEvent = {
   type: 'ModuleAdded',
-  data: { moduleId: 'sec', type: 'security', config: { users: 'alice:hash' }, requires: {}, enabled: true, activation: 'all' },
+  data: {
+    moduleId: 'sec',
+    type: 'security',
+    config: { users: 'alice:hash' },
+    requires: {},
+    enabled: true,
+    activation: 'all',
+  },
 };
 const webModule = (config: Record<string, string>, extra = {}) => ({
   type: 'web',
@@ -63,26 +87,50 @@ const webModule = (config: Record<string, string>, extra = {}) => ({
 
 describe('decide', () => {
   it('creates a node that does not exist', () =>
-    given().when({ kind: 'PutNode', properties: { a: '1' } }).then([created]));
+    given()
+      .when({ kind: 'PutNode', properties: { a: '1' } })
+      .then([created]));
 
   it('records only the properties that changed, and nothing when none did', () => {
     given(created)
       .when({ kind: 'PutNode', properties: { a: '2', b: 'x' } })
-      .then([{ type: 'NodePropertiesChanged', data: { changes: [{ key: 'a', old: '1', new: '2' }, { key: 'b', old: null, new: 'x' }] } }]);
-    given(created).when({ kind: 'PutNode', properties: { a: '1' } }).then([]);
+      .then([
+        {
+          type: 'NodePropertiesChanged',
+          data: {
+            changes: [
+              { key: 'a', old: '1', new: '2' },
+              { key: 'b', old: null, new: 'x' },
+            ],
+          },
+        },
+      ]);
+    given(created)
+      .when({ kind: 'PutNode', properties: { a: '1' } })
+      .then([]);
   });
 
   it('refuses a bad node ID, naming the rule', () =>
-    expect(() => decide(null, 'has space', { kind: 'PutNode', properties: {} }, catalog)).toThrow(/nodeId must be 1-30 characters/));
+    expect(() => decide(null, 'has space', { kind: 'PutNode', properties: {} }, catalog)).toThrow(
+      /nodeId must be 1-30 characters/,
+    ));
 
   it('adds a module, then records a config change as changed keys', () => {
-    given(created).when({ kind: 'PutModule', moduleId: 'web', module: webModule({ port: '80' }) }).then([webAdded]);
+    given(created)
+      .when({ kind: 'PutModule', moduleId: 'web', module: webModule({ port: '80' }) })
+      .then([webAdded]);
     given(created, webAdded)
       .when({ kind: 'PatchModuleConfig', moduleId: 'web', changes: { port: '81', message: 'hi' } })
       .then([
         {
           type: 'ModuleConfigChanged',
-          data: { moduleId: 'web', changes: [{ key: 'message', old: null, new: 'hi' }, { key: 'port', old: '80', new: '81' }] },
+          data: {
+            moduleId: 'web',
+            changes: [
+              { key: 'message', old: null, new: 'hi' },
+              { key: 'port', old: '80', new: '81' },
+            ],
+          },
         },
       ]);
   });
@@ -90,7 +138,12 @@ describe('decide', () => {
   it('removes a config key patched to null', () =>
     given(created, webAdded)
       .when({ kind: 'PatchModuleConfig', moduleId: 'web', changes: { port: null } })
-      .then([{ type: 'ModuleConfigChanged', data: { moduleId: 'web', changes: [{ key: 'port', old: '80', new: null }] } }]));
+      .then([
+        {
+          type: 'ModuleConfigChanged',
+          data: { moduleId: 'web', changes: [{ key: 'port', old: '80', new: null }] },
+        },
+      ]));
 
   it("validates config against the module type's schema", () =>
     given(created, webAdded)
@@ -100,30 +153,68 @@ describe('decide', () => {
   it('refuses an unknown module type through the API', () =>
     given(created)
       .when({ kind: 'PutModule', moduleId: 'x', module: { ...webModule({}), type: 'nope' } })
-      .thenFails('invalid', /type "nope" is not a registered module type \(known: web, security\)/));
+      .thenFails(
+        'invalid',
+        /type "nope" is not a registered module type \(known: web, security\)/,
+      ));
 
   it('keeps unknown module types when seeding from a properties file', () => {
-    const events = decide(null, 'n1', {
-      kind: 'SeedNode',
-      properties: {},
-      modules: [{ moduleId: 'fhir', type: 'ENDPOINT_FHIR', config: { x: '1' }, requires: {}, enabled: true, activation: 'all' }],
-    }, catalog);
+    const events = decide(
+      null,
+      'n1',
+      {
+        kind: 'SeedNode',
+        properties: {},
+        modules: [
+          {
+            moduleId: 'fhir',
+            type: 'ENDPOINT_FHIR',
+            config: { x: '1' },
+            requires: {},
+            enabled: true,
+            activation: 'all',
+          },
+        ],
+      },
+      catalog,
+    );
     expect(events.map((e) => e.type)).toEqual(['NodeCreated', 'ModuleAdded']);
   });
 
   it('checks that requires names a module providing the role, and finds cycles', () => {
     given(created, webAdded)
-      .when({ kind: 'PutModule', moduleId: 'web2', module: webModule({}, { requires: { SECURITY_IN_UP: 'web' } }) })
+      .when({
+        kind: 'PutModule',
+        moduleId: 'web2',
+        module: webModule({}, { requires: { SECURITY_IN_UP: 'web' } }),
+      })
       .thenFails('invalid', /whose type "web" does not provide SECURITY_IN_UP/);
     given(created, securityAdded)
-      .when({ kind: 'PutModule', moduleId: 'web', module: webModule({}, { requires: { SECURITY_IN_UP: 'sec' } }) })
+      .when({
+        kind: 'PutModule',
+        moduleId: 'web',
+        module: webModule({}, { requires: { SECURITY_IN_UP: 'sec' } }),
+      })
       .then([
-        { type: 'ModuleAdded', data: { moduleId: 'web', type: 'web', config: {}, requires: { SECURITY_IN_UP: 'sec' }, enabled: true, activation: 'all' } },
+        {
+          type: 'ModuleAdded',
+          data: {
+            moduleId: 'web',
+            type: 'web',
+            config: {},
+            requires: { SECURITY_IN_UP: 'sec' },
+            enabled: true,
+            activation: 'all',
+          },
+        },
       ]);
   });
 
   it('refuses to remove a module that another one requires', () => {
-    const dependent: NodeEvent = { ...webAdded, data: { ...webAdded.data, requires: { SECURITY_IN_UP: 'sec' } } } as NodeEvent;
+    const dependent: NodeEvent = {
+      ...webAdded,
+      data: { ...webAdded.data, requires: { SECURITY_IN_UP: 'sec' } },
+    } as NodeEvent;
     given(created, securityAdded, dependent)
       .when({ kind: 'RemoveModule', moduleId: 'sec' })
       .thenFails('conflict', /required by module "web"/);
@@ -148,19 +239,35 @@ describe('decide', () => {
 
   it('start and stop are idempotent', () => {
     given(created, webAdded).when({ kind: 'StartModule', moduleId: 'web' }).then([]);
-    given(created, webAdded).when({ kind: 'StopModule', moduleId: 'web' }).then([{ type: 'ModuleStopped', data: { moduleId: 'web' } }]);
+    given(created, webAdded)
+      .when({ kind: 'StopModule', moduleId: 'web' })
+      .then([{ type: 'ModuleStopped', data: { moduleId: 'web' } }]);
   });
 
   it('marks secret keys, and a redacted value sent back keeps the stored secret', () => {
     given(created, securityAdded)
-      .when({ kind: 'PutModule', moduleId: 'sec', module: { ...webModule({ users: REDACTED, db_password: 'p' }), type: 'security' } })
+      .when({
+        kind: 'PutModule',
+        moduleId: 'sec',
+        module: { ...webModule({ users: REDACTED, db_password: 'p' }), type: 'security' },
+      })
       .then([
-        { type: 'ModuleConfigChanged', data: { moduleId: 'sec', changes: [{ key: 'db_password', old: null, new: 'p', secret: true }] } },
+        {
+          type: 'ModuleConfigChanged',
+          data: {
+            moduleId: 'sec',
+            changes: [{ key: 'db_password', old: null, new: 'p', secret: true }],
+          },
+        },
       ]);
   });
 
   it('answers not-found for modules of a node that does not exist or is archived', () => {
-    given().when({ kind: 'StartModule', moduleId: 'web' }).thenFails('not-found', /node "n1" does not exist/);
-    given(created, { type: 'NodeArchived', data: {} }).when({ kind: 'ArchiveNode' }).thenFails('not-found', /does not exist/);
+    given()
+      .when({ kind: 'StartModule', moduleId: 'web' })
+      .thenFails('not-found', /node "n1" does not exist/);
+    given(created, { type: 'NodeArchived', data: {} })
+      .when({ kind: 'ArchiveNode' })
+      .thenFails('not-found', /does not exist/);
   });
 });

@@ -37,8 +37,14 @@ export type ModuleConfigChanged = {
     activation?: Activation;
   };
 };
-export type ModuleStarted = { type: 'ModuleStarted'; data: { moduleId: string; restart?: boolean } };
-export type ModuleStopped = { type: 'ModuleStopped'; data: { moduleId: string; restart?: boolean } };
+export type ModuleStarted = {
+  type: 'ModuleStarted';
+  data: { moduleId: string; restart?: boolean };
+};
+export type ModuleStopped = {
+  type: 'ModuleStopped';
+  data: { moduleId: string; restart?: boolean };
+};
 export type ModuleRemoved = { type: 'ModuleRemoved'; data: { moduleId: string } };
 
 /** Events of a node's configuration stream: these, and only these, change a NodeDocument. */

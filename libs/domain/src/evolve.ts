@@ -23,7 +23,11 @@ export function evolve(state: NodeDocument, event: NodeEvent): NodeDocument {
   const doc = { ...state, version: state.version + 1 };
   switch (event.type) {
     case 'NodeCreated':
-      return { ...emptyNode(state.nodeId), version: doc.version, properties: event.data.properties };
+      return {
+        ...emptyNode(state.nodeId),
+        version: doc.version,
+        properties: event.data.properties,
+      };
     case 'NodePropertiesChanged':
       return { ...doc, properties: applyChanges(doc.properties, event.data.changes) };
     case 'NodeArchived':

@@ -33,15 +33,19 @@ export function nodeFromProperties(flat: StringMap): NodeFromProperties {
     if (key.startsWith('module.')) {
       const match = MODULE_KEY.exec(key);
       if (!match)
-        throw invalid(`key "${key}" must be module.<id>.type, .enabled, .activation, .requires.<ROLE> or .config.<key>`);
+        throw invalid(
+          `key "${key}" must be module.<id>.type, .enabled, .activation, .requires.<ROLE> or .config.<key>`,
+        );
       const [, id, part, role, configKey] = match;
       const m = moduleOf(id);
       if (part === 'type') m.type = value;
       else if (part === 'enabled') {
-        if (value !== 'true' && value !== 'false') throw invalid(`key "${key}" must be true or false`);
+        if (value !== 'true' && value !== 'false')
+          throw invalid(`key "${key}" must be true or false`);
         m.enabled = value === 'true';
       } else if (part === 'activation') {
-        if (value !== 'all' && value !== 'single') throw invalid(`key "${key}" must be all or single`);
+        if (value !== 'all' && value !== 'single')
+          throw invalid(`key "${key}" must be all or single`);
         m.activation = value as Activation;
       } else if (role !== undefined) m.requires[role] = value;
       else m.config[configKey] = value;
@@ -56,16 +60,21 @@ export function nodeFromProperties(flat: StringMap): NodeFromProperties {
 }
 
 /** The inverse of nodeFromProperties: flat keys in a stable order, ready to write as a file. */
-export function nodeToProperties(doc: Pick<NodeDocument, 'nodeId' | 'properties' | 'modules'>): [string, string][] {
+export function nodeToProperties(
+  doc: Pick<NodeDocument, 'nodeId' | 'properties' | 'modules'>,
+): [string, string][] {
   const out: [string, string][] = [['node.id', doc.nodeId]];
-  for (const key of Object.keys(doc.properties).sort()) out.push([`node.${key}`, doc.properties[key]]);
+  for (const key of Object.keys(doc.properties).sort())
+    out.push([`node.${key}`, doc.properties[key]]);
   for (const m of doc.modules) {
     const prefix = `module.${m.moduleId}`;
     out.push([`${prefix}.type`, m.type]);
     if (!m.enabled) out.push([`${prefix}.enabled`, 'false']);
     if (m.activation !== 'all') out.push([`${prefix}.activation`, m.activation]);
-    for (const role of Object.keys(m.requires).sort()) out.push([`${prefix}.requires.${role}`, m.requires[role]]);
-    for (const key of Object.keys(m.config).sort()) out.push([`${prefix}.config.${key}`, m.config[key]]);
+    for (const role of Object.keys(m.requires).sort())
+      out.push([`${prefix}.requires.${role}`, m.requires[role]]);
+    for (const key of Object.keys(m.config).sort())
+      out.push([`${prefix}.config.${key}`, m.config[key]]);
   }
   return out;
 }

@@ -3,7 +3,10 @@ import { Sql } from './database';
 import { NewEvent } from './stored-event';
 
 export class StreamVersionConflict extends Error {
-  constructor(readonly streamId: string, readonly expectedVersion: number) {
+  constructor(
+    readonly streamId: string,
+    readonly expectedVersion: number,
+  ) {
     super(`stream ${streamId} is no longer at version ${expectedVersion}`);
   }
 }
@@ -64,9 +67,15 @@ export async function appendToStream(
   ];
   if (document) params.push(document.version, document.archived, JSON.stringify(document));
   try {
-    const rows = await sql.query<{ global_position: string }>(document ? INSERT_EVENTS_AND_DOCUMENT : INSERT_EVENTS, params);
+    const rows = await sql.query<{ global_position: string }>(
+      document ? INSERT_EVENTS_AND_DOCUMENT : INSERT_EVENTS,
+      params,
+    );
     if (rows.length !== events.length) throw new StreamVersionConflict(streamId, expectedVersion);
-    return { nextVersion: expectedVersion + events.length, positions: rows.map((r) => String(r.global_position)) };
+    return {
+      nextVersion: expectedVersion + events.length,
+      positions: rows.map((r) => String(r.global_position)),
+    };
   } catch (err) {
     const e = err as { code?: string; constraint?: string };
     if (e.code === '23505' && e.constraint === 'events_stream_version_unique')

@@ -6,14 +6,20 @@ export async function readCheckpoint(sql: Sql, name: string): Promise<LogCursor>
     'SELECT transaction_id::text AS transaction_id, global_position FROM relay_checkpoints WHERE name = $1',
     [name],
   );
-  return row ? { transactionId: row.transaction_id, position: String(row.global_position) } : LOG_START;
+  return row
+    ? { transactionId: row.transaction_id, position: String(row.global_position) }
+    : LOG_START;
 }
 
 /**
  * Saved without waiting for the WAL flush: a checkpoint lost in a crash only means re-publishing
  * a batch, which the events stream deduplicates, and it spares the relay a disk flush per batch.
  */
-export async function storeCheckpoint(db: Database, name: string, cursor: LogCursor): Promise<void> {
+export async function storeCheckpoint(
+  db: Database,
+  name: string,
+  cursor: LogCursor,
+): Promise<void> {
   await db.transaction(async (sql) => {
     await sql.query('SET LOCAL synchronous_commit TO off');
     await storeCheckpointIn(sql, name, cursor);

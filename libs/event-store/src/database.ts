@@ -39,7 +39,13 @@ export class Database implements Sql {
   }
 
   async migrate(): Promise<void> {
-    const dataSource = new DataSource({ type: 'postgres', url: this.url, migrations, synchronize: false, logging: false });
+    const dataSource = new DataSource({
+      type: 'postgres',
+      url: this.url,
+      migrations,
+      synchronize: false,
+      logging: false,
+    });
     await dataSource.initialize();
     try {
       await dataSource.runMigrations({ transaction: 'each' });
@@ -89,9 +95,11 @@ export async function createDatabaseIfMissing(url: string): Promise<void> {
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (!rowCount) {
-      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((err: { code?: string }) => {
-        if (err.code !== '42P04') throw err; // created concurrently by another replica
-      });
+      await client
+        .query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`)
+        .catch((err: { code?: string }) => {
+          if (err.code !== '42P04') throw err; // created concurrently by another replica
+        });
     }
   } finally {
     await client.end();

@@ -50,7 +50,9 @@ export class LeaderLock {
         await client.connect();
         this.client = client;
       }
-      const { rows } = await this.client.query('SELECT pg_try_advisory_lock($1) AS locked', [this.key]);
+      const { rows } = await this.client.query('SELECT pg_try_advisory_lock($1) AS locked', [
+        this.key,
+      ]);
       if (rows[0].locked && !this.stopped) {
         this.leader = true;
         this.options.onAcquired();
@@ -89,7 +91,8 @@ export class LeaderLock {
     const wasLeader = this.leader;
     this.leader = false;
     if (wasLeader) await this.options.onLost();
-    if (this.client && wasLeader) await this.client.query('SELECT pg_advisory_unlock($1)', [this.key]).catch(() => undefined);
+    if (this.client && wasLeader)
+      await this.client.query('SELECT pg_advisory_unlock($1)', [this.key]).catch(() => undefined);
     await this.dropClient();
   }
 }

@@ -39,7 +39,11 @@ export interface CommandResult {
 const MAX_ATTEMPTS = 5;
 
 /** Secrets go to the stored-only column; the payload others may see is redacted. */
-export function toNewEvent(event: NodeEvent, catalog: ModuleTypeCatalog, metadata: EventMetadata): NewEvent {
+export function toNewEvent(
+  event: NodeEvent,
+  catalog: ModuleTypeCatalog,
+  metadata: EventMetadata,
+): NewEvent {
   const redacted = redactEvent(event, catalog);
   const hasSecrets = JSON.stringify(redacted.data) !== JSON.stringify(event.data);
   return {
@@ -74,7 +78,8 @@ export class NodeCommandHandler {
       result = await this.attempt(this.db, nodeId, command, ctx, false);
     } catch (err) {
       if (!(err instanceof StreamVersionConflict)) throw err;
-      if (ctx.expectedVersion !== undefined) throw new PreconditionFailed(ctx.expectedVersion, ctx.expectedVersion + 1);
+      if (ctx.expectedVersion !== undefined)
+        throw new PreconditionFailed(ctx.expectedVersion, ctx.expectedVersion + 1);
     }
     // Two creations of the same new node race on the unique key even when locking (no row yet).
     for (let attempt = 1; !result; attempt++) {
@@ -88,13 +93,21 @@ export class NodeCommandHandler {
     return result;
   }
 
-  private async attempt(sql: Sql, nodeId: string, command: NodeCommand, ctx: CommandContext, lock: boolean): Promise<CommandResult> {
+  private async attempt(
+    sql: Sql,
+    nodeId: string,
+    command: NodeCommand,
+    ctx: CommandContext,
+    lock: boolean,
+  ): Promise<CommandResult> {
     const { expectedVersion, ...metadata } = ctx;
     const current = await readNodeDocument(sql, nodeId, { forUpdate: lock });
     const version = current?.version ?? 0;
-    if (expectedVersion !== undefined && expectedVersion !== version) throw new PreconditionFailed(expectedVersion, version);
+    if (expectedVersion !== undefined && expectedVersion !== version)
+      throw new PreconditionFailed(expectedVersion, version);
     const events = decide(current, nodeId, command, this.catalog);
-    if (!events.length) return { document: current ?? emptyNode(nodeId), appended: 0, eventTypes: [] };
+    if (!events.length)
+      return { document: current ?? emptyNode(nodeId), appended: 0, eventTypes: [] };
     const next = evolveAll(current ?? emptyNode(nodeId), events);
     const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
     await appendToStream(sql, nodeId, nodeId, version, stored, next);

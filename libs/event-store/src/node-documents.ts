@@ -2,7 +2,11 @@ import { NodeDocument } from '@plexus/domain';
 import { Sql } from './database';
 
 /** The node read model: the latest document of every node, updated in the append's transaction. */
-export async function readNodeDocument(sql: Sql, nodeId: string, options: { forUpdate?: boolean } = {}): Promise<NodeDocument | null> {
+export async function readNodeDocument(
+  sql: Sql,
+  nodeId: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<NodeDocument | null> {
   const [row] = await sql.query<{ document: NodeDocument }>(
     `SELECT document FROM node_documents WHERE node_id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
     [nodeId],
@@ -38,7 +42,13 @@ export interface NodeSummaryRow {
 }
 
 export async function listNodeSummaries(sql: Sql): Promise<NodeSummaryRow[]> {
-  const rows = await sql.query<{ node_id: string; version: number; modules: number; live: string; updated_at: Date }>(
+  const rows = await sql.query<{
+    node_id: string;
+    version: number;
+    modules: number;
+    live: string;
+    updated_at: Date;
+  }>(
     `SELECT d.node_id, d.version, jsonb_array_length(d.document->'modules') AS modules, d.updated_at,
             (SELECT count(*) FROM processes p WHERE p.node_id = d.node_id AND p.status = 'up') AS live
      FROM node_documents d WHERE NOT d.archived ORDER BY d.node_id`,

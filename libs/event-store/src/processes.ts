@@ -20,17 +20,30 @@ export interface ProcessRow extends ProcessInfo {
   lastSeenAt: string;
 }
 
-async function appendProcessEvent(sql: Sql, p: ProcessInfo, type: string, data: Record<string, unknown>, metadata: EventMetadata) {
+async function appendProcessEvent(
+  sql: Sql,
+  p: ProcessInfo,
+  type: string,
+  data: Record<string, unknown>,
+  metadata: EventMetadata,
+) {
   const stream = processStreamId(p.processId);
   const version = await readStreamVersion(sql, stream);
-  await appendToStream(sql, stream, p.nodeId, version, [{ eventId: randomUUID(), type, data, metadata }]);
+  await appendToStream(sql, stream, p.nodeId, version, [
+    { eventId: randomUUID(), type, data, metadata },
+  ]);
 }
 
 /**
  * Records a join once: a redelivered announcement finds the row and changes nothing.
  * Returns whether it recorded anything.
  */
-export async function recordProcessJoined(db: Database, p: ProcessInfo, at: Date, metadata: EventMetadata): Promise<boolean> {
+export async function recordProcessJoined(
+  db: Database,
+  p: ProcessInfo,
+  at: Date,
+  metadata: EventMetadata,
+): Promise<boolean> {
   return db.transaction(async (sql) => {
     const inserted = await sql.query(
       `INSERT INTO processes (process_id, node_id, status, host, pid, port_offset, joined_at, last_seen_at)
@@ -38,12 +51,23 @@ export async function recordProcessJoined(db: Database, p: ProcessInfo, at: Date
       [p.processId, p.nodeId, p.host, p.pid, p.portOffset, at],
     );
     if (!inserted.length) return false;
-    await appendProcessEvent(sql, p, 'ProcessJoined', { ...p, joinedAt: at.toISOString() }, metadata);
+    await appendProcessEvent(
+      sql,
+      p,
+      'ProcessJoined',
+      { ...p, joinedAt: at.toISOString() },
+      metadata,
+    );
     return true;
   });
 }
 
-export async function recordProcessLeft(db: Database, p: ProcessInfo, at: Date, metadata: EventMetadata): Promise<boolean> {
+export async function recordProcessLeft(
+  db: Database,
+  p: ProcessInfo,
+  at: Date,
+  metadata: EventMetadata,
+): Promise<boolean> {
   return db.transaction(async (sql) => {
     const updated = await sql.query(
       `UPDATE processes SET status = 'left', left_at = $2, last_seen_at = $2
@@ -56,7 +80,10 @@ export async function recordProcessLeft(db: Database, p: ProcessInfo, at: Date, 
   });
 }
 
-export async function listProcesses(sql: Sql, filter: { nodeId?: string; status?: string } = {}): Promise<ProcessRow[]> {
+export async function listProcesses(
+  sql: Sql,
+  filter: { nodeId?: string; status?: string } = {},
+): Promise<ProcessRow[]> {
   const rows = await sql.query<any>(
     `SELECT * FROM processes
      WHERE ($1::text IS NULL OR node_id = $1) AND ($2::text IS NULL OR status = $2)

@@ -35,6 +35,8 @@ export async function readMessagesBatch(
   const last = rows[rows.length - 1];
   return {
     events: rows.map(toStoredEvent),
-    cursor: last ? { transactionId: String(last.transaction_id), position: String(last.global_position) } : after,
+    cursor: last
+      ? { transactionId: String(last.transaction_id), position: String(last.global_position) }
+      : after,
   };
 }

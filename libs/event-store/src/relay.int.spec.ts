@@ -69,7 +69,10 @@ describe('relay (real Postgres and NATS)', () => {
 
     commitT1();
     await t1;
-    await waitFor('both events relayed', async () => seen.filter((e) => e.streamId === a || e.streamId === b).length === 2);
+    await waitFor(
+      'both events relayed',
+      async () => seen.filter((e) => e.streamId === a || e.streamId === b).length === 2,
+    );
     await relay.stop();
 
     const mine = seen.filter((e) => e.streamId === a || e.streamId === b);
@@ -86,7 +89,10 @@ describe('relay (real Postgres and NATS)', () => {
       const events = Array.from({ length: 20 }, (_, i) => newEvent(i));
       await db.transaction((sql) => appendToStream(sql, node, node, 0, events.slice(0, 10)));
       await db.transaction((sql) => appendToStream(sql, node, node, 10, events.slice(10)));
-      written.set(node, events.map((e) => e.eventId));
+      written.set(
+        node,
+        events.map((e) => e.eventId),
+      );
     }
 
     // The first relay publishes a batch, then "crashes" before it can store its cursor.
@@ -94,7 +100,8 @@ describe('relay (real Postgres and NATS)', () => {
     const crashing: RelaySink = {
       publish: async (events, documents) => {
         await natsSink.publish(events, documents);
-        if (++batches === 2) throw new Error('simulated crash after publish, before the cursor moved');
+        if (++batches === 2)
+          throw new Error('simulated crash after publish, before the cursor moved');
       },
     };
     const name = `crash-${nodes[0]}`;

@@ -77,7 +77,9 @@ export class Relay {
           await this.sleep(this.opts.idlePollMs);
           continue;
         }
-        const nodeIds = [...new Set(batch.events.filter((e) => e.streamId === e.nodeId).map((e) => e.nodeId))];
+        const nodeIds = [
+          ...new Set(batch.events.filter((e) => e.streamId === e.nodeId).map((e) => e.nodeId)),
+        ];
         const documents = await readNodeDocuments(this.db, nodeIds);
         await this.sink.publish(batch.events, documents);
         await storeCheckpoint(this.db, this.opts.name, batch.cursor);

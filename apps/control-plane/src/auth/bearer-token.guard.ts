@@ -29,12 +29,19 @@ export class BearerTokenGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    if (
+      this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
+        context.getHandler(),
+        context.getClass(),
+      ])
+    )
+      return true;
     const req = context.switchToHttp().getRequest<Request & { caller?: Caller }>();
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     if (!match) throw new UnauthorizedException('Authorization: Bearer <token> header is required');
     // Compare digests so that the comparison takes the same time whatever the token's length.
-    if (!timingSafeEqual(digest(match[1]), this.adminDigest)) throw new UnauthorizedException('token is not valid');
+    if (!timingSafeEqual(digest(match[1]), this.adminDigest))
+      throw new UnauthorizedException('token is not valid');
     req.caller = { name: 'admin', role: 'admin' };
     return true;
   }

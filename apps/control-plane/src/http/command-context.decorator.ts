@@ -9,16 +9,20 @@ import { parseIfMatch } from '../nodes/version-headers';
  * Who is writing, why, and against which version: actor from the token, `X-Correlation-Id`
  * (made up when absent), `X-Plexus-Reason`, and If-Match.
  */
-export const WriteContext = createParamDecorator((_: unknown, ctx: ExecutionContext): CommandContext => {
-  const req = ctx.switchToHttp().getRequest<Request & { caller?: Caller }>();
-  const correlationId = req.header('x-correlation-id') ?? randomUUID();
-  if (correlationId.length > 200) throw new BadRequestException('X-Correlation-Id must be at most 200 characters');
-  const reason = req.header('x-plexus-reason');
-  if (reason && reason.length > 1000) throw new BadRequestException('X-Plexus-Reason must be at most 1000 characters');
-  return {
-    actor: req.caller?.name ?? 'anonymous',
-    correlationId,
-    ...(reason ? { reason } : {}),
-    expectedVersion: parseIfMatch(req.header('if-match')),
-  };
-});
+export const WriteContext = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): CommandContext => {
+    const req = ctx.switchToHttp().getRequest<Request & { caller?: Caller }>();
+    const correlationId = req.header('x-correlation-id') ?? randomUUID();
+    if (correlationId.length > 200)
+      throw new BadRequestException('X-Correlation-Id must be at most 200 characters');
+    const reason = req.header('x-plexus-reason');
+    if (reason && reason.length > 1000)
+      throw new BadRequestException('X-Plexus-Reason must be at most 1000 characters');
+    return {
+      actor: req.caller?.name ?? 'anonymous',
+      correlationId,
+      ...(reason ? { reason } : {}),
+      expectedVersion: parseIfMatch(req.header('if-match')),
+    };
+  },
+);

@@ -1,4 +1,11 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { NextFunction, Request, Response } from 'express';
 import { DomainError } from '@plexus/domain';
@@ -22,11 +29,14 @@ export class ErrorFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     const { status, message } = this.describe(exception, res);
     if (status >= 500 && status !== 503) this.logger.error(exception);
-    res.status(status).json({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message });
+    res
+      .status(status)
+      .json({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message });
   }
 
   private describe(exception: unknown, res: Response): { status: number; message: string } {
-    if (exception instanceof DomainError) return { status: DOMAIN_STATUS[exception.kind], message: exception.message };
+    if (exception instanceof DomainError)
+      return { status: DOMAIN_STATUS[exception.kind], message: exception.message };
     if (exception instanceof PreconditionFailed) return { status: 412, message: exception.message };
     if (exception instanceof DependencyUnavailable) {
       res.setHeader('Retry-After', String(exception.retryAfterSeconds));

@@ -11,7 +11,8 @@ export function stringMapProblem(field: string, value: unknown, allowNull = fals
   for (const [k, v] of Object.entries(value)) {
     if (v === null && allowNull) continue;
     if (!isScalar(v)) return `${field}.${k} must be a string${allowNull ? ' or null' : ''}`;
-    if (typeof v === 'string' && v.length > 65536) return `${field}.${k} must be at most 65536 characters`;
+    if (typeof v === 'string' && v.length > 65536)
+      return `${field}.${k} must be at most 65536 characters`;
   }
   return null;
 }

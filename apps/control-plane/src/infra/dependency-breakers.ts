@@ -10,19 +10,25 @@ export class DependencyUnavailable extends Error {
     readonly cause: unknown,
     readonly retryAfterSeconds = 2,
   ) {
-    super(`${dependency} is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(
+      `${dependency} is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
   }
 }
 
 /** Errors that say nothing about the dependency's health (a refused command, a lost race). */
 const isCallerError = (err: unknown) =>
-  err instanceof DomainError || err instanceof PreconditionFailed || err instanceof StreamVersionConflict;
+  err instanceof DomainError ||
+  err instanceof PreconditionFailed ||
+  err instanceof StreamVersionConflict;
 
-const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|terminating connection|the database system is|CONNECTION_CLOSED|TIMEOUT|DISCONNECT|no responders/i;
+const CONNECTION_ERROR =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|terminating connection|the database system is|CONNECTION_CLOSED|TIMEOUT|DISCONNECT|no responders/i;
 
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  if (typeof e?.code === 'string' && (e.code.startsWith('08') || e.code.startsWith('57P'))) return true;
+  if (typeof e?.code === 'string' && (e.code.startsWith('08') || e.code.startsWith('57P')))
+    return true;
   return CONNECTION_ERROR.test(`${e?.code ?? ''} ${e?.message ?? ''}`);
 }
 

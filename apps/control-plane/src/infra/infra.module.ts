@@ -10,42 +10,44 @@ import { ShutdownService } from './shutdown.service';
 import { CATALOG, DATABASE, NATS } from './tokens';
 
 const providers = [
-    {
-      provide: DATABASE,
-      inject: [ControlPlaneEnv],
-      useFactory: async (env: ControlPlaneEnv) => {
-        const db = await Database.open(env.DATABASE_URL);
-        await db.migrate();
-        return db;
-      },
+  {
+    provide: DATABASE,
+    inject: [ControlPlaneEnv],
+    useFactory: async (env: ControlPlaneEnv) => {
+      const db = await Database.open(env.DATABASE_URL);
+      await db.migrate();
+      return db;
     },
-    {
-      provide: NATS,
-      inject: [ControlPlaneEnv],
-      useFactory: async (env: ControlPlaneEnv) => {
-        const nc = await connectNats(env.NATS_URL, 'plexus-control-plane');
-        await ensureTopology(nc);
-        return nc;
-      },
+  },
+  {
+    provide: NATS,
+    inject: [ControlPlaneEnv],
+    useFactory: async (env: ControlPlaneEnv) => {
+      const nc = await connectNats(env.NATS_URL, 'plexus-control-plane');
+      await ensureTopology(nc);
+      return nc;
     },
-    {
-      provide: NatsConnectionState,
-      inject: [NATS],
-      useFactory: (nc: NatsConnection) => {
-        const logger = new Logger('NATS');
-        return new NatsConnectionState(nc, (up) => (up ? logger.log('NATS reconnected') : logger.warn('NATS disconnected')));
-      },
+  },
+  {
+    provide: NatsConnectionState,
+    inject: [NATS],
+    useFactory: (nc: NatsConnection) => {
+      const logger = new Logger('NATS');
+      return new NatsConnectionState(nc, (up) =>
+        up ? logger.log('NATS reconnected') : logger.warn('NATS disconnected'),
+      );
     },
-    { provide: CATALOG, useFactory: () => builtInModuleTypes() },
-    DependencyBreakers,
-    RelayService,
-    ShutdownService,
-    {
-      provide: NodeCommandHandler,
-      inject: [DATABASE, CATALOG, RelayService],
-      useFactory: (db: Database, catalog: ModuleTypeRegistry, relay: RelayService) =>
-        new NodeCommandHandler(db, catalog, () => relay.committed()),
-    },
+  },
+  { provide: CATALOG, useFactory: () => builtInModuleTypes() },
+  DependencyBreakers,
+  RelayService,
+  ShutdownService,
+  {
+    provide: NodeCommandHandler,
+    inject: [DATABASE, CATALOG, RelayService],
+    useFactory: (db: Database, catalog: ModuleTypeRegistry, relay: RelayService) =>
+      new NodeCommandHandler(db, catalog, () => relay.committed()),
+  },
 ];
 
 /** Connections, relay and command handling, built from an already validated environment. */
@@ -56,7 +58,16 @@ export class InfraModule {
     return {
       module: InfraModule,
       providers: [{ provide: ControlPlaneEnv, useValue: env }, ...providers],
-      exports: [ControlPlaneEnv, DATABASE, NATS, NatsConnectionState, CATALOG, DependencyBreakers, RelayService, NodeCommandHandler],
+      exports: [
+        ControlPlaneEnv,
+        DATABASE,
+        NATS,
+        NatsConnectionState,
+        CATALOG,
+        DependencyBreakers,
+        RelayService,
+        NodeCommandHandler,
+      ],
     };
   }
 }

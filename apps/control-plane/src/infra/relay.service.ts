@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
 import { NatsConnection, Subscription } from 'nats';
 import { NatsRelaySink, RELAY_WAKE } from '@plexus/bus';
 import { Database, LeaderLock, Relay, RELAY_LOCK_KEY } from '@plexus/event-store';
@@ -32,7 +38,8 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
       { publish: (events, documents) => breakers.nats(() => sink.publish(events, documents)) },
       {
         idlePollMs: env.RELAY_IDLE_POLL_MS,
-        onError: (err) => this.logger.warn(`relay publish failed, will retry: ${(err as Error).message}`),
+        onError: (err) =>
+          this.logger.warn(`relay publish failed, will retry: ${(err as Error).message}`),
         onPublished: (_count, lagMs) => (this.lastLagMs = lagMs),
       },
     );

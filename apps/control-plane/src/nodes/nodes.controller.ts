@@ -1,4 +1,17 @@
-import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Res,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
 import { NodeCommand } from '@plexus/domain';
@@ -12,7 +25,8 @@ import { setVersionHeaders } from './version-headers';
 
 function parseVersion(raw?: string): number | undefined {
   if (raw === undefined) return undefined;
-  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) throw new BadRequestException('version must be an integer of at least 1');
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1)
+    throw new BadRequestException('version must be an integer of at least 1');
   return Number(raw);
 }
 
@@ -51,12 +65,21 @@ export class NodesController {
   }
 
   @Put(':nodeId')
-  putNode(@Param('nodeId') nodeId: string, @Body() body: PutNodeDto, @WriteContext() ctx: CommandContext, @Res({ passthrough: true }) res: Response) {
+  putNode(
+    @Param('nodeId') nodeId: string,
+    @Body() body: PutNodeDto,
+    @WriteContext() ctx: CommandContext,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return this.write(nodeId, { kind: 'PutNode', properties: body.properties }, ctx, res);
   }
 
   @Delete(':nodeId')
-  archive(@Param('nodeId') nodeId: string, @WriteContext() ctx: CommandContext, @Res({ passthrough: true }) res: Response) {
+  archive(
+    @Param('nodeId') nodeId: string,
+    @WriteContext() ctx: CommandContext,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return this.write(nodeId, { kind: 'ArchiveNode' }, ctx, res);
   }
 
@@ -70,11 +93,19 @@ export class NodesController {
   ) {
     checkId('moduleId', moduleId);
     const { type, config, requires, enabled, activation } = body;
-    return this.write(nodeId, { kind: 'PutModule', moduleId, module: { type, config, requires, enabled, activation } }, ctx, res);
+    return this.write(
+      nodeId,
+      { kind: 'PutModule', moduleId, module: { type, config, requires, enabled, activation } },
+      ctx,
+      res,
+    );
   }
 
   @Patch(':nodeId/modules/:moduleId/config')
-  @ApiBody({ description: 'keys to set; a null value removes the key', schema: { type: 'object', example: { message: 'hi' } } })
+  @ApiBody({
+    description: 'keys to set; a null value removes the key',
+    schema: { type: 'object', example: { message: 'hi' } },
+  })
   patchConfig(
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,
@@ -101,12 +132,18 @@ export class NodesController {
     checkId('moduleId', moduleId);
     const kinds = { start: 'StartModule', stop: 'StopModule', restart: 'RestartModule' } as const;
     const kind = kinds[action as keyof typeof kinds];
-    if (!kind) throw new BadRequestException(`action must be start, stop or restart, got ${action}`);
+    if (!kind)
+      throw new BadRequestException(`action must be start, stop or restart, got ${action}`);
     return this.write(nodeId, { kind, moduleId }, ctx, res);
   }
 
   @Delete(':nodeId/modules/:moduleId')
-  removeModule(@Param('nodeId') nodeId: string, @Param('moduleId') moduleId: string, @WriteContext() ctx: CommandContext, @Res({ passthrough: true }) res: Response) {
+  removeModule(
+    @Param('nodeId') nodeId: string,
+    @Param('moduleId') moduleId: string,
+    @WriteContext() ctx: CommandContext,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     checkId('moduleId', moduleId);
     return this.write(nodeId, { kind: 'RemoveModule', moduleId }, ctx, res);
   }

@@ -50,14 +50,20 @@ export class NodesService {
   async get(nodeId: string, at: { version?: number; asOf?: Date }): Promise<NodeDocument> {
     checkId('nodeId', nodeId);
     const doc = await this.breakers.postgres(async () => {
-      if (at.version === undefined && at.asOf === undefined) return readNodeDocument(this.db, nodeId);
+      if (at.version === undefined && at.asOf === undefined)
+        return readNodeDocument(this.db, nodeId);
       const events = await readNodeStream(this.db, nodeId, at);
       if (!events.length) return null;
       if (at.version !== undefined && events.length < at.version)
-        throw notFound(`node "${nodeId}" has no version ${at.version} (it is at version ${events.length})`);
+        throw notFound(
+          `node "${nodeId}" has no version ${at.version} (it is at version ${events.length})`,
+        );
       return evolveAll(emptyNode(nodeId), events);
     });
-    if (!doc) throw notFound(`node "${nodeId}" does not exist${at.asOf ? ` at ${at.asOf.toISOString()}` : ''}`);
+    if (!doc)
+      throw notFound(
+        `node "${nodeId}" does not exist${at.asOf ? ` at ${at.asOf.toISOString()}` : ''}`,
+      );
     if (doc.archived && at.version === undefined && at.asOf === undefined)
       throw notFound(`node "${nodeId}" is archived`);
     return redactDocument(doc, this.catalog);

@@ -7,7 +7,8 @@ export const etagOf = (version: number) => `"${version}"`;
 export function parseIfMatch(header: string | undefined): number | undefined {
   if (header === undefined || header === '') return undefined;
   const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
-  if (!match) throw new BadRequestException(`If-Match must be a version ETag such as "5", got ${header}`);
+  if (!match)
+    throw new BadRequestException(`If-Match must be a version ETag such as "5", got ${header}`);
   return Number(match[1]);
 }
 

@@ -1,8 +1,26 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { AckPolicy, ConsumerMessages, DeliverPolicy, JsMsg, NatsConnection, Subscription } from 'nats';
+import {
+  AckPolicy,
+  ConsumerMessages,
+  DeliverPolicy,
+  JsMsg,
+  NatsConnection,
+  Subscription,
+} from 'nats';
 import { Heartbeat, HEARTBEAT_ALL, MEMBERSHIP_STREAM, MembershipAnnouncement } from '@plexus/bus';
-import { Database, readNodeDocument, recordProcessJoined, recordProcessLeft } from '@plexus/event-store';
+import {
+  Database,
+  readNodeDocument,
+  recordProcessJoined,
+  recordProcessLeft,
+} from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
 import { DATABASE, NATS } from '../infra/tokens';
 
@@ -51,7 +69,12 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
     const jsm = await this.nc.jetstreamManager();
     const durable = this.durableName();
     await jsm.consumers
-      .add(MEMBERSHIP_STREAM, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 10_000_000_000 })
+      .add(MEMBERSHIP_STREAM, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: 10_000_000_000,
+      })
       .catch(() => undefined); // exists already
     void this.consume(durable);
   }
@@ -63,7 +86,8 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
         this.messages = await consumer.consume({ max_messages: 100 });
         for await (const msg of this.messages) await this.record(msg);
       } catch (err) {
-        if (!this.stopped) this.logger.warn(`membership consumer: ${(err as Error).message}; retrying`);
+        if (!this.stopped)
+          this.logger.warn(`membership consumer: ${(err as Error).message}; retrying`);
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
@@ -72,7 +96,13 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
   private async record(msg: JsMsg) {
     try {
       const a = msg.json<MembershipAnnouncement>();
-      const info = { processId: a.processId, nodeId: a.nodeId, host: a.host, pid: a.pid, portOffset: a.portOffset };
+      const info = {
+        processId: a.processId,
+        nodeId: a.nodeId,
+        host: a.host,
+        pid: a.pid,
+        portOffset: a.portOffset,
+      };
       const metadata = { actor: `process:${a.processId}`, correlationId: a.processId };
       const at = new Date(a.at);
       // Clusters may share a NATS: a process of a node this cluster does not have is not ours.

@@ -2,12 +2,23 @@ import { Controller, Inject, Logger } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { PATTERNS, SeedNodeReply, SeedNodeRequest } from '@plexus/bus';
-import { DomainError, idProblem, ModuleTypeCatalog, nodeFromProperties, redactDocument } from '@plexus/domain';
+import {
+  DomainError,
+  idProblem,
+  ModuleTypeCatalog,
+  nodeFromProperties,
+  redactDocument,
+} from '@plexus/domain';
 import { Database, NodeCommandHandler, readNodeDocument } from '@plexus/event-store';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { CATALOG, DATABASE } from '../infra/tokens';
 
-const STATUS: Record<DomainError['kind'], number> = { invalid: 400, 'not-found': 404, exists: 409, conflict: 409 };
+const STATUS: Record<DomainError['kind'], number> = {
+  invalid: 400,
+  'not-found': 404,
+  exists: 409,
+  conflict: 409,
+};
 
 /**
  * First start of a node (DESIGN.md): a worker asks, over NATS request/reply, to create its node
@@ -31,22 +42,33 @@ export class SeedingController {
       if (problem) return { ok: false, statusCode: 400, message: problem };
       const parsed = nodeFromProperties(req.properties ?? {});
       if (parsed.nodeId !== null && parsed.nodeId !== req.nodeId)
-        return { ok: false, statusCode: 400, message: `node.id in the file is "${parsed.nodeId}" but the process was started with --node-id ${req.nodeId}` };
+        return {
+          ok: false,
+          statusCode: 400,
+          message: `node.id in the file is "${parsed.nodeId}" but the process was started with --node-id ${req.nodeId}`,
+        };
       const { document } = await this.breakers.postgres(() =>
         this.commands.handle(
           req.nodeId,
           { kind: 'SeedNode', properties: parsed.properties, modules: parsed.modules },
-          { actor: `process:${req.processId}`, correlationId: randomUUID(), reason: 'first start from a properties file' },
+          {
+            actor: `process:${req.processId}`,
+            correlationId: randomUUID(),
+            reason: 'first start from a properties file',
+          },
         ),
       );
-      this.logger.log(`node ${req.nodeId} created from the properties file of process ${req.processId}`);
+      this.logger.log(
+        `node ${req.nodeId} created from the properties file of process ${req.processId}`,
+      );
       return { ok: true, created: true, document: redactDocument(document, this.catalog) };
     } catch (err) {
       if (err instanceof DomainError && err.kind === 'exists') {
         const doc = await this.breakers.postgres(() => readNodeDocument(this.db, req.nodeId));
         if (doc) return { ok: true, created: false, document: redactDocument(doc, this.catalog) };
       }
-      if (err instanceof DomainError) return { ok: false, statusCode: STATUS[err.kind], message: err.message };
+      if (err instanceof DomainError)
+        return { ok: false, statusCode: STATUS[err.kind], message: err.message };
       this.logger.error(`seeding ${req?.nodeId} failed: ${(err as Error).message}`);
       return { ok: false, statusCode: 503, message: (err as Error).message };
     }
