@@ -84,4 +84,39 @@ describe('relay failover between two control-plane replicas', () => {
     });
     expect(rolesAfter.sort()).toEqual(['leader', 'standby']);
   });
+
+  it("lets two replicas write one node in turns, each deciding on the other's latest change", async () => {
+    const nodeId = `rep-${randomBytes(4).toString('hex')}`;
+    await a.api.put(`/nodes/${nodeId}`, { properties: {} });
+    await a.api.put(`/nodes/${nodeId}/modules/web`, {
+      type: 'http-endpoint',
+      config: { port: '8000' },
+    });
+    // b adds a module that a has never seen; a must find it, not answer 404 from what it wrote last
+    await b.api.put(`/nodes/${nodeId}/modules/api`, {
+      type: 'http-endpoint',
+      config: { port: '8001' },
+    });
+    const patched = await a.api.patch(`/nodes/${nodeId}/modules/api/config`, { message: 'from a' });
+    expect(patched.status).toBe(200);
+    expect(patched.body.version).toBe(4);
+    // an If-Match naming the version b just wrote is current for a too
+    const viaB = await b.api.patch(`/nodes/${nodeId}/modules/web/config`, { message: 'from b' });
+    const viaA = await a.api.patch(
+      `/nodes/${nodeId}/modules/web/config`,
+      { message: 'from a again' },
+      { 'if-match': viaB.headers.get('etag')! },
+    );
+    expect(viaA.status).toBe(200);
+    // and a stale one is refused by either
+    const stale = await b.api.patch(
+      `/nodes/${nodeId}/modules/web/config`,
+      { message: 'late' },
+      { 'if-match': '"4"' },
+    );
+    expect(stale.status).toBe(412);
+    const doc = (await b.api.get(`/nodes/${nodeId}`)).body;
+    expect(doc.version).toBe(6);
+    expect(doc.modules.map((m: any) => m.config.message)).toEqual(['from a again', 'from a']);
+  });
 });

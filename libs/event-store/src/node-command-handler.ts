@@ -38,6 +38,9 @@ export interface CommandResult {
 
 const MAX_ATTEMPTS = 5;
 
+/** The cached document cannot be trusted for this command's outcome: read the stored one. */
+class StaleCache extends Error {}
+
 /** Secrets go to the stored-only column; the payload others may see is redacted. */
 export function toNewEvent(
   event: NodeEvent,
@@ -66,31 +69,61 @@ export function toNewEvent(
  * instead of retrying forever.
  */
 export class NodeCommandHandler {
+  /**
+   * The documents this replica last wrote. A write may decide on its cached document: the write
+   * statement still checks the version under the row lock, so a stale entry only costs a retry
+   * with a fresh read (as does any outcome other than "events to append").
+   */
+  private readonly recent = new Map<string, NodeDocument>();
+
   constructor(
     private readonly db: Database,
     private readonly catalog: ModuleTypeCatalog,
     private readonly onCommitted: () => void = () => undefined,
+    private readonly cacheSize = 10_000,
   ) {}
 
   async handle(nodeId: string, command: NodeCommand, ctx: CommandContext): Promise<CommandResult> {
     let result: CommandResult | null = null;
-    try {
-      result = await this.attempt(this.db, nodeId, command, ctx, false);
-    } catch (err) {
-      if (!(err instanceof StreamVersionConflict)) throw err;
-      if (ctx.expectedVersion !== undefined)
-        throw new PreconditionFailed(ctx.expectedVersion, ctx.expectedVersion + 1);
+    for (const mode of ['cached', 'read'] as const) {
+      if (mode === 'cached' && !this.recent.has(nodeId)) continue;
+      try {
+        result = await this.attempt(this.db, nodeId, command, ctx, mode);
+        break;
+      } catch (err) {
+        this.recent.delete(nodeId);
+        if (
+          err instanceof StaleCache ||
+          (mode === 'cached' && err instanceof StreamVersionConflict)
+        )
+          continue;
+        if (!(err instanceof StreamVersionConflict)) throw err;
+        if (ctx.expectedVersion !== undefined)
+          throw new PreconditionFailed(ctx.expectedVersion, ctx.expectedVersion + 1);
+        break;
+      }
     }
-    // Two creations of the same new node race on the unique key even when locking (no row yet).
+    // Lost a race without If-Match: take the row-locking path, where every writer gets its turn.
+    // Two creations of the same new node race on the unique key even then (no row yet).
     for (let attempt = 1; !result; attempt++) {
       try {
-        result = await this.db.transaction((sql) => this.attempt(sql, nodeId, command, ctx, true));
+        result = await this.db.transaction((sql) =>
+          this.attempt(sql, nodeId, command, ctx, 'lock'),
+        );
       } catch (err) {
         if (!(err instanceof StreamVersionConflict) || attempt >= MAX_ATTEMPTS) throw err;
       }
     }
+    this.remember(result.document);
     if (result.appended) this.onCommitted();
     return result;
+  }
+
+  private remember(doc: NodeDocument) {
+    this.recent.delete(doc.nodeId);
+    if (doc.version === 0) return;
+    this.recent.set(doc.nodeId, doc);
+    if (this.recent.size > this.cacheSize) this.recent.delete(this.recent.keys().next().value!);
   }
 
   private async attempt(
@@ -98,16 +131,29 @@ export class NodeCommandHandler {
     nodeId: string,
     command: NodeCommand,
     ctx: CommandContext,
-    lock: boolean,
+    mode: 'cached' | 'read' | 'lock',
   ): Promise<CommandResult> {
     const { expectedVersion, ...metadata } = ctx;
-    const current = await readNodeDocument(sql, nodeId, { forUpdate: lock });
+    const current =
+      mode === 'cached'
+        ? this.recent.get(nodeId)!
+        : await readNodeDocument(sql, nodeId, { forUpdate: mode === 'lock' });
     const version = current?.version ?? 0;
-    if (expectedVersion !== undefined && expectedVersion !== version)
+    if (expectedVersion !== undefined && expectedVersion !== version) {
+      if (mode === 'cached') throw new StaleCache();
       throw new PreconditionFailed(expectedVersion, version);
-    const events = decide(current, nodeId, command, this.catalog);
-    if (!events.length)
+    }
+    let events;
+    try {
+      events = decide(current, nodeId, command, this.catalog);
+    } catch (err) {
+      if (mode === 'cached') throw new StaleCache(); // judge refusals on the stored document
+      throw err;
+    }
+    if (!events.length) {
+      if (mode === 'cached') throw new StaleCache();
       return { document: current ?? emptyNode(nodeId), appended: 0, eventTypes: [] };
+    }
     const next = evolveAll(current ?? emptyNode(nodeId), events);
     const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
     await appendToStream(sql, nodeId, nodeId, version, stored, next);

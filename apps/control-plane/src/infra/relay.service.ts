@@ -63,7 +63,7 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   /** Called after every local commit. */
   committed(): void {
     this.relay.wake();
-    if (this.wakePending) return;
+    if (this.lock.isLeader || this.wakePending) return; // the leader needs no hint from itself
     this.wakePending = true;
     queueMicrotask(() => {
       this.wakePending = false;
