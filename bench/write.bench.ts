@@ -8,7 +8,7 @@ import { appendToStream, Database } from '@plexus/event-store';
 import { createTestDatabase } from '../test/support/databases';
 import { freePort } from '../test/support/ports';
 import { spawnControlPlane } from '../test/support/processes';
-import { closedLoop, percentile, progress, round } from './support';
+import { closedLoop, jsonClient, percentile, progress, round } from './support';
 
 const TOKEN = 'bench-admin-token-0123456789';
 const NODES = 200;
@@ -23,11 +23,10 @@ async function main() {
     PORT: port,
     PLEXUS_ADMIN_TOKEN: TOKEN,
   });
-  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  const request = jsonClient(cp.url, { authorization: `Bearer ${TOKEN}` });
   const call = async (method: string, path: string, body: unknown) => {
-    const res = await fetch(cp.url + path, { method, headers, body: JSON.stringify(body) });
-    await res.arrayBuffer();
-    if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status}`);
+    const res = await request(method, path, body);
+    if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status}: ${res.body}`);
   };
   try {
     progress(`seeding ${NODES} nodes with one http-endpoint each`);

@@ -1,4 +1,4 @@
-import { Database, Sql } from './database';
+import { Sql } from './database';
 import { LOG_START, LogCursor } from './readMessagesBatch';
 
 export async function readCheckpoint(sql: Sql, name: string): Promise<LogCursor> {
@@ -12,21 +12,11 @@ export async function readCheckpoint(sql: Sql, name: string): Promise<LogCursor>
 }
 
 /**
- * Saved without waiting for the WAL flush: a checkpoint lost in a crash only means re-publishing
- * a batch, which the events stream deduplicates, and it spares the relay a disk flush per batch.
+ * Moves the relay's cursor. The relay's own connections run with synchronous_commit off (see
+ * RelayService): a checkpoint lost in a crash only means re-publishing a batch, which the events
+ * stream deduplicates, and it spares the relay a disk flush per batch.
  */
-export async function storeCheckpoint(
-  db: Database,
-  name: string,
-  cursor: LogCursor,
-): Promise<void> {
-  await db.transaction(async (sql) => {
-    await sql.query('SET LOCAL synchronous_commit TO off');
-    await storeCheckpointIn(sql, name, cursor);
-  });
-}
-
-async function storeCheckpointIn(sql: Sql, name: string, cursor: LogCursor): Promise<void> {
+export async function storeCheckpoint(sql: Sql, name: string, cursor: LogCursor): Promise<void> {
   await sql.query(
     `INSERT INTO relay_checkpoints (name, transaction_id, global_position, updated_at)
      VALUES ($1, $2::xid8, $3, now())

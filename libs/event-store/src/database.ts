@@ -26,11 +26,15 @@ export class Database implements Sql {
     readonly pool: Pool,
   ) {}
 
-  static async open(url: string, options: { poolSize?: number } = {}): Promise<Database> {
+  static async open(
+    url: string,
+    options: { poolSize?: number; synchronousCommit?: boolean } = {},
+  ): Promise<Database> {
     await createDatabaseIfMissing(url);
     const pool = new Pool({
       connectionString: url,
       max: options.poolSize ?? 20,
+      ...(options.synchronousCommit === false ? { options: '-c synchronous_commit=off' } : {}),
       // Fail fast when Postgres is unreachable, so callers answer 503 instead of hanging.
       connectionTimeoutMillis: 1000,
     });

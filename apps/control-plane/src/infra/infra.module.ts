@@ -7,7 +7,7 @@ import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from './dependency-breakers';
 import { RelayService } from './relay.service';
 import { ShutdownService } from './shutdown.service';
-import { CATALOG, DATABASE, NATS } from './tokens';
+import { CATALOG, DATABASE, NATS, RELAY_DATABASE } from './tokens';
 
 const providers = [
   {
@@ -18,6 +18,12 @@ const providers = [
       await db.migrate();
       return db;
     },
+  },
+  {
+    provide: RELAY_DATABASE,
+    inject: [ControlPlaneEnv, DATABASE], // after DATABASE, which creates and migrates the database
+    useFactory: (env: ControlPlaneEnv) =>
+      Database.open(env.DATABASE_URL, { poolSize: 2, synchronousCommit: false }),
   },
   {
     provide: NATS,

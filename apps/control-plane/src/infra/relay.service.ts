@@ -10,7 +10,7 @@ import { NatsRelaySink, RELAY_WAKE } from '@plexus/bus';
 import { Database, LeaderLock, Relay, RELAY_LOCK_KEY } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from './dependency-breakers';
-import { DATABASE, NATS } from './tokens';
+import { NATS, RELAY_DATABASE } from './tokens';
 
 /**
  * Runs the relay on whichever replica holds the Postgres advisory lock. Every replica announces
@@ -27,14 +27,14 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   lastLagMs = 0;
 
   constructor(
-    @Inject(DATABASE) db: Database,
+    @Inject(RELAY_DATABASE) relayDb: Database,
     @Inject(NATS) private readonly nc: NatsConnection,
     env: ControlPlaneEnv,
     breakers: DependencyBreakers,
   ) {
     const sink = new NatsRelaySink(nc);
     this.relay = new Relay(
-      db,
+      relayDb,
       { publish: (events, documents) => breakers.nats(() => sink.publish(events, documents)) },
       {
         idlePollMs: env.RELAY_IDLE_POLL_MS,

@@ -1,4 +1,6 @@
 /** Injection tokens for the infrastructure the control plane wires together. */
 export const DATABASE = Symbol('DATABASE');
+/** The relay's own small pool: its checkpoints are written with synchronous_commit off. */
+export const RELAY_DATABASE = Symbol('RELAY_DATABASE');
 export const NATS = Symbol('NATS');
 export const CATALOG = Symbol('CATALOG');

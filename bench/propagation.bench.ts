@@ -1,0 +1,353 @@
+/**
+ * bench:propagation — "write acknowledged → applied on every process", for a node of 3 and of 20
+ * worker processes (DESIGN.md, Benchmarks).
+ *
+ * Starts the built control plane on a fresh database (shared Postgres and NATS) and N built
+ * workers of one node, each running one http-endpoint module (port offsets 0..N-1). For every
+ * change it PATCHes the module's `message` through the admin API and takes
+ * process.hrtime.bigint() the moment the HTTP response arrived ("acknowledged"). Every worker
+ * reports, on core NATS, the hrtime at which it finished applying the document (same machine-wide
+ * monotonic clock). Propagation of a change = max over the processes of (applied − acknowledged).
+ * Values are kept signed: a process may apply a change before its HTTP response reaches the
+ * client, which shows up as a negative value (never clamped).
+ *
+ * Changes are measured one at a time: the next is sent only when every process has applied the
+ * previous one, plus a few ms. After every POLL_EVERY-th measured change, one extra change is
+ * measured by polling GET / on every process until all serve it (the "served" figure); those
+ * polled changes are kept out of the report-based figures, since the polling itself loads the
+ * 2 cores the workers run on.
+ *
+ * Besides the required keys it reports where the time goes: ack → the node document seen on NATS
+ * (relay), and the spread between the first and the last process to apply.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { connect, NatsConnection } from 'nats';
+import {
+  APPLIED_ALL,
+  AppliedReport,
+  DEFAULT_NATS_URL,
+  nodeDocumentKey,
+  NODES_BUCKET,
+} from '@plexus/bus';
+import { createTestDatabase } from '../test/support/databases';
+import { freePort } from '../test/support/ports';
+import {
+  SpawnedProcess,
+  spawnControlPlane,
+  spawnWorker,
+  stopProcess,
+} from '../test/support/processes';
+import { percentile, progress, round } from './support';
+
+const TOKEN = 'bench-admin-token-0123456789';
+const NATS_URL = process.env.NATS_URL ?? DEFAULT_NATS_URL;
+const FLEETS = (process.env.BENCH_FLEETS ?? '3,20').split(',').map(Number);
+const CHANGES = Number(process.env.BENCH_CHANGES ?? 200);
+const POLL_EVERY = Number(process.env.BENCH_POLL_EVERY ?? 5);
+const WARMUP = 10;
+const GAP_MS = 5;
+const IDLE_MS = 4000;
+const REPORT_TIMEOUT_MS = 15_000;
+const WORKER_LOG_LEVEL = process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const nsToMs = (ns: bigint) => Number(ns) / 1e6;
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A base port B (below the ephemeral range) with B .. B+count-1 free. */
+async function portRange(count: number): Promise<number> {
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    const ports = Array.from({ length: count }, (_, i) => base + i);
+    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
+  }
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]);
+  return kb / 1024;
+}
+
+/** Applied reports and KV sightings of the node being measured, by version. */
+class Observer {
+  nodeId = '';
+  readonly applied = new Map<number, Map<string, { ns: bigint; ok: boolean }>>();
+  readonly documentSeen = new Map<number, bigint>();
+  private waiter: { version: number; count: number; resolve: () => void } | null = null;
+
+  constructor(nc: NatsConnection) {
+    nc.subscribe(APPLIED_ALL, {
+      callback: (_err, msg) => {
+        if (!msg) return;
+        const r = msg.json<AppliedReport>();
+        if (r.nodeId !== this.nodeId) return;
+        const byProcess = this.applied.get(r.version) ?? new Map();
+        byProcess.set(r.processId, { ns: BigInt(r.hrtimeNs), ok: r.ok });
+        this.applied.set(r.version, byProcess);
+        this.check();
+      },
+    });
+    // The relay's KV put, as any core subscriber sees it: when the document reached NATS.
+    nc.subscribe(`$KV.${NODES_BUCKET}.>`, {
+      callback: (_err, msg) => {
+        const ns = process.hrtime.bigint();
+        if (!msg || msg.subject !== `$KV.${NODES_BUCKET}.${nodeDocumentKey(this.nodeId)}`) return;
+        try {
+          const version = (msg.json() as { version: number }).version;
+          if (!this.documentSeen.has(version)) this.documentSeen.set(version, ns);
+        } catch {
+          /* a purge marker */
+        }
+      },
+    });
+  }
+
+  private check() {
+    const w = this.waiter;
+    if (w && (this.applied.get(w.version)?.size ?? 0) >= w.count) {
+      this.waiter = null;
+      w.resolve();
+    }
+  }
+
+  /** Resolves true when `count` processes reported `version`, false after the timeout. */
+  async appliedBy(version: number, count: number, timeoutMs = REPORT_TIMEOUT_MS) {
+    let timer: NodeJS.Timeout | undefined;
+    const done = new Promise<boolean>((resolve) => {
+      this.waiter = { version, count, resolve: () => resolve(true) };
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    this.check();
+    const ok = await done;
+    clearTimeout(timer);
+    this.waiter = null;
+    return ok;
+  }
+}
+
+/** GET / on one worker over a kept-alive connection. */
+function getMessage(agent: http.Agent, port: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(text).message);
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
+interface Sample {
+  propagationMs: number;
+  firstMs: number;
+  documentSeenMs: number | null;
+  apiMs: number;
+}
+
+async function main() {
+  const db = await createTestDatabase('plexus_bench_prop');
+  const cpPort = await freePort();
+  progress(`starting the control plane on :${cpPort} with database ${db.name}, NATS ${NATS_URL}`);
+  const cp = await spawnControlPlane({
+    DATABASE_URL: db.url,
+    NATS_URL,
+    PORT: cpPort,
+    PLEXUS_ADMIN_TOKEN: TOKEN,
+  });
+  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(cp.url + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (res.status >= 300)
+      throw new Error(`${method} ${path} -> ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const nc = await connect({ servers: NATS_URL, name: 'bench-propagation' });
+  const observer = new Observer(nc);
+  const nodeIds: string[] = [];
+  let workers: SpawnedProcess[] = [];
+  const result: Record<string, unknown> = {};
+
+  const foreign = (await call('GET', '/processes')) as unknown[];
+  if (foreign.length)
+    progress(
+      `note: a control plane on a fresh database lists ${foreign.length} processes it never saw ` +
+        '(membership announcements of other clusters on the shared NATS)',
+    );
+
+  try {
+    for (const n of FLEETS) {
+      const nodeId = `prop${n}-${randomBytes(4).toString('hex')}`;
+      nodeIds.push(nodeId);
+      observer.nodeId = nodeId;
+      const base = await portRange(n);
+      await call('PUT', `/nodes/${nodeId}`, { properties: {} });
+      const created = await call('PUT', `/nodes/${nodeId}/modules/web`, {
+        type: 'http-endpoint',
+        config: { port: String(base), message: 'start' },
+      });
+      let version: number = created.version;
+
+      progress(
+        `fleet of ${n}: starting ${n} workers of ${nodeId} on ports ${base}..${base + n - 1}`,
+      );
+      workers = Array.from({ length: n }, (_, i) =>
+        spawnWorker({ nodeId, portOffset: i, natsUrl: NATS_URL, logLevel: WORKER_LOG_LEVEL }),
+      );
+      if (!(await observer.appliedBy(version, n, 90_000))) {
+        const dead = workers.filter((w) => w.child.exitCode !== null);
+        throw new Error(
+          `only ${observer.applied.get(version)?.size ?? 0} of ${n} workers applied version ${version}` +
+            (dead.length ? `; one exited: ${dead[0].output().slice(-2000)}` : ''),
+        );
+      }
+      progress(`fleet of ${n}: all applied version ${version}; idle for ${IDLE_MS} ms`);
+      await sleep(IDLE_MS);
+      const idleRss = workers.map((w) => rssMb(w.child.pid!));
+
+      const agents = workers.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+      const samples: Sample[] = [];
+      const polled: Sample[] = [];
+      const served: number[] = [];
+      let missing = 0;
+
+      const change = async (label: string, poll: boolean): Promise<Sample | null> => {
+        const message = `${label}-${version + 1}`;
+        const sentNs = process.hrtime.bigint();
+        const res = await fetch(`${cp.url}/nodes/${nodeId}/modules/web/config`, {
+          method: 'PATCH',
+          headers,
+          body: JSON.stringify({ message }),
+        });
+        const ackNs = process.hrtime.bigint();
+        const body = (await res.json()) as { version: number };
+        if (res.status !== 200) throw new Error(`PATCH -> ${res.status} ${JSON.stringify(body)}`);
+        version = body.version;
+        const servedAt = poll
+          ? Promise.all(
+              workers.map(async (_, i) => {
+                while ((await getMessage(agents[i], base + i)) !== message);
+                return process.hrtime.bigint();
+              }),
+            )
+          : null;
+        const all = await observer.appliedBy(version, n);
+        const times = await servedAt;
+        await sleep(GAP_MS);
+        if (!all) {
+          missing++;
+          progress(
+            `version ${version}: only ${observer.applied.get(version)?.size ?? 0} of ${n} reports`,
+          );
+          return null;
+        }
+        const applied = [...observer.applied.get(version)!.values()].map((a) => a.ns);
+        const last = applied.reduce((a, b) => (b > a ? b : a));
+        const first = applied.reduce((a, b) => (b < a ? b : a));
+        const seen = observer.documentSeen.get(version);
+        if (times) served.push(nsToMs(times.reduce((a, b) => (b > a ? b : a)) - ackNs));
+        observer.applied.delete(version - 2);
+        return {
+          propagationMs: nsToMs(last - ackNs),
+          firstMs: nsToMs(first - ackNs),
+          documentSeenMs: seen === undefined ? null : nsToMs(seen - ackNs),
+          apiMs: nsToMs(ackNs - sentNs),
+        };
+      };
+
+      progress(`fleet of ${n}: ${WARMUP} warm-up changes`);
+      for (let i = 0; i < WARMUP; i++) await change('warmup', false);
+      progress(
+        `fleet of ${n}: ${CHANGES} changes, plus one polled change after every ${POLL_EVERY}`,
+      );
+      for (let i = 0; i < CHANGES; i++) {
+        const s = await change('c', false);
+        if (s) samples.push(s);
+        if ((i + 1) % POLL_EVERY === 0) {
+          const p = await change('polled', true);
+          if (p) polled.push(p);
+        }
+        if ((i + 1) % 50 === 0) progress(`fleet of ${n}: ${i + 1} changes`);
+      }
+      agents.forEach((a) => a.destroy());
+      await sleep(IDLE_MS);
+      const afterRss = workers.map((w) => rssMb(w.child.pid!));
+
+      const sorted = (f: (s: Sample) => number | null, from = samples) =>
+        from
+          .map(f)
+          .filter((x): x is number => x !== null)
+          .sort((a, b) => a - b);
+      const prop = sorted((s) => s.propagationMs);
+      const seen = sorted((s) => s.documentSeenMs);
+      const spread = sorted((s) => s.propagationMs - s.firstMs);
+      const api = sorted((s) => s.apiMs);
+      const polledProp = sorted((s) => s.propagationMs, polled);
+      served.sort((a, b) => a - b);
+      Object.assign(result, {
+        [`propagationP50Ms${n}`]: round(percentile(prop, 50)),
+        [`propagationP99Ms${n}`]: round(percentile(prop, 99)),
+        [`propagationMaxMs${n}`]: round(prop[prop.length - 1]),
+        [`propagationMinMs${n}`]: round(prop[0]),
+        [`propagationServedP50Ms${n}`]: round(percentile(served, 50)),
+        [`propagationServedP99Ms${n}`]: round(percentile(served, 99)),
+        [`propagationWhilePollingP99Ms${n}`]: round(percentile(polledProp, 99)),
+        [`documentOnNatsP50Ms${n}`]: round(percentile(seen, 50)),
+        [`documentOnNatsP99Ms${n}`]: round(percentile(seen, 99)),
+        [`applySpreadP50Ms${n}`]: round(percentile(spread, 50)),
+        [`applySpreadP99Ms${n}`]: round(percentile(spread, 99)),
+        [`apiPatchP50Ms${n}`]: round(percentile(api, 50)),
+        [`changes${n}`]: samples.length,
+        [`servedChanges${n}`]: served.length,
+        [`missingReports${n}`]: missing,
+        [`workerRssIdleMaxMb${n}`]: round(Math.max(...idleRss), 1),
+        [`workerRssAfterChangesMaxMb${n}`]: round(Math.max(...afterRss), 1),
+      });
+      if (n === FLEETS[0]) result.workerRssMb = round(idleRss[0], 1);
+      progress(
+        `fleet of ${n}: propagation p50 ${result[`propagationP50Ms${n}`]} ms, p99 ` +
+          `${result[`propagationP99Ms${n}`]} ms, served p99 ${result[`propagationServedP99Ms${n}`]} ms`,
+      );
+
+      progress(`fleet of ${n}: stopping the workers`);
+      const codes = await Promise.all(workers.map((w) => stopProcess(w)));
+      if (codes.some((c) => c !== 0)) progress(`worker exit codes: ${codes.join(',')}`);
+      workers = [];
+    }
+    result.negativeValues = 'kept (not clamped)';
+    console.log(JSON.stringify(result));
+  } finally {
+    await Promise.all(workers.map((w) => stopProcess(w)));
+    await stopProcess(cp);
+    const kv = await nc.jetstream().views.kv(NODES_BUCKET);
+    for (const id of nodeIds) await kv.purge(nodeDocumentKey(id)).catch(() => undefined);
+    await nc.close();
+    await db.drop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
