@@ -52,6 +52,7 @@ export function jsonClient(baseUrl: string, headers: Record<string, string>) {
     method: string,
     path: string,
     body?: unknown,
+    extraHeaders: Record<string, string> = {},
   ): Promise<{ status: number; body: string }> =>
     new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : JSON.stringify(body);
@@ -64,6 +65,7 @@ export function jsonClient(baseUrl: string, headers: Record<string, string>) {
           agent,
           headers: {
             ...headers,
+            ...extraHeaders,
             ...(data
               ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }
               : {}),

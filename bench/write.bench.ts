@@ -4,6 +4,7 @@
  * Starts the built control plane as its own process against a fresh database.
  */
 import { randomUUID } from 'node:crypto';
+import { connect } from 'nats';
 import { appendToStream, Database } from '@plexus/event-store';
 import { createTestDatabase } from '../test/support/databases';
 import { freePort } from '../test/support/ports';
@@ -49,6 +50,40 @@ async function main() {
     progress(`concurrency 16 for ${SECONDS}s`);
     const c16 = await closedLoop(16, SECONDS, write);
 
+    // Relay pickup: from the write's HTTP answer to its event arriving at a NATS subscriber of
+    // the events stream, one write at a time (an idle relay must wake at once, not on a poll).
+    progress('relay pickup, 300 sequential writes');
+    const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+    const arrived = new Map<string, bigint>();
+    nc.subscribe('plexus.events.>', {
+      callback: (_err, msg) => {
+        const correlationId = (msg.json() as { metadata: { correlationId: string } }).metadata
+          .correlationId;
+        arrived.set(correlationId, process.hrtime.bigint());
+      },
+    });
+    const pickups: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const correlationId = `pickup-${i}`;
+      const res = await request(
+        'PATCH',
+        `/nodes/bench-${i % NODES}/modules/web/config`,
+        { message: `p${i}` },
+        {
+          'x-correlation-id': correlationId,
+        },
+      );
+      const acked = process.hrtime.bigint();
+      if (res.status !== 200) throw new Error(`pickup write -> ${res.status}`);
+      const deadline = Date.now() + 2000;
+      while (!arrived.has(correlationId) && Date.now() < deadline)
+        await new Promise((r) => setImmediate(r));
+      const at = arrived.get(correlationId);
+      if (at !== undefined) pickups.push(Number(at - acked) / 1e6);
+    }
+    await nc.close();
+    pickups.sort((a, b) => a - b);
+
     progress(`raw appendToStream, 16 concurrent, for ${SECONDS}s`);
     const store = await Database.open(db.url, { poolSize: 16 });
     const versions = new Map<string, number>();
@@ -78,6 +113,9 @@ async function main() {
       apiP99MsC16: round(percentile(c16.latencies, 99)),
       apiErrors: c1.errors + c16.errors,
       appendsPerSec: round(appends.perSec, 0),
+      // ack -> event on NATS; negative when the event arrived before the HTTP answer did
+      relayPickupP50Ms: round(percentile(pickups, 50)),
+      relayPickupP99Ms: round(percentile(pickups, 99)),
       nodes: NODES,
       secondsPerRun: SECONDS,
     };
