@@ -1,4 +1,4 @@
-import { Activation, ModuleSpec, StringMap } from './node-document';
+import { Activation, ModuleSpec, NodeDocument, StringMap } from './node-document';
 
 export interface ModuleInput {
   type: string;
@@ -18,6 +18,8 @@ export type NodeCommand =
   | { kind: 'StopModule'; moduleId: string }
   | { kind: 'RestartModule'; moduleId: string }
   | { kind: 'RemoveModule'; moduleId: string }
+  /** Revert: forward events that make the node's configuration equal `target`'s again. */
+  | { kind: 'RestoreNode'; target: NodeDocument }
   /** Create a whole node at once (first start from a properties file); unknown types are kept. */
   | {
       kind: 'SeedNode';

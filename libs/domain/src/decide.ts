@@ -1,6 +1,7 @@
 import { NodeCommand, ModuleInput } from './commands';
 import { conflict, exists, invalid, notFound } from './errors';
-import { KeyChange, NodeEvent } from './events';
+import { keyChanges } from './diff';
+import { NodeEvent } from './events';
 import { idProblem } from './ids';
 import { ModuleTypeCatalog } from './module-type-catalog';
 import { findModule, ModuleSpec, NodeDocument, StringMap } from './node-document';
@@ -8,20 +9,6 @@ import { isSecretKey, REDACTED } from './secrets';
 
 const PROPERTY_KEY = /^[^\s=:#!]{1,200}$/;
 const ROLE = /^[A-Z][A-Z0-9_]{0,63}$/;
-
-function keyChanges(before: StringMap, after: StringMap, secretKeys: readonly string[] = []) {
-  const changes: KeyChange[] = [];
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  for (const key of [...keys].sort()) {
-    const old = before[key] ?? null;
-    const next = after[key] ?? null;
-    if (old === next) continue;
-    const change: KeyChange = { key, old, new: next };
-    if (isSecretKey(key, secretKeys)) change.secret = true;
-    changes.push(change);
-  }
-  return changes;
-}
 
 function checkKeys(field: string, map: StringMap) {
   for (const key of Object.keys(map)) {
@@ -165,6 +152,89 @@ function decidePutModule(
   return events;
 }
 
+/** Events that turn `current` into `target` (same config; restart counters are not config). */
+function decideRestore(
+  current: NodeDocument | null,
+  target: NodeDocument,
+  catalog: ModuleTypeCatalog,
+): NodeEvent[] {
+  if (target.archived)
+    throw invalid(
+      `version ${target.version} of node "${target.nodeId}" is archived; revert to a version where the node exists`,
+    );
+  const added = (m: ModuleSpec): NodeEvent => ({
+    type: 'ModuleAdded',
+    data: {
+      moduleId: m.moduleId,
+      type: m.type,
+      config: m.config,
+      requires: m.requires,
+      enabled: m.enabled,
+      activation: m.activation,
+    },
+  });
+  if (!current || current.version === 0 || current.archived)
+    return [
+      { type: 'NodeCreated', data: { properties: target.properties } },
+      ...dependencyOrder(target.modules).map(added),
+    ];
+
+  const events: NodeEvent[] = [];
+  const properties = keyChanges(current.properties, target.properties);
+  if (properties.length)
+    events.push({ type: 'NodePropertiesChanged', data: { changes: properties } });
+  const now = new Map(current.modules.map((m) => [m.moduleId, m]));
+  const wanted = new Map(target.modules.map((m) => [m.moduleId, m]));
+  for (const m of dependencyOrder(target.modules)) if (!now.has(m.moduleId)) events.push(added(m));
+  for (const m of target.modules) {
+    const c = now.get(m.moduleId);
+    if (!c) continue;
+    const changes = keyChanges(c.config, m.config, catalog.get(m.type)?.secretKeys);
+    const typeChanged = c.type !== m.type;
+    const requiresChanged =
+      JSON.stringify(sortMap(c.requires)) !== JSON.stringify(sortMap(m.requires));
+    const activationChanged = c.activation !== m.activation;
+    if (changes.length || typeChanged || requiresChanged || activationChanged)
+      events.push({
+        type: 'ModuleConfigChanged',
+        data: {
+          moduleId: m.moduleId,
+          changes,
+          ...(typeChanged ? { type: m.type } : {}),
+          ...(requiresChanged ? { requires: m.requires } : {}),
+          ...(activationChanged ? { activation: m.activation } : {}),
+        },
+      });
+    if (c.enabled !== m.enabled)
+      events.push({
+        type: m.enabled ? 'ModuleStarted' : 'ModuleStopped',
+        data: { moduleId: m.moduleId },
+      });
+  }
+  const removed = current.modules.filter((m) => !wanted.has(m.moduleId));
+  for (const m of dependencyOrder(removed).reverse())
+    events.push({ type: 'ModuleRemoved', data: { moduleId: m.moduleId } });
+  return events;
+}
+
+/** Modules ordered so that each comes after the modules it requires (within the list). */
+function dependencyOrder<M extends Pick<ModuleSpec, 'moduleId' | 'requires'>>(modules: M[]): M[] {
+  const byId = new Map(modules.map((m) => [m.moduleId, m]));
+  const out: M[] = [];
+  const seen = new Set<string>();
+  const visit = (m: M) => {
+    if (seen.has(m.moduleId)) return;
+    seen.add(m.moduleId);
+    for (const target of Object.values(m.requires)) {
+      const dep = byId.get(target);
+      if (dep) visit(dep);
+    }
+    out.push(m);
+  };
+  modules.forEach(visit);
+  return out;
+}
+
 function sortMap(map: StringMap): [string, string][] {
   return Object.entries(map).sort(([a], [b]) => a.localeCompare(b));
 }
@@ -208,6 +278,8 @@ export function decide(
         ...command.modules.map((m): NodeEvent => ({ type: 'ModuleAdded', data: { ...m } })),
       ];
     }
+    case 'RestoreNode':
+      return decideRestore(state, command.target, catalog);
     case 'ArchiveNode':
       requireLiveNode(state, nodeId);
       return [{ type: 'NodeArchived', data: {} }];

@@ -8,3 +8,4 @@ export * from './secrets';
 export * from './decide';
 export * from './evolve';
 export * from './properties-mapping';
+export * from './diff';
