@@ -20,13 +20,14 @@ import { WriteContext } from '../http/command-context.decorator';
 import { stringMapProblem, toStringMap } from '../http/string-map';
 import { PutModuleDto } from './dto/put-module.dto';
 import { PutNodeDto } from './dto/put-node.dto';
+import { RevertNodeDto } from './dto/revert-node.dto';
 import { checkId, NodesService } from './nodes.service';
 import { setVersionHeaders } from './version-headers';
 
-function parseVersion(raw?: string): number | undefined {
+function parseVersion(raw?: string, field = 'version'): number | undefined {
   if (raw === undefined) return undefined;
   if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1)
-    throw new BadRequestException('version must be an integer of at least 1');
+    throw new BadRequestException(`${field} must be an integer of at least 1`);
   return Number(raw);
 }
 
@@ -62,6 +63,29 @@ export class NodesController {
     const doc = await this.nodes.get(nodeId, at);
     setVersionHeaders(res, doc.version);
     return doc;
+  }
+
+  @Get(':nodeId/diff')
+  diff(@Param('nodeId') nodeId: string, @Query('from') from?: string, @Query('to') to?: string) {
+    if (from === undefined)
+      throw new BadRequestException('from is required: the version to compare from');
+    return this.nodes.diff(nodeId, parseVersion(from, 'from')!, parseVersion(to, 'to'));
+  }
+
+  @Post(':nodeId/revert')
+  @HttpCode(200)
+  async revert(
+    @Param('nodeId') nodeId: string,
+    @Body() body: RevertNodeDto,
+    @WriteContext() ctx: CommandContext,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const { document, appended } = await this.nodes.revert(nodeId, body.toVersion, {
+      ...ctx,
+      reason: body.reason,
+    });
+    setVersionHeaders(res, document.version);
+    return { ...document, changed: appended > 0 };
   }
 
   @Put(':nodeId')

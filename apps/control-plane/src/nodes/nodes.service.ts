@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  diffDocuments,
   emptyNode,
+  NodeDiff,
   evolveAll,
   idProblem,
   invalid,
@@ -48,6 +50,17 @@ export class NodesService {
 
   /** The latest document, or the one at `version` / `asOf`, rebuilt from the event stream. */
   async get(nodeId: string, at: { version?: number; asOf?: Date }): Promise<NodeDocument> {
+    const doc = await this.documentAt(nodeId, at);
+    if (doc.archived && at.version === undefined && at.asOf === undefined)
+      throw notFound(`node "${nodeId}" is archived`);
+    return redactDocument(doc, this.catalog);
+  }
+
+  /** Secrets in clear: for diffing and reverting, never for answers. */
+  private async documentAt(
+    nodeId: string,
+    at: { version?: number; asOf?: Date },
+  ): Promise<NodeDocument> {
     checkId('nodeId', nodeId);
     const doc = await this.breakers.postgres(async () => {
       if (at.version === undefined && at.asOf === undefined)
@@ -64,8 +77,20 @@ export class NodesService {
       throw notFound(
         `node "${nodeId}" does not exist${at.asOf ? ` at ${at.asOf.toISOString()}` : ''}`,
       );
-    if (doc.archived && at.version === undefined && at.asOf === undefined)
-      throw notFound(`node "${nodeId}" is archived`);
-    return redactDocument(doc, this.catalog);
+    return doc;
+  }
+
+  async diff(nodeId: string, from: number, to?: number): Promise<NodeDiff> {
+    const [a, b] = await Promise.all([
+      this.documentAt(nodeId, { version: from }),
+      this.documentAt(nodeId, to === undefined ? {} : { version: to }),
+    ]);
+    return diffDocuments(a, b, this.catalog);
+  }
+
+  /** Appends the events that restore version `toVersion`'s configuration; running processes converge on it. */
+  async revert(nodeId: string, toVersion: number, ctx: CommandContext) {
+    const target = await this.documentAt(nodeId, { version: toVersion });
+    return this.execute(nodeId, { kind: 'RestoreNode', target }, ctx);
   }
 }
