@@ -39,8 +39,16 @@ const INSERT_EVENTS_AND_DOCUMENT = `
     SELECT $1, $9, $10, $11, now() WHERE EXISTS (SELECT 1 FROM appended)
     ON CONFLICT (node_id) DO UPDATE
       SET version = EXCLUDED.version, archived = EXCLUDED.archived, document = EXCLUDED.document, updated_at = now()
+  ),
+  snapshot AS (
+    INSERT INTO node_snapshots (node_id, version, recorded_at, document)
+    SELECT $1, $9, now(), $11 WHERE $12::boolean AND EXISTS (SELECT 1 FROM appended)
+    ON CONFLICT DO NOTHING
   )
   SELECT global_position FROM appended`;
+
+/** A node's document is also kept as a snapshot whenever its version passes a multiple of this. */
+export const SNAPSHOT_EVERY = 100;
 
 /**
  * Appends events to a stream that must be at `expectedVersion`. The unique (stream, version)
@@ -65,7 +73,11 @@ export async function appendToStream(
     events.map((e) => (e.secretData ? JSON.stringify(e.secretData) : null)),
     events.map((e) => JSON.stringify(e.metadata)),
   ];
-  if (document) params.push(document.version, document.archived, JSON.stringify(document));
+  if (document) {
+    const snapshot =
+      Math.floor(document.version / SNAPSHOT_EVERY) > Math.floor(expectedVersion / SNAPSHOT_EVERY);
+    params.push(document.version, document.archived, JSON.stringify(document), snapshot);
+  }
   try {
     const rows = await sql.query<{ global_position: string }>(
       document ? INSERT_EVENTS_AND_DOCUMENT : INSERT_EVENTS,

@@ -1,9 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   diffDocuments,
-  emptyNode,
   NodeDiff,
-  evolveAll,
   idProblem,
   invalid,
   ModuleTypeCatalog,
@@ -18,7 +16,7 @@ import {
   listNodeSummaries,
   NodeCommandHandler,
   readNodeDocument,
-  readNodeStream,
+  readNodeDocumentAt,
 } from '@plexus/event-store';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { CATALOG, DATABASE } from '../infra/tokens';
@@ -65,13 +63,12 @@ export class NodesService {
     const doc = await this.breakers.postgres(async () => {
       if (at.version === undefined && at.asOf === undefined)
         return readNodeDocument(this.db, nodeId);
-      const events = await readNodeStream(this.db, nodeId, at);
-      if (!events.length) return null;
-      if (at.version !== undefined && events.length < at.version)
+      const rebuilt = await readNodeDocumentAt(this.db, nodeId, at);
+      if (rebuilt && at.version !== undefined && rebuilt.version < at.version)
         throw notFound(
-          `node "${nodeId}" has no version ${at.version} (it is at version ${events.length})`,
+          `node "${nodeId}" has no version ${at.version} (it is at version ${rebuilt.version})`,
         );
-      return evolveAll(emptyNode(nodeId), events);
+      return rebuilt;
     });
     if (!doc)
       throw notFound(
