@@ -1,19 +1,9 @@
 import { JetStreamClient, KV, NatsConnection } from 'nats';
-import { NodeDocument } from '@plexus/domain';
+import { NodeDocument, RecordedEvent } from '@plexus/domain';
 import { eventSubject, nodeDocumentKey, NODES_BUCKET } from './names';
 
-/** The shape of an event on the events stream (the event store's StoredEvent). */
-export interface PublishedEvent {
-  eventId: string;
-  nodeId: string;
-  streamId: string;
-  version: number;
-  position: string;
-  type: string;
-  data: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  recordedAt: string;
-}
+/** An event on the events stream: the recorded event as the event store keeps it. */
+export type PublishedEvent = RecordedEvent;
 
 const encoder = new TextEncoder();
 

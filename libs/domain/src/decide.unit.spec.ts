@@ -3,31 +3,11 @@ import { decide } from './decide';
 import { DomainError } from './errors';
 import { NodeEvent } from './events';
 import { evolveAll } from './evolve';
-import { ModuleTypeCatalog, ModuleTypeInfo } from './module-type-catalog';
+import { fakeCatalog } from './testing/fake-catalog';
 import { emptyNode, NodeDocument } from './node-document';
 import { REDACTED } from './secrets';
 
-const types: ModuleTypeInfo[] = [
-  {
-    type: 'web',
-    description: 'test web',
-    secretKeys: [],
-    provides: [],
-    validateConfig: (c) =>
-      c.port && !/^\d+$/.test(c.port) ? ['config.port must be an integer'] : [],
-  },
-  {
-    type: 'security',
-    description: 'test security',
-    secretKeys: ['users'],
-    provides: ['SECURITY_IN_UP'],
-    validateConfig: () => [],
-  },
-];
-const catalog: ModuleTypeCatalog = {
-  get: (t) => types.find((x) => x.type === t),
-  list: () => types,
-};
+const catalog = fakeCatalog;
 
 /** given events, when a command, then events (or an error) — no I/O anywhere. */
 function given(...events: NodeEvent[]) {

@@ -2,23 +2,10 @@ import { decide } from './decide';
 import { diffDocuments } from './diff';
 import { NodeEvent } from './events';
 import { evolveAll } from './evolve';
-import { ModuleTypeCatalog, ModuleTypeInfo } from './module-type-catalog';
+import { fakeCatalog } from './testing/fake-catalog';
 import { emptyNode, NodeDocument } from './node-document';
 
-const types: ModuleTypeInfo[] = [
-  { type: 'web', description: '', secretKeys: [], provides: [], validateConfig: () => [] },
-  {
-    type: 'security',
-    description: '',
-    secretKeys: ['users'],
-    provides: ['SECURITY_IN_UP'],
-    validateConfig: () => [],
-  },
-];
-const catalog: ModuleTypeCatalog = {
-  get: (t) => types.find((x) => x.type === t),
-  list: () => types,
-};
+const catalog = fakeCatalog;
 
 const history: NodeEvent[] = [
   { type: 'NodeCreated', data: { properties: { region: 'eu' } } },

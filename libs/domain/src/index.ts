@@ -9,3 +9,4 @@ export * from './decide';
 export * from './evolve';
 export * from './properties-mapping';
 export * from './diff';
+export * from './recorded-event';

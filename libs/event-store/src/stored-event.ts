@@ -1,23 +1,8 @@
-/** An event as stored: the domain event plus where and when it was recorded. */
-export interface StoredEvent {
-  eventId: string;
-  nodeId: string;
-  streamId: string;
-  version: number;
-  position: string;
-  type: string;
-  /** Secrets redacted: safe to show, publish and log. */
-  data: Record<string, unknown>;
-  metadata: EventMetadata;
-  recordedAt: string;
-}
+import { EventMetadata, RecordedEvent } from '@plexus/domain';
 
-export interface EventMetadata {
-  actor: string;
-  correlationId: string;
-  reason?: string;
-  [key: string]: unknown;
-}
+export type { EventMetadata };
+/** An event as stored (see RecordedEvent in the domain). */
+export type StoredEvent = RecordedEvent;
 
 export interface NewEvent {
   eventId: string;
