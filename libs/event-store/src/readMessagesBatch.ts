@@ -1,3 +1,4 @@
+import { NodeDocument } from '@plexus/domain';
 import { Sql } from './database';
 import { EventRow, StoredEvent, toStoredEvent } from './stored-event';
 
@@ -21,20 +22,31 @@ export async function readMessagesBatch(
   sql: Sql,
   after: LogCursor,
   limit: number,
-): Promise<{ events: StoredEvent[]; cursor: LogCursor }> {
-  const rows = await sql.query<EventRow>(
-    `SELECT event_id, node_id, stream_id, stream_version, global_position, type, payload, metadata,
-            recorded_at, transaction_id::text AS transaction_id
-     FROM events
-     WHERE ((transaction_id = $1::xid8 AND global_position > $2::bigint) OR transaction_id > $1::xid8)
-       AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-     ORDER BY transaction_id, global_position
-     LIMIT $3`,
+): Promise<{ events: StoredEvent[]; documents: NodeDocument[]; cursor: LogCursor }> {
+  // The latest document of each node touched comes in the same round trip, on the batch's last
+  // event of that node's stream (what the relay puts in the KV bucket).
+  const rows = await sql.query<EventRow & { document: NodeDocument | null }>(
+    `WITH batch AS (
+       SELECT event_id, node_id, stream_id, stream_version, global_position, type, payload, metadata,
+              recorded_at, transaction_id
+       FROM events
+       WHERE ((transaction_id = $1::xid8 AND global_position > $2::bigint) OR transaction_id > $1::xid8)
+         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY transaction_id, global_position
+       LIMIT $3)
+     SELECT b.event_id, b.node_id, b.stream_id, b.stream_version, b.global_position, b.type, b.payload,
+            b.metadata, b.recorded_at, b.transaction_id::text AS transaction_id,
+            CASE WHEN b.stream_id = b.node_id
+                  AND b.stream_version = max(b.stream_version) OVER (PARTITION BY b.stream_id)
+                 THEN (SELECT d.document FROM node_documents d WHERE d.node_id = b.node_id) END AS document
+     FROM batch b
+     ORDER BY b.transaction_id, b.global_position`,
     [after.transactionId, after.position, limit],
   );
   const last = rows[rows.length - 1];
   return {
     events: rows.map(toStoredEvent),
+    documents: rows.flatMap((r) => (r.document ? [r.document] : [])),
     cursor: last
       ? { transactionId: String(last.transaction_id), position: String(last.global_position) }
       : after,

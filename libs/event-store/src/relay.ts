@@ -1,8 +1,7 @@
 import { NodeDocument } from '@plexus/domain';
 import { readCheckpoint, storeCheckpoint } from './checkpoints';
 import { Database } from './database';
-import { readNodeDocuments } from './node-documents';
-import { LogCursor, readMessagesBatch } from './readMessagesBatch';
+import { LOG_START, LogCursor, readMessagesBatch } from './readMessagesBatch';
 import { StoredEvent } from './stored-event';
 
 /** Where the relay delivers: it must resolve only once everything is acknowledged. */
@@ -17,6 +16,8 @@ export interface RelayOptions {
   idlePollMs?: number;
   /** Wait after a failed publish before retrying. */
   retryMs?: number;
+  /** While busy, store the cursor at most this often. */
+  checkpointEveryMs?: number;
   onError?: (err: unknown) => void;
   onPublished?: (count: number, lagMs: number) => void;
 }
@@ -38,7 +39,14 @@ export class Relay {
     private readonly sink: RelaySink,
     options: RelayOptions = {},
   ) {
-    this.opts = { name: 'nats', batchSize: 500, idlePollMs: 250, retryMs: 500, ...options };
+    this.opts = {
+      name: 'nats',
+      batchSize: 500,
+      idlePollMs: 250,
+      retryMs: 500,
+      checkpointEveryMs: 50,
+      ...options,
+    };
   }
 
   wake(): void {
@@ -66,6 +74,25 @@ export class Relay {
     return this.running;
   }
 
+  private unsaved: LogCursor | null = null;
+  private savedAt = 0;
+
+  /**
+   * Stores the cursor at most every `checkpointEveryMs` while busy (and always when idle): under
+   * load that spares a statement per batch, and a crash re-publishes at most that much, which
+   * JetStream's dedup window drops. The cursor never moves past what NATS acknowledged.
+   */
+  private async saveCursor(cursor: LogCursor, idle: boolean) {
+    if (!idle) {
+      this.unsaved = cursor;
+      if (Date.now() - this.savedAt < this.opts.checkpointEveryMs) return;
+    }
+    if (!this.unsaved) return;
+    await storeCheckpoint(this.db, this.opts.name, this.unsaved);
+    this.unsaved = null;
+    this.savedAt = Date.now();
+  }
+
   private async run() {
     let cursor: LogCursor | null = null;
     while (this.running) {
@@ -74,16 +101,13 @@ export class Relay {
         this.woken = false;
         const batch = await readMessagesBatch(this.db, cursor, this.opts.batchSize);
         if (!batch.events.length) {
+          await this.saveCursor(cursor, true);
           await this.sleep(this.opts.idlePollMs);
           continue;
         }
-        const nodeIds = [
-          ...new Set(batch.events.filter((e) => e.streamId === e.nodeId).map((e) => e.nodeId)),
-        ];
-        const documents = await readNodeDocuments(this.db, nodeIds);
-        await this.sink.publish(batch.events, documents);
-        await storeCheckpoint(this.db, this.opts.name, batch.cursor);
+        await this.sink.publish(batch.events, batch.documents);
         cursor = batch.cursor;
+        await this.saveCursor(cursor, false);
         const oldest = Date.parse(batch.events[0].recordedAt);
         this.opts.onPublished?.(batch.events.length, Date.now() - oldest);
       } catch (err) {
@@ -93,6 +117,7 @@ export class Relay {
         await this.sleep(this.opts.retryMs, false);
       }
     }
+    await this.saveCursor(cursor ?? LOG_START, true).catch(() => undefined);
   }
 
   /** Waits `ms`; stop() always cuts it short, wake() only when `wakeable`. */
