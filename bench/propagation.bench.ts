@@ -5,20 +5,25 @@
  * Starts the built control plane on a fresh database (shared Postgres and NATS) and N built
  * workers of one node, each running one http-endpoint module (port offsets 0..N-1). For every
  * change it PATCHes the module's `message` through the admin API and takes
- * process.hrtime.bigint() the moment the HTTP response arrived ("acknowledged"). Every worker
+ * process.hrtime.bigint() the moment the HTTP response arrived ("acknowledged"; bench/support's
+ * lean node:http client, which resolves when the one-packet response has been read). Every worker
  * reports, on core NATS, the hrtime at which it finished applying the document (same machine-wide
  * monotonic clock). Propagation of a change = max over the processes of (applied − acknowledged).
  * Values are kept signed: a process may apply a change before its HTTP response reaches the
  * client, which shows up as a negative value (never clamped).
  *
  * Changes are measured one at a time: the next is sent only when every process has applied the
- * previous one, plus a few ms. After every POLL_EVERY-th measured change, one extra change is
- * measured by polling GET / on every process until all serve it (the "served" figure); those
- * polled changes are kept out of the report-based figures, since the polling itself loads the
- * 2 cores the workers run on.
+ * previous one, plus a few ms. After the CHANGES report-timed changes, CHANGES / POLL_EVERY more
+ * are timed by polling GET / on every process until all serve the new message (the "served"
+ * figure); they are kept out of the report-based figures, since the polling itself loads the
+ * 2 cores the workers run on (their report-based p99 is given as propagationWhilePollingP99Ms).
+ * CPU per change (workers, control plane) is read from /proc over the report-timed changes.
  *
  * Besides the required keys it reports where the time goes: ack → the node document seen on NATS
- * (relay), and the spread between the first and the last process to apply.
+ * by a core subscriber (the relay's part), ack → the first process applied, and the spread between
+ * the first and the last process to apply (with N processes on a 2-core host, mostly the fleet
+ * taking turns on the CPU). The acknowledgement is timed in this process: when this process is
+ * descheduled, the ack is taken late and a change's propagation can come out negative.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -40,7 +45,7 @@ import {
   spawnWorker,
   stopProcess,
 } from '../test/support/processes';
-import { percentile, progress, round } from './support';
+import { jsonClient, percentile, progress, round } from './support';
 
 const TOKEN = 'bench-admin-token-0123456789';
 const NATS_URL = process.env.NATS_URL ?? DEFAULT_NATS_URL;
@@ -79,9 +84,16 @@ function rssMb(pid: number): number {
   return kb / 1024;
 }
 
+/** CPU time (user + system) a process has used so far, in ms (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime: fields 14 and 15
+}
+
 /** Applied reports and KV sightings of the node being measured, by version. */
 class Observer {
-  nodeId = '';
+  private nodeId = '';
   readonly applied = new Map<number, Map<string, { ns: bigint; ok: boolean }>>();
   readonly documentSeen = new Map<number, bigint>();
   private waiter: { version: number; count: number; resolve: () => void } | null = null;
@@ -111,6 +123,14 @@ class Observer {
         }
       },
     });
+  }
+
+  /** Starts observing another node (versions restart at 1: forget the previous node's). */
+  observe(nodeId: string) {
+    this.nodeId = nodeId;
+    this.applied.clear();
+    this.documentSeen.clear();
+    this.waiter = null;
   }
 
   private check() {
@@ -171,17 +191,11 @@ async function main() {
     PORT: cpPort,
     PLEXUS_ADMIN_TOKEN: TOKEN,
   });
-  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  const request = jsonClient(cp.url, { authorization: `Bearer ${TOKEN}` });
   const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(cp.url + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await res.json();
-    if (res.status >= 300)
-      throw new Error(`${method} ${path} -> ${res.status} ${JSON.stringify(json)}`);
-    return json;
+    const res = await request(method, path, body);
+    if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${res.body}`);
+    return JSON.parse(res.body);
   };
   const nc = await connect({ servers: NATS_URL, name: 'bench-propagation' });
   const observer = new Observer(nc);
@@ -189,18 +203,11 @@ async function main() {
   let workers: SpawnedProcess[] = [];
   const result: Record<string, unknown> = {};
 
-  const foreign = (await call('GET', '/processes')) as unknown[];
-  if (foreign.length)
-    progress(
-      `note: a control plane on a fresh database lists ${foreign.length} processes it never saw ` +
-        '(membership announcements of other clusters on the shared NATS)',
-    );
-
   try {
     for (const n of FLEETS) {
       const nodeId = `prop${n}-${randomBytes(4).toString('hex')}`;
       nodeIds.push(nodeId);
-      observer.nodeId = nodeId;
+      observer.observe(nodeId);
       const base = await portRange(n);
       await call('PUT', `/nodes/${nodeId}`, { properties: {} });
       const created = await call('PUT', `/nodes/${nodeId}/modules/web`, {
@@ -235,20 +242,19 @@ async function main() {
       const change = async (label: string, poll: boolean): Promise<Sample | null> => {
         const message = `${label}-${version + 1}`;
         const sentNs = process.hrtime.bigint();
-        const res = await fetch(`${cp.url}/nodes/${nodeId}/modules/web/config`, {
-          method: 'PATCH',
-          headers,
-          body: JSON.stringify({ message }),
-        });
+        const res = await request('PATCH', `/nodes/${nodeId}/modules/web/config`, { message });
         const ackNs = process.hrtime.bigint();
-        const body = (await res.json()) as { version: number };
-        if (res.status !== 200) throw new Error(`PATCH -> ${res.status} ${JSON.stringify(body)}`);
-        version = body.version;
+        if (res.status !== 200) throw new Error(`PATCH -> ${res.status} ${res.body}`);
+        version = (JSON.parse(res.body) as { version: number }).version;
         const servedAt = poll
           ? Promise.all(
               workers.map(async (_, i) => {
-                while ((await getMessage(agents[i], base + i)) !== message);
-                return process.hrtime.bigint();
+                const deadline = Date.now() + REPORT_TIMEOUT_MS;
+                while (Date.now() < deadline) {
+                  const served = await getMessage(agents[i], base + i).catch(() => undefined);
+                  if (served === message) return process.hrtime.bigint();
+                }
+                throw new Error(`process ${i} did not serve "${message}" in time`);
               }),
             )
           : null;
@@ -268,6 +274,7 @@ async function main() {
         const seen = observer.documentSeen.get(version);
         if (times) served.push(nsToMs(times.reduce((a, b) => (b > a ? b : a)) - ackNs));
         observer.applied.delete(version - 2);
+        observer.documentSeen.delete(version - 2);
         return {
           propagationMs: nsToMs(last - ackNs),
           firstMs: nsToMs(first - ackNs),
@@ -278,17 +285,25 @@ async function main() {
 
       progress(`fleet of ${n}: ${WARMUP} warm-up changes`);
       for (let i = 0; i < WARMUP; i++) await change('warmup', false);
-      progress(
-        `fleet of ${n}: ${CHANGES} changes, plus one polled change after every ${POLL_EVERY}`,
-      );
+      const cpuBefore = {
+        workers: workers.map((w) => cpuMs(w.child.pid!)),
+        cp: cpuMs(cp.child.pid!),
+      };
+      const startedNs = process.hrtime.bigint();
+      progress(`fleet of ${n}: ${CHANGES} changes timed by the processes' reports`);
       for (let i = 0; i < CHANGES; i++) {
         const s = await change('c', false);
         if (s) samples.push(s);
-        if ((i + 1) % POLL_EVERY === 0) {
-          const p = await change('polled', true);
-          if (p) polled.push(p);
-        }
         if ((i + 1) % 50 === 0) progress(`fleet of ${n}: ${i + 1} changes`);
+      }
+      const elapsedMs = nsToMs(process.hrtime.bigint() - startedNs);
+      const workerCpu = workers.map((w, i) => cpuMs(w.child.pid!) - cpuBefore.workers[i]);
+      const cpCpu = cpuMs(cp.child.pid!) - cpuBefore.cp;
+      const polledCount = Math.floor(CHANGES / POLL_EVERY);
+      progress(`fleet of ${n}: ${polledCount} changes timed by polling GET / on every process`);
+      for (let i = 0; i < polledCount; i++) {
+        const p = await change('polled', true);
+        if (p) polled.push(p);
       }
       agents.forEach((a) => a.destroy());
       await sleep(IDLE_MS);
@@ -301,6 +316,7 @@ async function main() {
           .sort((a, b) => a - b);
       const prop = sorted((s) => s.propagationMs);
       const seen = sorted((s) => s.documentSeenMs);
+      const first = sorted((s) => s.firstMs);
       const spread = sorted((s) => s.propagationMs - s.firstMs);
       const api = sorted((s) => s.apiMs);
       const polledProp = sorted((s) => s.propagationMs, polled);
@@ -315,9 +331,16 @@ async function main() {
         [`propagationWhilePollingP99Ms${n}`]: round(percentile(polledProp, 99)),
         [`documentOnNatsP50Ms${n}`]: round(percentile(seen, 50)),
         [`documentOnNatsP99Ms${n}`]: round(percentile(seen, 99)),
+        [`firstAppliedP50Ms${n}`]: round(percentile(first, 50)),
+        [`firstAppliedP99Ms${n}`]: round(percentile(first, 99)),
         [`applySpreadP50Ms${n}`]: round(percentile(spread, 50)),
         [`applySpreadP99Ms${n}`]: round(percentile(spread, 99)),
         [`apiPatchP50Ms${n}`]: round(percentile(api, 50)),
+        [`workerCpuMsPerChange${n}`]: round(
+          workerCpu.reduce((a, b) => a + b, 0) / n / samples.length,
+        ),
+        [`controlPlaneCpuMsPerChange${n}`]: round(cpCpu / samples.length),
+        [`changesPerSec${n}`]: round(samples.length / (elapsedMs / 1000), 1),
         [`changes${n}`]: samples.length,
         [`servedChanges${n}`]: served.length,
         [`missingReports${n}`]: missing,

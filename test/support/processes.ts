@@ -12,7 +12,11 @@ export interface SpawnedProcess {
 }
 
 /** Runs a built app (`dist/apps/<app>/main.js`) as its own OS process, keeping its output. */
-export function spawnApp(app: 'control-plane' | 'worker', args: string[], env: Record<string, string>): SpawnedProcess {
+export function spawnApp(
+  app: 'control-plane' | 'worker',
+  args: string[],
+  env: Record<string, string>,
+): SpawnedProcess {
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'main.js'), ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -20,7 +24,9 @@ export function spawnApp(app: 'control-plane' | 'worker', args: string[], env: R
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   return {
     child,
     output: () => out,
@@ -32,7 +38,13 @@ export function spawnApp(app: 'control-plane' | 'worker', args: string[], env: R
   };
 }
 
-export async function spawnControlPlane(env: { DATABASE_URL: string; NATS_URL?: string; PORT: number; PLEXUS_ADMIN_TOKEN: string; LOG_LEVEL?: string }) {
+export async function spawnControlPlane(env: {
+  DATABASE_URL: string;
+  NATS_URL?: string;
+  PORT: number;
+  PLEXUS_ADMIN_TOKEN: string;
+  LOG_LEVEL?: string;
+}) {
   const proc = spawnApp('control-plane', [], {
     DATABASE_URL: env.DATABASE_URL,
     NATS_URL: env.NATS_URL ?? 'nats://127.0.0.1:4222',
@@ -41,9 +53,52 @@ export async function spawnControlPlane(env: { DATABASE_URL: string; NATS_URL?: 
     LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
   });
   const url = `http://127.0.0.1:${env.PORT}`;
-  await waitFor(`control plane on ${url}`, async () => {
-    if (proc.child.exitCode !== null) throw new Error(`control plane exited: ${proc.output()}`);
-    return (await fetch(`${url}/health`)).status === 200;
-  }, 30_000, 100);
+  await waitFor(
+    `control plane on ${url}`,
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`control plane exited: ${proc.output()}`);
+      return (await fetch(`${url}/health`)).status === 200;
+    },
+    30_000,
+    100,
+  );
   return { ...proc, url };
+}
+
+/**
+ * A process of one node: `dist/apps/worker/main.js --node-id ID [--properties FILE]
+ * [--port-offset N]`, with NATS_URL (default the shared NATS) and LOG_LEVEL (default info).
+ */
+export function spawnWorker(opts: {
+  nodeId: string;
+  propertiesFile?: string;
+  portOffset?: number;
+  natsUrl?: string;
+  logLevel?: string;
+}): SpawnedProcess {
+  const args = ['--node-id', opts.nodeId];
+  if (opts.propertiesFile !== undefined) args.push('--properties', opts.propertiesFile);
+  if (opts.portOffset !== undefined) args.push('--port-offset', String(opts.portOffset));
+  return spawnApp('worker', args, {
+    NATS_URL: opts.natsUrl ?? 'nats://127.0.0.1:4222',
+    LOG_LEVEL: opts.logLevel ?? 'info',
+  });
+}
+
+/** SIGTERM, then SIGKILL when the process has not exited after `graceMs`; resolves with its exit code. */
+export async function stopProcess(proc: SpawnedProcess, graceMs = 10_000): Promise<number | null> {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return proc.exited;
+  let timer: NodeJS.Timeout | undefined;
+  const killLater = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      if (proc.child.exitCode === null && proc.child.signalCode === null)
+        proc.child.kill('SIGKILL');
+      resolve();
+    }, graceMs);
+  });
+  try {
+    return await Promise.race([proc.kill('SIGTERM'), killLater.then(() => proc.exited)]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -38,10 +38,7 @@ import {
   nodeFromProperties,
 } from '@plexus/domain';
 import { builtInModuleTypes } from '@plexus/module-runtime';
-import {
-  natsServerBinary,
-  PrivateNatsServer,
-} from '../../../libs/bus/src/private-nats-server.test-support';
+import { OwnNatsServer } from '../../../test/support/nats-server';
 
 /**
  * The built worker as a process against the real NATS: the test plays the control plane's
@@ -395,10 +392,9 @@ describe('worker process (built, against real NATS)', () => {
     applied.close();
   });
 
-  const natsServer = natsServerBinary();
-  (natsServer ? describe : describe.skip)('first start of a node from a properties file', () => {
+  describe('first start of a node from a properties file', () => {
     // A private NATS server, so that only the stand-in below can answer the seed request.
-    let server: PrivateNatsServer;
+    let server: OwnNatsServer;
     let pnc: NatsConnection;
     let pkv: KV;
     let controlPlane: INestMicroservice | null = null;
@@ -446,8 +442,7 @@ describe('worker process (built, against real NATS)', () => {
     };
 
     beforeAll(async () => {
-      server = new PrivateNatsServer(natsServer!);
-      await server.start();
+      server = await OwnNatsServer.start();
       pnc = await connectNats(server.url, 'worker-int-spec-private');
       await ensureTopology(pnc);
       pkv = await openNodesBucket(pnc);

@@ -8,7 +8,7 @@ import {
   readNodeDocument,
   watchNodeDocument,
 } from './node-documents';
-import { natsServerBinary, PrivateNatsServer } from './private-nats-server.test-support';
+import { OwnNatsServer } from '../../../test/support/nats-server';
 
 jest.setTimeout(30_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -94,14 +94,11 @@ describe('watchNodeDocument (real NATS)', () => {
   });
 });
 
-const natsServer = natsServerBinary();
-const describeWithServer = natsServer ? describe : describe.skip;
 
-describeWithServer('watchNodeDocument across a NATS server restart', () => {
-  let server: PrivateNatsServer;
+describe('watchNodeDocument across a NATS server restart', () => {
+  let server: OwnNatsServer;
   beforeAll(async () => {
-    server = new PrivateNatsServer(natsServer!);
-    await server.start();
+    server = await OwnNatsServer.start();
   });
   afterAll(() => server?.dispose());
 
@@ -120,9 +117,9 @@ describeWithServer('watchNodeDocument across a NATS server restart', () => {
     await writer.close();
 
     // when the server stops and starts again (file storage keeps the bucket)
-    await server.stop();
+    await server.stopProcess();
     await sleep(300);
-    await server.start();
+    await server.startProcess();
 
     // then a change written after the restart reaches the watcher
     const writer2 = await connectNats(url, 'writer-2');

@@ -8,6 +8,7 @@ import {
 } from './names';
 
 const TWO_MINUTES_NS = 2 * 60 * 1_000_000_000;
+const SEVEN_DAYS_NS = 7 * 24 * 60 * 60 * 1_000_000_000;
 
 /**
  * Creates the streams and buckets Plexus needs when they are missing. Idempotent; run by the
@@ -18,12 +19,25 @@ export async function ensureTopology(nc: NatsConnection): Promise<void> {
   const streams = [
     // msg-id dedup over the window makes re-publishing after a relay crash harmless.
     { name: EVENTS_STREAM, subjects: [EVENTS_SUBJECTS], duplicate_window: TWO_MINUTES_NS },
-    { name: MEMBERSHIP_STREAM, subjects: [MEMBERSHIP_SUBJECTS], duplicate_window: TWO_MINUTES_NS },
+    // Announcements matter until recorded; a week covers any control-plane outage worth riding out.
+    {
+      name: MEMBERSHIP_STREAM,
+      subjects: [MEMBERSHIP_SUBJECTS],
+      duplicate_window: TWO_MINUTES_NS,
+      max_age: SEVEN_DAYS_NS,
+    },
   ];
   for (const s of streams) {
+    let existing;
     try {
-      await jsm.streams.info(s.name);
+      existing = await jsm.streams.info(s.name);
     } catch {
+      existing = null;
+    }
+    if (existing) {
+      if ((s.max_age ?? 0) !== existing.config.max_age)
+        await jsm.streams.update(s.name, { ...existing.config, max_age: s.max_age ?? 0 });
+    } else {
       await jsm.streams.add({
         ...s,
         storage: StorageType.File,

@@ -15,9 +15,27 @@ export const LOG_START: LogCursor = { transactionId: '0', position: '0' };
  *
  * Positions come from a sequence taken before commit, so a transaction can commit after one with
  * a higher position. Reading only transactions older than the oldest still running one
- * (`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`) and ordering by
+ * (`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`, refined by HORIZON) and ordering by
  * (transaction_id, position) means no event can later appear behind the cursor (emmett's approach).
  */
+/**
+ * The oldest transaction that may still add events behind the cursor: the oldest one in progress
+ * when the statement's snapshot was taken, ignoring those still running in another database of
+ * the server (transaction IDs are server-wide, so a long transaction of another application must
+ * not stall this relay). A transaction that has ended since the snapshot counts, whatever its
+ * database: its events, if any, are not in this snapshot.
+ */
+export const HORIZON = `
+  horizon AS MATERIALIZED (
+    SELECT least(
+      pg_snapshot_xmax(s),
+      (SELECT min(x) FROM pg_snapshot_xip(s) AS x
+       WHERE NOT EXISTS (
+         SELECT 1 FROM pg_stat_activity a
+         WHERE a.datname IS DISTINCT FROM current_database()
+           AND a.backend_xid::text::bigint = x::text::bigint % 4294967296))) AS xid
+    FROM (SELECT pg_current_snapshot() AS s) AS snapshot)`;
+
 export async function readMessagesBatch(
   sql: Sql,
   after: LogCursor,
@@ -26,12 +44,13 @@ export async function readMessagesBatch(
   // The latest document of each node touched comes in the same round trip, on the batch's last
   // event of that node's stream (what the relay puts in the KV bucket).
   const rows = await sql.query<EventRow & { document: NodeDocument | null }>(
-    `WITH batch AS (
+    `WITH ${HORIZON},
+     batch AS (
        SELECT event_id, node_id, stream_id, stream_version, global_position, type, payload, metadata,
               recorded_at, transaction_id
        FROM events
        WHERE ((transaction_id = $1::xid8 AND global_position > $2::bigint) OR transaction_id > $1::xid8)
-         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+         AND transaction_id < (SELECT xid FROM horizon)
        ORDER BY transaction_id, global_position
        LIMIT $3)
      SELECT b.event_id, b.node_id, b.stream_id, b.stream_version, b.global_position, b.type, b.payload,

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect, NatsConnection } from 'nats';
 import { ensureTopology, NatsRelaySink } from '@plexus/bus';
-import { createTestDatabase } from '../../../test/support/databases';
+import { Client } from 'pg';
+import { createTestDatabase, SHARED_POSTGRES } from '../../../test/support/databases';
 import { eventsOnStream } from '../../../test/support/event-stream';
 import { waitFor } from '../../../test/support/ports';
 import { appendToStream } from './appendToStream';
@@ -122,6 +123,31 @@ describe('relay (real Postgres and NATS)', () => {
       const onStream = await eventsOnStream(nc, node);
       expect(onStream.map((e) => e.eventId)).toEqual(written.get(node));
       expect(onStream.map((e) => e.version)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    }
+  });
+
+  it('is not held back by a long transaction in another database of the same server', async () => {
+    const node = streamName('other-db');
+    const seen: StoredEvent[] = [];
+    const relay = new Relay(
+      db,
+      { publish: async (events) => void seen.push(...events) },
+      { name: `other-db-${node}`, idlePollMs: 20 },
+    );
+    const other = new Client({ connectionString: `${SHARED_POSTGRES}/postgres` });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT pg_current_xact_id()'); // holds a transaction ID, server-wide
+      relay.start();
+      await db.transaction((sql) => appendToStream(sql, node, node, 0, [newEvent(1)]));
+      await waitFor('the event relayed while the other transaction is still open', async () =>
+        seen.some((e) => e.streamId === node),
+      );
+    } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      await other.end();
+      await relay.stop();
     }
   });
 });

@@ -22,6 +22,7 @@ import {
   recordProcessLeft,
 } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
+import { RelayService } from '../infra/relay.service';
 import { DATABASE, NATS } from '../infra/tokens';
 
 /**
@@ -42,6 +43,7 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(DATABASE) private readonly db: Database,
     @Inject(NATS) private readonly nc: NatsConnection,
     private readonly env: ControlPlaneEnv,
+    private readonly relay: RelayService,
   ) {}
 
   lastHeartbeat(processId: string) {
@@ -74,6 +76,8 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
         ack_wait: 10_000_000_000,
+        // A cluster whose control planes have all been gone for a day leaves no consumer behind.
+        inactive_threshold: 24 * 60 * 60 * 1_000_000_000,
       })
       .catch(() => undefined); // exists already
     void this.consume(durable);
@@ -110,8 +114,11 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
         msg.ack();
         return;
       }
-      if (a.what === 'joined') await recordProcessJoined(this.db, info, at, metadata);
-      else if (a.what === 'left') await recordProcessLeft(this.db, info, at, metadata);
+      const recorded =
+        a.what === 'joined'
+          ? await recordProcessJoined(this.db, info, at, metadata)
+          : a.what === 'left' && (await recordProcessLeft(this.db, info, at, metadata));
+      if (recorded) this.relay.committed();
       msg.ack();
     } catch (err) {
       this.logger.warn(`could not record a membership announcement: ${(err as Error).message}`);
