@@ -90,17 +90,22 @@ async function main() {
     const appends = await closedLoop(16, SECONDS, async (worker) => {
       const stream = `raw-${worker}`;
       const version = versions.get(stream) ?? 0;
-      await store.transaction((sql) =>
-        appendToStream(sql, stream, stream, version, [
-          {
-            eventId: randomUUID(),
-            type: 'NodePropertiesChanged',
-            data: { changes: [] },
-            metadata: { actor: 'bench', correlationId: 'bench' },
-          },
-        ]),
-      );
+      await appendToStream(store, stream, stream, version, [
+        {
+          eventId: randomUUID(),
+          type: 'NodePropertiesChanged',
+          data: { changes: [] },
+          metadata: { actor: 'bench', correlationId: 'bench' },
+        },
+      ]);
       versions.set(stream, version + 1);
+    });
+
+    // The machine's own yardstick: node-postgres single-row inserts, 16 concurrent, no Plexus code.
+    progress(`node-postgres single-row inserts, 16 concurrent, for ${SECONDS}s`);
+    await store.query('CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, v text)');
+    const baseline = await closedLoop(16, SECONDS, async () => {
+      await store.query('INSERT INTO bench_baseline (v) VALUES ($1)', ['x']);
     });
     await store.close();
 
@@ -113,6 +118,7 @@ async function main() {
       apiP99MsC16: round(percentile(c16.latencies, 99)),
       apiErrors: c1.errors + c16.errors,
       appendsPerSec: round(appends.perSec, 0),
+      pgInsertsPerSecC16: round(baseline.perSec, 0),
       // ack -> event on NATS; negative when the event arrived before the HTTP answer did
       relayPickupP50Ms: round(percentile(pickups, 50)),
       relayPickupP99Ms: round(percentile(pickups, 99)),
