@@ -5,8 +5,9 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { CONTROL_PLANE_QUEUE } from '@plexus/bus';
-import { json } from 'express';
+import { json, raw } from 'express';
 import { AppModule } from './app.module';
+import { PROPERTIES_MEDIA_TYPES, PROPERTIES_PATH } from './module-config/module-config.controller';
 import { bodyParserErrors } from './http/error.filter';
 import { ControlPlaneEnv, validateEnv } from './env';
 import { validationPipe } from './http/validation';
@@ -19,6 +20,9 @@ export async function createControlPlane(env: ControlPlaneEnv) {
   app.useLogger(app.get(Logger));
   app.set('etag', false); // ETag is the node version, set by the controllers
   // DESIGN.md: bodies over 1 MiB are refused with 413; errors keep the API's error shape.
+  // POST /module-config/properties also takes the file itself, as bytes: its parser decodes them
+  // strictly as UTF-8 and names the line of a bad byte. Other routes stay JSON only.
+  app.use(PROPERTIES_PATH, raw({ type: PROPERTIES_MEDIA_TYPES, limit: '1mb' }));
   app.use(json({ limit: '1mb' }), bodyParserErrors);
   app.useGlobalPipes(validationPipe);
   app.enableShutdownHooks();

@@ -25,4 +25,14 @@ export type NodeCommand =
       kind: 'SeedNode';
       properties: StringMap;
       modules: Omit<ModuleSpec, 'generation'>[];
+    }
+  /**
+   * Make the node equal a properties file's section (POST /module-config/properties): created
+   * when missing, otherwise changed by forward events; unknown types are kept, `******` for a
+   * secret keeps the stored value.
+   */
+  | {
+      kind: 'ImportNode';
+      properties: StringMap;
+      modules: Omit<ModuleSpec, 'generation'>[];
     };

@@ -1,5 +1,5 @@
 import { NodeCommand, ModuleInput } from './commands';
-import { conflict, exists, invalid, notFound } from './errors';
+import { conflict, DomainError, exists, invalid, notFound } from './errors';
 import { keyChanges } from './diff';
 import { NodeEvent } from './events';
 import { idProblem } from './ids';
@@ -217,6 +217,54 @@ function decideRestore(
   return events;
 }
 
+/**
+ * A node as a properties file describes it (import): validated like SeedNode (IDs, known types
+ * against their schema, unknown types kept as they are, requires within the node), then the
+ * forward events that make the stored node equal it, as a revert would. A secret given as
+ * REDACTED keeps the stored value, so importing an export changes nothing.
+ */
+function decideImport(
+  state: NodeDocument | null,
+  nodeId: string,
+  command: Extract<NodeCommand, { kind: 'ImportNode' }>,
+  catalog: ModuleTypeCatalog,
+): NodeEvent[] {
+  const live = state && state.version > 0 && !state.archived ? state : null;
+  checkKeys('properties', command.properties);
+  const properties = restoreSecrets(command.properties, live?.properties ?? {}, [], 'properties');
+  const seen = new Set<string>();
+  const modules: ModuleSpec[] = [];
+  for (const m of command.modules) {
+    checkModuleId(m.moduleId);
+    if (seen.has(m.moduleId)) throw invalid(`module "${m.moduleId}" is given twice`);
+    seen.add(m.moduleId);
+    if (!m.type) throw invalid(`module "${m.moduleId}" has no type`);
+    const stored = live ? findModule(live, m.moduleId) : undefined;
+    const config = restoreSecrets(
+      m.config,
+      stored?.config ?? {},
+      catalog.get(m.type)?.secretKeys ?? [],
+      `modules.${m.moduleId}.config`,
+    );
+    try {
+      checkConfig(catalog, m.moduleId, m.type, config, true);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      throw invalid(`module "${m.moduleId}" (type ${m.type}): ${err.message}`);
+    }
+    modules.push({ ...m, config, generation: stored?.generation ?? 0 });
+  }
+  checkRequires(modules, catalog);
+  const target: NodeDocument = {
+    nodeId,
+    version: live?.version ?? 0,
+    archived: false,
+    properties,
+    modules,
+  };
+  return decideRestore(live, target, catalog);
+}
+
 /** Modules ordered so that each comes after the modules it requires (within the list). */
 function dependencyOrder<M extends Pick<ModuleSpec, 'moduleId' | 'requires'>>(modules: M[]): M[] {
   const byId = new Map(modules.map((m) => [m.moduleId, m]));
@@ -280,6 +328,8 @@ export function decide(
     }
     case 'RestoreNode':
       return decideRestore(state, command.target, catalog);
+    case 'ImportNode':
+      return decideImport(state, nodeId, command, catalog);
     case 'ArchiveNode':
       requireLiveNode(state, nodeId);
       return [{ type: 'NodeArchived', data: {} }];

@@ -1,4 +1,5 @@
 import { invalid } from './errors';
+import { idProblem } from './ids';
 import { Activation, ModuleSpec, NodeDocument, StringMap } from './node-document';
 
 export interface NodeFromProperties {
@@ -7,7 +8,13 @@ export interface NodeFromProperties {
   modules: Omit<ModuleSpec, 'generation'>[];
 }
 
-const MODULE_KEY = /^module\.([^.]+)\.(type|enabled|activation|requires\.(.+)|config\.(.+))$/;
+/**
+ * `module.<id>.<part>`. The ID is the shortest prefix that leaves a valid part, so module IDs
+ * with dots (`module.fhir.r4.config.port`: module `fhir.r4`) read back as they were written.
+ */
+const MODULE_KEY = /^module\.(.+?)\.(type|enabled|activation|requires\.(.+)|config\.(.+))$/;
+const MODULE_KEY_RULE =
+  'module.<id>.type, .enabled, .activation, .requires.<ROLE> or .config.<key>';
 
 /**
  * Maps the flat keys of a Smile CDR node properties file (already parsed) to a node:
@@ -32,10 +39,7 @@ export function nodeFromProperties(flat: StringMap): NodeFromProperties {
     }
     if (key.startsWith('module.')) {
       const match = MODULE_KEY.exec(key);
-      if (!match)
-        throw invalid(
-          `key "${key}" must be module.<id>.type, .enabled, .activation, .requires.<ROLE> or .config.<key>`,
-        );
+      if (!match) throw invalid(`key "${key}" must be ${MODULE_KEY_RULE}`);
       const [, id, part, role, configKey] = match;
       const m = moduleOf(id);
       if (part === 'type') m.type = value;
@@ -64,8 +68,9 @@ export function nodeToProperties(
   doc: Pick<NodeDocument, 'nodeId' | 'properties' | 'modules'>,
 ): [string, string][] {
   const out: [string, string][] = [['node.id', doc.nodeId]];
+  // A property named "id" cannot be written: node.id names the node (and starts a new one in a file).
   for (const key of Object.keys(doc.properties).sort())
-    out.push([`node.${key}`, doc.properties[key]]);
+    if (key !== 'id') out.push([`node.${key}`, doc.properties[key]]);
   for (const m of doc.modules) {
     const prefix = `module.${m.moduleId}`;
     out.push([`${prefix}.type`, m.type]);
@@ -77,4 +82,106 @@ export function nodeToProperties(
       out.push([`${prefix}.config.${key}`, m.config[key]]);
   }
   return out;
+}
+
+/** One key of a properties file where it was written (as parsePropertiesDetailed gives it). */
+export interface PropertyFileEntry {
+  key: string;
+  value: string;
+  /** 1-based line the entry starts on. */
+  line: number;
+}
+
+/** One node of a properties file: its keys run from its `node.id` entry to the next one. */
+export interface NodeFileSection {
+  nodeId: string;
+  /** Line of the section's `node.id` entry. */
+  line: number;
+  /** The section's entries in file order, `node.id` first. */
+  entries: PropertyFileEntry[];
+  properties: StringMap;
+  modules: Omit<ModuleSpec, 'generation'>[];
+}
+
+const atLine = (line: number, message: string) => invalid(`line ${line}: ${message}`);
+
+/** Why `entry` cannot be a key of a node section (naming nothing of the line), or null. */
+function entryProblem({ key, value }: PropertyFileEntry): string | null {
+  if (key.startsWith('node.'))
+    return key.length > 'node.'.length ? null : 'the key "node." names no property';
+  const match = MODULE_KEY.exec(key);
+  if (!match)
+    return `key "${key}" must be node.<property> or ${MODULE_KEY_RULE} (node.id starts a node)`;
+  const [, id, part] = match;
+  const problem = idProblem(`module ID "${id}" in key "${key}"`, id);
+  if (problem) return problem;
+  if (part === 'enabled' && value !== 'true' && value !== 'false')
+    return `key "${key}" must be true or false, got "${value}"`;
+  if (part === 'activation' && value !== 'all' && value !== 'single')
+    return `key "${key}" must be all or single, got "${value}"`;
+  if (part === 'type' && value === '') return `key "${key}" names no module type`;
+  return null;
+}
+
+/**
+ * Splits the entries of a properties file with one or more nodes at each `node.id` entry and maps
+ * each section to a node (nodeFromProperties). A key before the first `node.id`, a key that is
+ * not `node.<property>` or `module.<id>.(type|enabled|activation|requires.<ROLE>|config.<key>)`,
+ * a node given twice or a module without a type is refused naming its line. Within a section a
+ * repeated key keeps its last value, as in Java.
+ */
+export function nodesFromPropertyEntries(entries: readonly PropertyFileEntry[]): NodeFileSection[] {
+  const sections: NodeFileSection[] = [];
+  const firstLine = new Map<string, number>();
+  for (const entry of entries) {
+    if (entry.key === 'node.id') {
+      const problem = idProblem('node.id', entry.value);
+      if (problem) throw atLine(entry.line, `${problem}, got "${entry.value}"`);
+      const earlier = firstLine.get(entry.value);
+      if (earlier !== undefined)
+        throw atLine(entry.line, `node "${entry.value}" is given twice (first at line ${earlier})`);
+      firstLine.set(entry.value, entry.line);
+      sections.push({
+        nodeId: entry.value,
+        line: entry.line,
+        entries: [entry],
+        properties: {},
+        modules: [],
+      });
+      continue;
+    }
+    const section = sections.at(-1);
+    if (!section)
+      throw atLine(
+        entry.line,
+        `key "${entry.key}" comes before the first node.id; a node's keys follow its node.id=<ID> line`,
+      );
+    const problem = entryProblem(entry);
+    if (problem) throw atLine(entry.line, problem);
+    section.entries.push(entry);
+  }
+  if (!sections.length) throw invalid('the file names no node: it has no node.id=<ID> line');
+
+  for (const section of sections) {
+    const flat: StringMap = {};
+    const moduleLines = new Map<string, number>();
+    for (const e of section.entries) {
+      flat[e.key] = e.value;
+      const id = MODULE_KEY.exec(e.key)?.[1];
+      if (id !== undefined && !moduleLines.has(id)) moduleLines.set(id, e.line);
+    }
+    for (const [id, line] of moduleLines)
+      if (flat[`module.${id}.type`] === undefined)
+        throw atLine(line, `module "${id}" of node "${section.nodeId}" has no module.${id}.type`);
+    const node = nodeFromProperties(flat);
+    section.properties = node.properties;
+    section.modules = node.modules;
+  }
+  return sections;
+}
+
+/** The line where a section writes `module.<moduleId>.…` first, or its `node.id` line. */
+export function lineOfModule(section: NodeFileSection, moduleId: string): number {
+  const prefix = `module.${moduleId}.`;
+  return section.entries.find((e) => e.key.startsWith(prefix))?.line ?? section.line;
 }

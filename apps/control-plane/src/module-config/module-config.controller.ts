@@ -1,0 +1,95 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Post,
+  Query,
+  Req,
+  Res,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Request, Response } from 'express';
+import { CommandContext } from '@plexus/event-store';
+import { WriteContext } from '../http/command-context.decorator';
+import { setVersionHeaders } from '../nodes/version-headers';
+import { ImportedNode, ModuleConfigService } from './module-config.service';
+
+/** The route main.ts hands the raw body of a properties file to. */
+export const PROPERTIES_PATH = '/module-config/properties';
+/** Media types a properties file may be sent and asked for as. */
+export const PROPERTIES_MEDIA_TYPES = ['text/plain', 'text/x-java-properties'];
+
+const UTF8 = /^utf-?8$/i;
+
+/** The file's text: bytes are decoded by the parser (strict UTF-8, naming a bad line) unless another charset is named. */
+function fileFrom(req: Request, body: unknown): string | Uint8Array {
+  const contentType = req.headers['content-type'] ?? '';
+  if (req.is(PROPERTIES_MEDIA_TYPES)) {
+    if (body === undefined || body === null) return '';
+    if (!Buffer.isBuffer(body)) throw new BadRequestException('the body is not a properties file');
+    const charset = /;\s*charset="?([^";\s]+)"?/i.exec(contentType)?.[1];
+    if (!charset || UTF8.test(charset)) return body;
+    try {
+      return new TextDecoder(charset, { fatal: true }).decode(body);
+    } catch (err) {
+      if (err instanceof RangeError)
+        throw new UnsupportedMediaTypeException(`charset ${charset} is not supported; send UTF-8`);
+      throw new BadRequestException(`the body is not valid ${charset}`);
+    }
+  }
+  if (req.is('application/json')) {
+    const b = body as Record<string, unknown> | undefined;
+    if (typeof b !== 'object' || b === null || Array.isArray(b) || typeof b.properties !== 'string')
+      throw new BadRequestException('properties must be the text of a properties file');
+    const extra = Object.keys(b).find((k) => k !== 'properties');
+    if (extra) throw new BadRequestException(`${extra} is not a known field`);
+    return b.properties;
+  }
+  throw new UnsupportedMediaTypeException(
+    `send the file as ${PROPERTIES_MEDIA_TYPES.join(' or ')}, or JSON {"properties": "<text>"}`,
+  );
+}
+
+@ApiTags('module-config')
+@ApiBearerAuth()
+@Controller('module-config')
+export class ModuleConfigController {
+  constructor(private readonly service: ModuleConfigService) {}
+
+  /** Every live node (or `?nodeId=`) in Smile CDR's properties format, secrets masked. */
+  @Get('properties')
+  @ApiProduces(...PROPERTIES_MEDIA_TYPES)
+  async export(
+    @Query('nodeId') nodeId: string | undefined,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<string> {
+    const { text, version } = await this.service.export(nodeId);
+    const type = req.accepts(PROPERTIES_MEDIA_TYPES) || PROPERTIES_MEDIA_TYPES[0];
+    res.setHeader('Content-Type', `${type}; charset=utf-8`);
+    if (version !== undefined) setVersionHeaders(res, version);
+    return text;
+  }
+
+  /**
+   * Makes each node of the file equal its section: new nodes are created, existing ones changed
+   * by ordinary events under the caller's name. A bad file or node stores nothing.
+   */
+  @Post('properties')
+  @HttpCode(200)
+  @ApiConsumes(...PROPERTIES_MEDIA_TYPES, 'application/json')
+  @ApiBody({
+    description: 'the properties file (one or more nodes, each from its node.id line)',
+    schema: { type: 'string', example: 'node.id=n1\nmodule.web.type=http-endpoint\n' },
+  })
+  async import(
+    @Req() req: Request,
+    @Body() body: unknown,
+    @WriteContext() ctx: CommandContext,
+  ): Promise<{ nodes: ImportedNode[] }> {
+    return { nodes: await this.service.import(fileFrom(req, body), ctx) };
+  }
+}

@@ -1,0 +1,236 @@
+import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import {
+  decide,
+  DomainError,
+  emptyNode,
+  evolveAll,
+  idProblem,
+  invalid,
+  lineOfModule,
+  ModuleTypeCatalog,
+  NodeDocument,
+  NodeEvent,
+  NodeFileSection,
+  nodesFromPropertyEntries,
+  nodeToProperties,
+  notFound,
+  redactDocument,
+  REDACTED,
+} from '@plexus/domain';
+import {
+  appendToStream,
+  CommandContext,
+  Database,
+  EventMetadata,
+  listNodeSummaries,
+  PreconditionFailed,
+  readNodeDocument,
+  readNodeDocuments,
+  StreamVersionConflict,
+  toNewEvent,
+} from '@plexus/event-store';
+import {
+  parsePropertiesDetailed,
+  PropertiesSyntaxError,
+  serializeProperties,
+} from '@plexus/properties';
+import { DependencyBreakers, DependencyUnavailable } from '../infra/dependency-breakers';
+import { RelayService } from '../infra/relay.service';
+import { CATALOG, DATABASE } from '../infra/tokens';
+
+/** What an import did to one node of the file. */
+export interface ImportedNode {
+  nodeId: string;
+  /** The node's version after the import (unchanged when `changed` is false). */
+  version: number;
+  changed: boolean;
+  /** The node did not exist (or was archived) and the import created it. */
+  created: boolean;
+  /** Types of the events the import appended to this node, in order. */
+  events: string[];
+}
+
+export interface ExportedProperties {
+  text: string;
+  /** The node's version when one node was exported (for the ETag). */
+  version?: number;
+}
+
+/** One node of the file: what is stored and the events that make it equal its section. */
+interface Plan {
+  section: NodeFileSection;
+  version: number;
+  events: NodeEvent[];
+  /** The document after the events (null when there are none). */
+  next: NodeDocument | null;
+}
+
+const MAX_ATTEMPTS = 5;
+/** An error of the Postgres server, the driver or the socket (not of this code). */
+const isDriverError = (err: unknown) =>
+  typeof (err as { code?: unknown })?.code === 'string' ||
+  /connection|terminat|timeout/i.test((err as Error)?.message ?? '');
+const byNodeId = (a: { nodeId: string }, b: { nodeId: string }) =>
+  a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0;
+const RULE = '#'.repeat(80);
+
+/**
+ * Smile CDR properties files in and out (DESIGN.md "First start of a node"): export writes every
+ * live node, secrets masked; import makes each node of a file equal its section, with ordinary
+ * events under the importing actor, all nodes or none.
+ */
+@Injectable()
+export class ModuleConfigService {
+  constructor(
+    @Inject(DATABASE) private readonly db: Database,
+    @Inject(CATALOG) private readonly catalog: ModuleTypeCatalog,
+    private readonly breakers: DependencyBreakers,
+    private readonly relay: RelayService,
+  ) {}
+
+  /** Every live node (or the one named), each section starting at its `node.id` line. */
+  async export(nodeId?: string): Promise<ExportedProperties> {
+    const docs = await this.breakers.postgres(async () => {
+      if (nodeId !== undefined) {
+        const problem = idProblem('nodeId', nodeId);
+        if (problem) throw invalid(problem);
+        const doc = await readNodeDocument(this.db, nodeId);
+        if (!doc || doc.archived) throw notFound(`node "${nodeId}" does not exist`);
+        return [doc];
+      }
+      const ids = (await listNodeSummaries(this.db)).map((n) => n.nodeId);
+      return (await readNodeDocuments(this.db, ids)).filter((d) => !d.archived).sort(byNodeId);
+    });
+    const head = [
+      RULE,
+      `# Plexus node configuration: ${docs.length === 1 ? `node ${docs[0].nodeId}` : `${docs.length} nodes`}`,
+      '# Smile CDR properties format; each node starts at its node.id line.',
+      `# Secret values are written as ${REDACTED}: importing this file keeps the stored ones.`,
+      RULE,
+    ];
+    const sections = docs.map((doc) => this.exportNode(doc));
+    return {
+      text: [`${head.join('\n')}\n`, ...sections].join('\n'),
+      version: nodeId !== undefined ? docs[0].version : undefined,
+    };
+  }
+
+  private exportNode(doc: NodeDocument): string {
+    const banner = [
+      RULE,
+      `# Node ${doc.nodeId} (version ${doc.version}, ${doc.modules.length} module${doc.modules.length === 1 ? '' : 's'})`,
+    ];
+    if (doc.properties.id !== undefined)
+      banner.push('# Its property "id" is not written: node.id names the node in this format.');
+    banner.push(RULE);
+    const body = serializeProperties(nodeToProperties(redactDocument(doc, this.catalog)));
+    return `${banner.join('\n')}\n${body}`;
+  }
+
+  /**
+   * Parses and splits the file (a malformed one is refused naming the line), decides every node
+   * on what is stored (one invalid node refuses the file), then appends all nodes' events in one
+   * transaction: all nodes or none.
+   */
+  async import(input: string | Uint8Array, ctx: CommandContext): Promise<ImportedNode[]> {
+    let sections: NodeFileSection[];
+    try {
+      sections = nodesFromPropertyEntries(parsePropertiesDetailed(input).entries);
+    } catch (err) {
+      if (err instanceof PropertiesSyntaxError) throw new BadRequestException(err.message);
+      throw err;
+    }
+    const { expectedVersion, ...metadata } = ctx;
+    if (expectedVersion !== undefined && sections.length !== 1)
+      throw new BadRequestException(
+        `If-Match applies to one node, but the file has ${sections.length} nodes`,
+      );
+
+    for (let attempt = 1; ; attempt++) {
+      const plans = await this.plan(sections, expectedVersion);
+      const changed = plans.filter((p) => p.events.length > 0);
+      try {
+        if (changed.length) await this.write(changed, metadata);
+      } catch (err) {
+        // Another writer got to one of the nodes in between: decide again on what it stored.
+        if (err instanceof StreamVersionConflict && attempt < MAX_ATTEMPTS) continue;
+        throw err;
+      }
+      if (changed.length) this.relay.committed();
+      return plans.map(({ section, version, events }) => ({
+        nodeId: section.nodeId,
+        version: version + events.length,
+        changed: events.length > 0,
+        created: events[0]?.type === 'NodeCreated',
+        events: events.map((e) => e.type),
+      }));
+    }
+  }
+
+  /** Reads every node of the file (one query) and decides its events; refusals store nothing. */
+  private async plan(sections: NodeFileSection[], expectedVersion?: number): Promise<Plan[]> {
+    const ids = sections.map((s) => s.nodeId);
+    const docs = await this.breakers.postgres(() => readNodeDocuments(this.db, ids));
+    const stored = new Map(docs.map((d) => [d.nodeId, d]));
+    return sections.map((section) => {
+      const current = stored.get(section.nodeId) ?? null;
+      const version = current?.version ?? 0;
+      if (expectedVersion !== undefined && expectedVersion !== version)
+        throw new PreconditionFailed(expectedVersion, version);
+      const events = this.decide(current, section);
+      const next = events.length ? evolveAll(current ?? emptyNode(section.nodeId), events) : null;
+      return { section, version, events, next };
+    });
+  }
+
+  /**
+   * One transaction: lock the nodes' rows in a fixed order (two imports of overlapping files
+   * cannot deadlock), check that each is still at the version decided on, append. Not through the
+   * breaker's 1 s timeout, which would answer 503 for a large file while the transaction goes on
+   * to commit; the reads just before went through it, so a dead server has already failed fast.
+   */
+  private async write(plans: Plan[], metadata: EventMetadata) {
+    const ordered = [...plans].sort((a, b) => byNodeId(a.section, b.section));
+    try {
+      await this.db.transaction(async (sql) => {
+        const rows = await sql.query<{ node_id: string; version: number }>(
+          `SELECT node_id, version FROM node_documents WHERE node_id = ANY($1::text[])
+           ORDER BY node_id FOR UPDATE`,
+          [ordered.map((p) => p.section.nodeId)],
+        );
+        const locked = new Map(rows.map((r) => [r.node_id, Number(r.version)]));
+        for (const { section, version, events, next } of ordered) {
+          const { nodeId } = section;
+          if ((locked.get(nodeId) ?? 0) !== version)
+            throw new StreamVersionConflict(nodeId, version);
+          const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
+          await appendToStream(sql, nodeId, nodeId, version, stored, next!);
+        }
+      });
+    } catch (err) {
+      if (err instanceof StreamVersionConflict || !isDriverError(err)) throw err;
+      throw new DependencyUnavailable('postgres', err);
+    }
+  }
+
+  /** The node's events, or a refusal that names the node and the line to look at. */
+  private decide(current: NodeDocument | null, section: NodeFileSection) {
+    try {
+      return decide(
+        current,
+        section.nodeId,
+        { kind: 'ImportNode', properties: section.properties, modules: section.modules },
+        this.catalog,
+      );
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      const moduleId = (/module "([^"]+)"/.exec(err.message) ??
+        /^modules\.(\S+?)\.config/.exec(err.message))?.[1];
+      const line = moduleId ? lineOfModule(section, moduleId) : section.line;
+      throw new DomainError(
+        err.kind,
+        `line ${line}: node "${section.nodeId}": ${err.message} (nothing of this file was imported)`,
+      );
+    }
+  }
+}
