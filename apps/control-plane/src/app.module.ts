@@ -4,15 +4,21 @@ import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { BearerTokenGuard } from './auth/bearer-token.guard';
 import { ControlPlaneEnv } from './env';
+import { EventsController } from './events/events.controller';
+import { EventsService } from './events/events.service';
 import { HealthController } from './health/health.controller';
 import { ErrorFilter } from './http/error.filter';
 import { InfraModule } from './infra/infra.module';
+import { ModuleConfigController } from './module-config/module-config.controller';
+import { ModuleConfigService } from './module-config/module-config.service';
 import { ModuleTypesController } from './module-types/module-types.controller';
 import { NodesController } from './nodes/nodes.controller';
 import { NodesService } from './nodes/nodes.service';
 import { MembershipService } from './processes/membership.service';
 import { ProcessesController } from './processes/processes.controller';
 import { SeedingController } from './seeding/seeding.controller';
+import { TokenCache } from './tokens/token-cache.service';
+import { TokensController } from './tokens/tokens.controller';
 
 @Module({})
 export class AppModule {
@@ -50,10 +56,16 @@ export class AppModule {
         ModuleTypesController,
         ProcessesController,
         SeedingController,
+        EventsController,
+        ModuleConfigController,
+        TokensController,
       ],
       providers: [
         NodesService,
         MembershipService,
+        EventsService,
+        ModuleConfigService,
+        TokenCache,
         { provide: APP_GUARD, useClass: BearerTokenGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
       ],

@@ -9,3 +9,6 @@ export * from './node-command-handler';
 export * from './relay';
 export * from './leader-lock';
 export * from './processes';
+export * from './queryEvents';
+export * from './readEvent';
+export * from './admin-tokens';

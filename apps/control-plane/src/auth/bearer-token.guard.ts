@@ -1,48 +1,71 @@
-import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  ForbiddenException,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Request } from 'express';
+import { AdminRole } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
+import { TokenCache } from '../tokens/token-cache.service';
 import { IS_PUBLIC } from './public.decorator';
+import { ROLES } from './roles.decorator';
 
 export interface Caller {
+  /** The token's name: the actor of every event the call causes. */
   name: string;
-  role: 'admin' | 'operator' | 'auditor';
+  role: AdminRole;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
- * Every call carries `Authorization: Bearer <token>`. For now the only token is the bootstrap
- * admin token from PLEXUS_ADMIN_TOKEN (named tokens with roles are a later issue).
+ * Every call carries `Authorization: Bearer <token>`: the bootstrap admin token from
+ * PLEXUS_ADMIN_TOKEN (actor "admin"), or a named token created through /tokens. 401 without a
+ * valid token, 403 when the token's role may not call the route.
  */
 @Injectable()
 export class BearerTokenGuard implements CanActivate {
-  private readonly adminDigest: Buffer;
+  private readonly bootstrapDigest: Buffer;
 
   constructor(
     private readonly reflector: Reflector,
+    private readonly tokens: TokenCache,
     env: ControlPlaneEnv,
   ) {
-    this.adminDigest = digest(env.PLEXUS_ADMIN_TOKEN);
+    this.bootstrapDigest = digest(env.PLEXUS_ADMIN_TOKEN);
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    if (
-      this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
-        context.getHandler(),
-        context.getClass(),
-      ])
-    )
-      return true;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const req = context.switchToHttp().getRequest<Request & { caller?: Caller }>();
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     if (!match) throw new UnauthorizedException('Authorization: Bearer <token> header is required');
-    // Compare digests so that the comparison takes the same time whatever the token's length.
-    if (!timingSafeEqual(digest(match[1]), this.adminDigest))
-      throw new UnauthorizedException('token is not valid');
-    req.caller = { name: 'admin', role: 'admin' };
+    const caller = await this.identify(match[1]);
+    if (!caller) throw new UnauthorizedException('token is not valid');
+    const allowed =
+      this.reflector.getAllAndOverride<AdminRole[]>(ROLES, targets) ??
+      (req.method === 'GET' || req.method === 'HEAD'
+        ? ['admin', 'operator', 'auditor']
+        : ['admin']);
+    if (!allowed.includes(caller.role))
+      throw new ForbiddenException(
+        `role ${caller.role} may not ${req.method} ${req.route?.path ?? req.path} (allowed: ${allowed.join(', ')})`,
+      );
+    req.caller = caller;
     return true;
+  }
+
+  private async identify(token: string): Promise<Caller | null> {
+    // Digests compare in constant time whatever the token's length.
+    if (timingSafeEqual(digest(token), this.bootstrapDigest))
+      return { name: 'admin', role: 'admin' };
+    const found = await this.tokens.resolve(token);
+    return found ? { name: found.name, role: found.role } : null;
   }
 }

@@ -16,6 +16,7 @@ import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
 import { NodeCommand } from '@plexus/domain';
 import { CommandContext } from '@plexus/event-store';
+import { Roles } from '../auth/roles.decorator';
 import { WriteContext } from '../http/command-context.decorator';
 import { stringMapProblem, toStringMap } from '../http/string-map';
 import { PutModuleDto } from './dto/put-module.dto';
@@ -145,6 +146,7 @@ export class NodesController {
   }
 
   @Post(':nodeId/modules/:moduleId/:action')
+  @Roles('admin', 'operator')
   @HttpCode(200)
   lifecycle(
     @Param('nodeId') nodeId: string,

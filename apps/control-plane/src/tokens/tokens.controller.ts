@@ -1,0 +1,66 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Inject,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Req,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Request } from 'express';
+import { conflict } from '@plexus/domain';
+import {
+  createAdminToken,
+  Database,
+  listAdminTokens,
+  revokeAdminToken,
+  TokenNameTaken,
+} from '@plexus/event-store';
+import { Caller } from '../auth/bearer-token.guard';
+import { Roles } from '../auth/roles.decorator';
+import { DependencyBreakers } from '../infra/dependency-breakers';
+import { DATABASE } from '../infra/tokens';
+import { CreateTokenDto } from './dto/create-token.dto';
+import { TokenCache } from './token-cache.service';
+
+/** Named admin tokens with a role. The clear token is shown once, in the creation answer. */
+@ApiTags('tokens')
+@ApiBearerAuth()
+@Roles('admin')
+@Controller('tokens')
+export class TokensController {
+  constructor(
+    @Inject(DATABASE) private readonly db: Database,
+    private readonly breakers: DependencyBreakers,
+    private readonly cache: TokenCache,
+  ) {}
+
+  @Post()
+  async create(@Body() body: CreateTokenDto, @Req() req: Request & { caller?: Caller }) {
+    try {
+      return await this.breakers.postgres(() =>
+        createAdminToken(this.db, body.name, body.role, req.caller!.name),
+      );
+    } catch (err) {
+      if (err instanceof TokenNameTaken) throw conflict(err.message);
+      throw err;
+    }
+  }
+
+  @Get()
+  list() {
+    return this.breakers.postgres(() => listAdminTokens(this.db));
+  }
+
+  @Delete(':id')
+  async revoke(@Param('id', new ParseUUIDPipe({ errorHttpStatusCode: 400 })) id: string) {
+    const revoked = await this.breakers.postgres(() => revokeAdminToken(this.db, id));
+    if (!revoked) throw new NotFoundException(`no live token with id ${id}`);
+    this.cache.forget(id);
+    return revoked;
+  }
+}
