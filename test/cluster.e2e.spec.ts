@@ -248,6 +248,23 @@ describe('a node of three worker processes under the built control plane', () =>
     expect(applied.map((r) => r.ok)).toEqual([true, true, true]);
   });
 
+  it('a revert is applied in place by every process', async () => {
+    const pids = workers.map((w) => w.child.pid);
+    const good = version;
+    await patchWeb({ message: 'a bad message' });
+    await serving([0, 1, 2], webPort, { message: 'a bad message', configVersion: version });
+    const res = await api.post(`/nodes/${nodeId}/revert`, {
+      toVersion: good,
+      reason: 'bad message',
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.version).toBe(version + 1);
+    version = res.body.version;
+    await serving([0, 1, 2], webPort, { message: 'second message', configVersion: version });
+    expect(workers.map((w) => w.child.pid)).toEqual(pids);
+    expectSameProcesses([0, 1, 2]);
+  });
+
   it('a port change moves only that listener: new port answers, old port refuses', async () => {
     const oldPort = webPort;
     webPort = await portBlock([oldPort]);
