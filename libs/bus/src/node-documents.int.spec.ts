@@ -94,7 +94,6 @@ describe('watchNodeDocument (real NATS)', () => {
   });
 });
 
-
 describe('watchNodeDocument across a NATS server restart', () => {
   let server: OwnNatsServer;
   beforeAll(async () => {
