@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,25 +22,48 @@ export class OwnNatsServer {
   private child: ChildProcess | null = null;
   readonly storeDir = mkdtempSync(join(tmpdir(), 'plexus-nats-'));
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly configFile?: string,
+  ) {}
 
-  static async start(): Promise<OwnNatsServer> {
-    const server = new OwnNatsServer(await freePort());
+  /** `config`: extra nats-server configuration (e.g. authorization), written to a file it reads. */
+  static async start(config?: string): Promise<OwnNatsServer> {
+    const port = await freePort();
+    let configFile: string | undefined;
+    if (config) {
+      configFile = join(mkdtempSync(join(tmpdir(), 'plexus-nats-conf-')), 'nats.conf');
+      writeFileSync(configFile, config);
+    }
+    const server = new OwnNatsServer(port, configFile);
     await server.startProcess();
     return server;
   }
+
+  readonly logFile = join(this.storeDir, 'nats.log');
 
   get url() {
     return `nats://127.0.0.1:${this.port}`;
   }
 
   async startProcess() {
+    const config = this.configFile ? ['-c', this.configFile] : [];
     this.child = spawn(
       NATS_BINARY,
-      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir],
-      {
-        stdio: 'ignore',
-      },
+      [
+        ...config,
+        '-a',
+        '127.0.0.1',
+        '-p',
+        String(this.port),
+        '-js',
+        '-sd',
+        this.storeDir,
+        '-l',
+        this.logFile,
+      ],
+      // The test's own environment (jest's process.env is not the one child_process would use).
+      { stdio: 'ignore', env: { ...process.env } },
     );
     await waitFor(`nats-server on ${this.port}`, () => accepts(this.port), 10_000, 25);
   }

@@ -22,6 +22,11 @@ export class ControlPlaneEnv {
   @Matches(/^(nats|tls):\/\//, { message: 'NATS_URL must be a nats:// or tls:// URL' })
   NATS_URL: string = DEFAULT_NATS_URL;
 
+  /** A .creds file (JWT and NKey seed) for NATS servers in operator mode. */
+  @IsOptional()
+  @IsString()
+  NATS_CREDS?: string;
+
   @Type(() => Number)
   @IsInt({ message: 'PORT must be an integer' })
   @Min(0)

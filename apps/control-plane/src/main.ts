@@ -4,7 +4,7 @@ import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { CONTROL_PLANE_QUEUE } from '@plexus/bus';
+import { CONTROL_PLANE_QUEUE, natsAuthOptions } from '@plexus/bus';
 import { json, raw } from 'express';
 import { AppModule } from './app.module';
 import { PROPERTIES_MEDIA_TYPES, PROPERTIES_PATH } from './module-config/module-config.controller';
@@ -27,7 +27,10 @@ export async function createControlPlane(env: ControlPlaneEnv) {
   app.useGlobalPipes(validationPipe);
   app.enableShutdownHooks();
   app.connectMicroservice<MicroserviceOptions>(
-    { transport: Transport.NATS, options: { servers: [env.NATS_URL], queue: CONTROL_PLANE_QUEUE } },
+    {
+      transport: Transport.NATS,
+      options: { ...natsAuthOptions(env.NATS_URL, env.NATS_CREDS), queue: CONTROL_PLANE_QUEUE },
+    },
     { inheritAppConfig: true },
   );
   const docs = new DocumentBuilder()

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DEFAULT_NATS_URL } from '@plexus/bus';
 import { idProblem } from '@plexus/domain';
@@ -8,6 +9,8 @@ export interface WorkerOptions {
   propertiesFile: string | null;
   portOffset: number;
   natsUrl: string;
+  /** NATS_CREDS: a .creds file (JWT and NKey seed) for servers in operator mode. */
+  natsCredsFile: string | null;
   logLevel: string;
 }
 
@@ -60,7 +63,7 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
     .option('--port-offset <n>', 'added to every port this process listens on', parsePortOffset, 0)
     .addHelpText(
       'after',
-      `\nEnvironment:\n  NATS_URL   NATS server (default ${DEFAULT_NATS_URL})\n  LOG_LEVEL  ${LOG_LEVELS.join(', ')} (default info)`,
+      `\nEnvironment:\n  NATS_URL   NATS server (default ${DEFAULT_NATS_URL})\n  NATS_CREDS .creds file for NATS (optional)\n  LOG_LEVEL  ${LOG_LEVELS.join(', ')} (default info)`,
     )
     .exitOverride()
     .configureOutput({
@@ -85,6 +88,9 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
   const natsUrl = env.NATS_URL?.trim() || DEFAULT_NATS_URL;
   const urlProblem = natsUrlProblem(natsUrl);
   if (urlProblem) throw new UsageError(urlProblem);
+  const natsCredsFile = env.NATS_CREDS?.trim() || null;
+  if (natsCredsFile && !existsSync(natsCredsFile))
+    throw new UsageError(`NATS_CREDS names ${natsCredsFile}, which does not exist`);
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
@@ -94,6 +100,7 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
     propertiesFile: flags.properties ?? null,
     portOffset: flags.portOffset,
     natsUrl,
+    natsCredsFile,
     logLevel,
   };
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
-import { PATTERNS, SeedNodeReply, SeedNodeRequest } from '@plexus/bus';
+import { natsAuthOptions, PATTERNS, SeedNodeReply, SeedNodeRequest } from '@plexus/bus';
 import { WorkerOptions } from './cli';
 import { WORKER_LOG, WORKER_OPTIONS } from './tokens';
 import type { Logger } from 'pino';
@@ -31,16 +31,12 @@ export class ControlPlaneClient {
   ) {}
 
   private createClient(): ClientProxy {
-    const url = new URL(this.options.natsUrl);
-    const credentials =
-      url.username || url.password
-        ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
-        : {};
-    url.username = '';
-    url.password = '';
     return ClientProxyFactory.create({
       transport: Transport.NATS,
-      options: { servers: [url.toString()], name: 'plexus-worker-seed', ...credentials },
+      options: {
+        name: 'plexus-worker-seed',
+        ...natsAuthOptions(this.options.natsUrl, this.options.natsCredsFile ?? undefined),
+      },
     });
   }
 

@@ -29,7 +29,7 @@ const providers = [
     provide: NATS,
     inject: [ControlPlaneEnv],
     useFactory: async (env: ControlPlaneEnv) => {
-      const nc = await connectNats(env.NATS_URL, 'plexus-control-plane');
+      const nc = await connectNats(env.NATS_URL, 'plexus-control-plane', {}, env.NATS_CREDS);
       await ensureTopology(nc);
       return nc;
     },

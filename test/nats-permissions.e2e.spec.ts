@@ -1,0 +1,107 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'nats';
+import { NODES_BUCKET } from '@plexus/bus';
+import { createTestDatabase } from './support/databases';
+import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { OwnNatsServer } from './support/nats-server';
+import { freePort, waitFor } from './support/ports';
+import {
+  ROOT,
+  spawnControlPlane,
+  SpawnedProcess,
+  spawnWorker,
+  stopProcess,
+} from './support/processes';
+
+const CP_PASSWORD = `cp-${randomBytes(8).toString('hex')}`;
+const WORKER_PASSWORD = `w-${randomBytes(8).toString('hex')}`;
+
+/**
+ * The worker permissions documented in examples/nats-auth.conf are enough for a node process:
+ * it creates its node, applies changes and leaves, with no permission violation on the server,
+ * and it cannot write node documents itself.
+ */
+describe('a worker with only the documented NATS permissions', () => {
+  let nats: OwnNatsServer;
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let cp: SpawnedProcess & { url: string };
+  let worker: SpawnedProcess;
+  const dir = mkdtempSync(join(tmpdir(), 'plexus-perm-'));
+  const nodeId = `perm-${randomBytes(4).toString('hex')}`;
+  let port: number;
+
+  beforeAll(async () => {
+    process.env.PLEXUS_NATS_CONTROL_PLANE_PASSWORD = CP_PASSWORD; // nats-server reads $VARs from its environment
+    process.env.PLEXUS_NATS_WORKER_PASSWORD = WORKER_PASSWORD;
+    nats = await OwnNatsServer.start(
+      readFileSync(join(ROOT, 'examples', 'nats-auth.conf'), 'utf8'),
+    );
+    db = await createTestDatabase();
+    cp = await spawnControlPlane({
+      DATABASE_URL: db.url,
+      NATS_URL: `nats://controlplane:${CP_PASSWORD}@127.0.0.1:${nats.port}`,
+      PORT: await freePort(),
+      PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    });
+    port = await freePort();
+    writeFileSync(
+      join(dir, 'node.properties'),
+      `node.id=${nodeId}\nmodule.web.type=http-endpoint\nmodule.web.config.port=${port}\nmodule.web.config.message=hello\n`,
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    if (worker) await stopProcess(worker, 5000);
+    if (cp) await stopProcess(cp, 5000);
+    await nats?.dispose();
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('creates its node, applies a change, leaves, and never trips a permission', async () => {
+    worker = spawnWorker({
+      nodeId,
+      propertiesFile: join(dir, 'node.properties'),
+      natsUrl: `nats://worker:${WORKER_PASSWORD}@127.0.0.1:${nats.port}`,
+    });
+    const served = async (message: string) =>
+      waitFor(
+        `"${message}" served`,
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/`).catch(() => null);
+          return res?.status === 200 && (await res.json()).message === message;
+        },
+        20_000,
+        50,
+      );
+    await served('hello');
+    const api = new AdminApi(cp.url);
+    expect(
+      (await api.patch(`/nodes/${nodeId}/modules/web/config`, { message: 'changed' })).status,
+    ).toBe(200);
+    await served('changed');
+    await waitFor(
+      'the process listed up',
+      async () => (await api.get(`/processes?nodeId=${nodeId}`)).body[0]?.status === 'up',
+    );
+    expect(await stopProcess(worker, 5000)).toBe(0);
+    await waitFor(
+      'the process listed as left',
+      async () => (await api.get(`/processes?nodeId=${nodeId}`)).body[0]?.status === 'left',
+    );
+    expect(readFileSync(nats.logFile, 'utf8')).not.toMatch(/Permissions Violation/);
+  });
+
+  it('cannot write node documents: only the control plane can', async () => {
+    const nc = await connect({ servers: nats.url, user: 'worker', pass: WORKER_PASSWORD });
+    try {
+      const kv = await nc.jetstream().views.kv(NODES_BUCKET);
+      await expect(kv.put(nodeId, new TextEncoder().encode('{}'))).rejects.toThrow(/permission/i);
+    } finally {
+      await nc.close();
+    }
+  });
+});
