@@ -1,7 +1,22 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
 import type { BusLogger } from '@plexus/bus';
+import { REDACTED } from '@plexus/domain';
 import type { ModuleLogger } from '@plexus/module-runtime';
+
+/** Fields that may carry passwords, tokens or the users config of a security module. */
+const REDACT_PATHS = [
+  'password',
+  'token',
+  'authorization',
+  'users',
+  '*.password',
+  '*.token',
+  '*.authorization',
+  '*.users',
+  'config.users',
+  'headers.authorization',
+];
 
 /** JSON lines on stdout, written synchronously so nothing is lost on exit. */
 export function createLogger(level: string, base: Record<string, unknown>): Logger {
@@ -10,6 +25,8 @@ export function createLogger(level: string, base: Record<string, unknown>): Logg
       level,
       base: { service: 'plexus-worker', pid: process.pid, ...base },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // Defence in depth: nothing should hand these to the logger, but if it does, they are masked.
+      redact: { paths: REDACT_PATHS, censor: REDACTED },
       formatters: { level: (label) => ({ level: label }) },
     },
     pino.destination({ dest: 1, sync: true }),

@@ -86,9 +86,12 @@ export class WorkerService {
       { natsUrl: safeUrl(natsUrl), portOffset, propertiesFile: this.options.propertiesFile },
       'worker starting; connecting to NATS (waits until it is reachable)',
     );
-    const nc = await connectNats(natsUrl, `plexus-worker ${nodeId} ${this.processId}`, {
-      waitOnFirstConnect: true,
-    });
+    const nc = await connectNats(
+      natsUrl,
+      `plexus-worker ${nodeId} ${this.processId}`,
+      { waitOnFirstConnect: true },
+      this.options.natsCredsFile ?? undefined,
+    );
     this.nc = nc;
     void this.logConnectionStatus(nc);
     if (this.stopping) return;
@@ -100,6 +103,7 @@ export class WorkerService {
       processId: this.processId,
       portOffset,
       logger: this.log,
+      services: { nats: nc },
       moduleLogger: (moduleId) => fieldLogger(this.logger.child({ moduleId })),
       onApplied: (result) => this.reportApplied(result),
     });

@@ -24,6 +24,7 @@ describe('parseWorkerArgs', () => {
       propertiesFile: 'a.properties',
       portOffset: 10,
       natsUrl: 'nats://127.0.0.1:4222',
+      natsCredsFile: null,
       logLevel: 'info',
     });
     expect(parseWorkerArgs(['--node-id', 'n'], { NATS_URL: 'nats://u:p@nats:4222' })).toMatchObject(
@@ -32,6 +33,15 @@ describe('parseWorkerArgs', () => {
         propertiesFile: null,
         natsUrl: 'nats://u:p@nats:4222',
       },
+    );
+  });
+
+  it('takes a NATS .creds file that exists, and refuses one that does not', () => {
+    expect(parseWorkerArgs(['--node-id', 'n'], { NATS_CREDS: __filename }).natsCredsFile).toBe(
+      __filename,
+    );
+    expect(() => parseWorkerArgs(['--node-id', 'n'], { NATS_CREDS: '/no/such.creds' })).toThrow(
+      /NATS_CREDS names \/no\/such.creds, which does not exist/,
     );
   });
 

@@ -48,3 +48,13 @@ export const CONTROL_PLANE_QUEUE = 'plexus-control-plane';
  */
 export const nodeDocumentKey = (nodeId: string) =>
   /^\.|\.$|\.\./.test(nodeId) ? nodeId.replace(/\./g, '=') : nodeId;
+
+/**
+ * Core NATS (fire and forget): a process dropped a session from its cache because it was revoked,
+ * with process.hrtime.bigint() of that moment (the host's monotonic clock), so that "revoke →
+ * refused everywhere" can be timed from the processes' own reports. `realmKey` is the realm in
+ * its key-safe form (libs/sessions realmKey); the payload names the session by its ID (a hash of
+ * the token, not the token).
+ */
+export const sessionDroppedSubject = (realmKey: string) => `plexus.sessions.dropped.${realmKey}`;
+export const SESSIONS_DROPPED_ALL = 'plexus.sessions.dropped.>';

@@ -4,3 +4,13 @@ export * from './config-schema';
 export * from './built-in-types';
 export * from './reconcile-plan';
 export * from './module-host';
+export * from './types/local-security/security-provider';
+export {
+  hashPassword,
+  verifyPassword,
+  parsePasswordHash,
+  parseUsers,
+  formatUsers,
+  DEFAULT_SCRYPT,
+} from './types/local-security/passwords';
+export type { SessionDroppedReport } from './types/local-security/local-security.module-type';

@@ -1,6 +1,12 @@
 import { ModuleSpec, NodeDocument } from '@plexus/domain';
 import type { ModuleStatus } from '@plexus/bus';
-import { ModuleContext, ModuleInstance, ModuleLogger, ModuleTypeDefinition } from './module-type';
+import {
+  ModuleContext,
+  ModuleInstance,
+  ModuleLogger,
+  ModuleServices,
+  ModuleTypeDefinition,
+} from './module-type';
 import {
   dependencyOrder,
   IdleModule,
@@ -20,6 +26,8 @@ export interface ModuleHostOptions {
   processId: string;
   portOffset: number;
   logger: ModuleLogger;
+  /** Handed to every module as ctx.services (the process's NATS connection, ...). */
+  services?: ModuleServices;
   /** Logger handed to one module; defaults to `logger` with `moduleId` in every line. */
   moduleLogger?: (moduleId: string) => ModuleLogger;
   /** Called after every applied document, right when the apply finished. */
@@ -310,6 +318,7 @@ export class ModuleHost {
       configVersion: () => ref.version,
       dependencies,
       logger: this.moduleLogger(moduleId),
+      services: this.options.services ?? {},
     };
     const starting = definition.start({ ...spec.config }, ctx);
     let instance: ModuleInstance;

@@ -1,9 +1,16 @@
+import type { NatsConnection } from 'nats';
 import { ModuleTypeInfo, StringMap } from '@plexus/domain';
 
 export interface ModuleLogger {
   log(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Shared things of the process a module may use. Each is absent where the process has none. */
+export interface ModuleServices {
+  /** The process's NATS connection (workers): shared state such as the session store. */
+  nats?: NatsConnection;
 }
 
 /** What a running module knows about where it runs. */
@@ -18,6 +25,8 @@ export interface ModuleContext {
   /** Instances of the modules this one requires, by role. */
   dependencies: Record<string, ModuleInstance>;
   logger: ModuleLogger;
+  /** The process's shared services (see ModuleServices); absent in bare hosts and tests. */
+  services?: ModuleServices;
 }
 
 export interface ModuleInstance {

@@ -3,7 +3,13 @@ import { AddressInfo } from 'node:net';
 import { StringMap } from '@plexus/domain';
 import { validateConfigAgainst } from '../../config-schema';
 import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from '../../module-type';
+import {
+  isUsernamePasswordSecurity,
+  SECURITY_IN_UP,
+  UsernamePasswordSecurity,
+} from '../local-security/security-provider';
 import { HttpEndpointConfig } from './http-endpoint.schema';
+import { Send, SessionGate } from './session-gate';
 
 const DEFAULT_MESSAGE = 'Hello from Plexus';
 
@@ -29,13 +35,24 @@ function close(server: http.Server): Promise<void> {
  * An HTTP listener whose answer carries the config it runs with. `message` changes apply in place;
  * a `port` or `bind_address` change binds the new address first and only then closes the old one,
  * so a bad new port leaves the module serving on the old one.
+ *
+ * With a SECURITY_IN_UP requirement it serves POST /login and POST /logout and answers 401 to
+ * every other request without a live session (see SessionGate); GET /endpoint-health stays open.
  */
 class HttpEndpoint implements ModuleInstance {
   private server: http.Server;
   private config: StringMap;
   private requests = 0;
+  private readonly gate: SessionGate | null;
 
-  constructor(private readonly ctx: ModuleContext) {}
+  constructor(private readonly ctx: ModuleContext) {
+    const security = ctx.dependencies[SECURITY_IN_UP];
+    if (security && !isUsernamePasswordSecurity(security))
+      throw new Error(`the ${SECURITY_IN_UP} module does not offer username/password logins`);
+    this.gate = security
+      ? new SessionGate(security as UsernamePasswordSecurity, `${ctx.nodeId}/${ctx.moduleId}`)
+      : null;
+  }
 
   async open(config: StringMap) {
     this.server = await this.bind(config);
@@ -60,12 +77,17 @@ class HttpEndpoint implements ModuleInstance {
   private handle(req: http.IncomingMessage, res: http.ServerResponse) {
     this.requests++;
     const path = (req.url ?? '/').split('?')[0];
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
+    const send: Send = (status, body, headers) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
     if (req.method === 'GET' && path === '/endpoint-health')
       return send(200, { status: 'OPERATIONAL' });
+    if (this.gate) return this.gate.handle(req, path, send, () => this.route(req, path, send));
+    this.route(req, path, send);
+  }
+
+  private route(req: http.IncomingMessage, path: string, send: Send) {
     if (req.method === 'GET' && path === '/') {
       return send(200, {
         nodeId: this.ctx.nodeId,
@@ -104,7 +126,10 @@ class HttpEndpoint implements ModuleInstance {
 export const httpEndpointType: ModuleTypeDefinition = {
   type: 'http-endpoint',
   description:
-    'HTTP listener answering GET / with the node, process, module, message and config version',
+    'HTTP listener answering GET / with the node, process, module, message and config version. ' +
+    'With a SECURITY_IN_UP requirement: POST /login {"username","password"} -> {token, expiresAt}, ' +
+    'POST /logout, and 401 to every other request without "Authorization: Bearer <token>" of a ' +
+    'live session (GET /endpoint-health stays open)',
   secretKeys: [],
   provides: [],
   configSchema: HttpEndpointConfig,

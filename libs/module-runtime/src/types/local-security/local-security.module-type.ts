@@ -1,0 +1,245 @@
+import type { NatsConnection } from 'nats';
+import { StringMap } from '@plexus/domain';
+import { sessionDroppedSubject } from '@plexus/bus';
+import {
+  defaultRealm,
+  minutesToMs,
+  SessionDropped,
+  SessionInfo,
+  SessionStore,
+} from '@plexus/sessions';
+import { validateConfigAgainst } from '../../config-schema';
+import { ModuleContext, ModuleTypeDefinition } from '../../module-type';
+import { DEFAULT_TIMEOUT_MINS, LocalSecurityConfig } from './local-security.schema';
+import { LoginThrottle } from './login-throttle';
+import {
+  credentialFingerprint,
+  MAX_PASSWORD_LENGTH,
+  parseUsers,
+  UNKNOWN_USER_HASH,
+  UserEntry,
+  verifyPassword,
+} from './passwords';
+import {
+  LoginOutcome,
+  SECURITY_IN_UP,
+  SessionView,
+  UsernamePasswordSecurity,
+} from './security-provider';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+/** Session attribute holding the credential fingerprint the session was created with. */
+const CREDENTIAL = 'cred';
+
+interface Settings {
+  users: Map<string, UserEntry>;
+  fingerprints: Map<string, string>;
+  timeoutMins: number;
+  realm: string;
+}
+
+function settingsOf(config: StringMap, ctx: ModuleContext): Settings {
+  const problems = validateConfigAgainst(LocalSecurityConfig, config);
+  if (problems.length) throw new Error(problems.join('; '));
+  const { users } = parseUsers(config.users ?? '');
+  const fingerprints = new Map(
+    [...users.values()].map((u) => [u.username, credentialFingerprint(u.encoded)]),
+  );
+  const timeoutMins = Number(config['sessions.timeout.mins'] ?? DEFAULT_TIMEOUT_MINS);
+  const realm = config['sessions.realm']?.trim() || defaultRealm(ctx.nodeId, ctx.moduleId);
+  return { users, fingerprints, timeoutMins, realm };
+}
+
+/** The report a process sends when it drops a revoked session (see sessionDroppedSubject). */
+export interface SessionDroppedReport {
+  processId: string;
+  nodeId: string;
+  moduleId: string;
+  realm: string;
+  sessionId: string;
+  reason: SessionDropped['reason'];
+  hrtimeNs: string;
+}
+
+/**
+ * Users with scrypt password hashes from the config, and login sessions in the shared session
+ * store (libs/sessions): a session made on any process is valid on every process of every node
+ * whose security module uses the same realm, until it is revoked anywhere or expires.
+ *
+ * Logins: a wrong password and an unknown user are answered alike (same outcome, same work:
+ * the password is checked against a dummy hash of the same cost), and repeated failures for one
+ * user name are slowed down, then refused for a while (LoginThrottle, per process). Neither
+ * passwords, tokens nor the users config are ever logged; user names are logged only for users
+ * that exist (someone may type a password into the user name field).
+ *
+ * A session stays valid only while its user exists with the same password hash, so removing a
+ * user or changing a password (a config change, applied in place) ends that user's sessions on
+ * every process that applied it. `sessions.timeout.mins` changes apply to existing sessions too.
+ */
+class LocalSecurity implements UsernamePasswordSecurity {
+  readonly securityKind = 'username-password' as const;
+  private readonly throttle = new LoginThrottle();
+  private readonly counts = { ok: 0, invalid: 0, throttled: 0 };
+  private store: SessionStore;
+
+  private constructor(
+    private readonly ctx: ModuleContext,
+    private readonly nc: NatsConnection,
+    private settings: Settings,
+  ) {}
+
+  static async start(config: StringMap, ctx: ModuleContext): Promise<LocalSecurity> {
+    const nc = ctx.services?.nats;
+    if (!nc)
+      throw new Error('local-security needs the process NATS connection (the session store)');
+    const settings = settingsOf(config, ctx);
+    const security = new LocalSecurity(ctx, nc, settings);
+    security.store = await security.openStore(settings);
+    if (!settings.users.size)
+      ctx.logger.warn('local-security has no users: nobody can log in', { realm: settings.realm });
+    ctx.logger.log('session store open', {
+      realm: settings.realm,
+      timeoutMins: settings.timeoutMins,
+      userCount: settings.users.size,
+      sessions: security.store.size,
+    });
+    return security;
+  }
+
+  private openStore(settings: Settings) {
+    return SessionStore.open(this.nc, {
+      realm: settings.realm,
+      timeoutMs: minutesToMs(settings.timeoutMins),
+      logger: this.ctx.logger,
+      onDropped: (event) => this.reportDropped(event),
+    });
+  }
+
+  /** Tells whoever listens (benchmarks, monitors) when this process stopped accepting a session. */
+  private reportDropped(event: SessionDropped) {
+    if (event.reason !== 'revoked' || this.nc.isClosed()) return;
+    const report: SessionDroppedReport = {
+      processId: this.ctx.processId,
+      nodeId: this.ctx.nodeId,
+      moduleId: this.ctx.moduleId,
+      realm: event.realm,
+      sessionId: event.id,
+      reason: event.reason,
+      hrtimeNs: event.hrtime.toString(),
+    };
+    try {
+      this.nc.publish(sessionDroppedSubject(this.store.realmKey), JSON.stringify(report));
+    } catch {
+      /* a report is best effort */
+    }
+  }
+
+  async login(username: string, password: string): Promise<LoginOutcome> {
+    if (typeof username !== 'string' || typeof password !== 'string') return { outcome: 'invalid' };
+    const name = username.slice(0, 128);
+    const decision = this.throttle.begin(name, Date.now());
+    if (!decision.allowed) {
+      this.counts.throttled++;
+      this.ctx.logger.warn('login refused: too many failed attempts for this user name', {
+        user: this.settings.users.has(name) ? name : undefined,
+        retryAfterMs: decision.retryAfterMs,
+      });
+      return { outcome: 'throttled', retryAfterMs: decision.retryAfterMs };
+    }
+    if (decision.delayMs) await sleep(decision.delayMs);
+    const user = this.settings.users.get(name);
+    const matches =
+      password.length <= MAX_PASSWORD_LENGTH &&
+      (await verifyPassword(password, user?.hash ?? UNKNOWN_USER_HASH));
+    if (!user || !matches) {
+      this.counts.invalid++;
+      this.ctx.logger.warn('login failed', {
+        user: user ? name : undefined,
+        unknownUser: !user,
+        failures: this.throttle.failures(name, Date.now()),
+      });
+      return { outcome: 'invalid' };
+    }
+    this.throttle.succeeded(name);
+    const fingerprint = this.settings.fingerprints.get(name)!;
+    const { token, session } = await this.store.create(name, { [CREDENTIAL]: fingerprint });
+    this.counts.ok++;
+    this.ctx.logger.log('login', { user: name, session: session.id.slice(0, 8) });
+    return { outcome: 'ok', token, user: name, expiresAt: session.expiresAt };
+  }
+
+  session(token: string): SessionView | null | Promise<SessionView | null> {
+    const cached = this.store.lookup(token);
+    if (cached !== undefined) return this.view(cached);
+    return this.store.validate(token).then((s) => this.view(s));
+  }
+
+  private view(session: SessionInfo | null): SessionView | null {
+    if (!session) return null;
+    const expected = this.settings.fingerprints.get(session.user);
+    if (!expected || session.attributes[CREDENTIAL] !== expected) return null;
+    return { sessionId: session.id, user: session.user, expiresAt: session.expiresAt };
+  }
+
+  async logout(token: string): Promise<boolean> {
+    const ended = await this.store.revoke(token);
+    if (ended) this.ctx.logger.log('logout');
+    return ended;
+  }
+
+  async reconfigure(config: StringMap): Promise<boolean> {
+    const next = settingsOf(config, this.ctx);
+    if (next.realm !== this.settings.realm) {
+      // Open the new realm first: if that fails, the old one keeps serving.
+      const store = await this.openStore(next);
+      const old = this.store;
+      this.store = store;
+      this.settings = next;
+      await old
+        .close()
+        .catch((err) =>
+          this.ctx.logger.warn('closing the old session store failed', { error: errorText(err) }),
+        );
+    } else {
+      this.store.setTimeoutMs(minutesToMs(next.timeoutMins));
+      this.settings = next;
+    }
+    this.ctx.logger.log('local-security reconfigured', {
+      realm: next.realm,
+      timeoutMins: next.timeoutMins,
+      userCount: next.users.size,
+    });
+    return true;
+  }
+
+  status() {
+    return {
+      realm: this.settings.realm,
+      timeoutMins: this.settings.timeoutMins,
+      userCount: this.settings.users.size,
+      sessions: this.store.size,
+      logins: { ...this.counts },
+    };
+  }
+
+  async stop() {
+    await this.store.close();
+  }
+}
+
+export const localSecurityType: ModuleTypeDefinition = {
+  type: 'local-security',
+  description:
+    'Users and scrypt password hashes in the config, login sessions shared by every process of the realm ' +
+    '(provides SECURITY_IN_UP). users: "name:hash" entries separated by ";", each hash ' +
+    'scrypt$N$r$p$salt$hash with salt and hash base64url (make one with ' +
+    '`npx ts-node --transpile-only scripts/hash-password.ts NAME`, which reads the password on stdin). ' +
+    'sessions.timeout.mins: idle timeout, fractions allowed (default 30). sessions.realm: processes ' +
+    'of modules with the same realm share sessions (default "<nodeId>/<moduleId>").',
+  secretKeys: ['users'],
+  provides: [SECURITY_IN_UP],
+  configSchema: LocalSecurityConfig,
+  validateConfig: (config) => validateConfigAgainst(LocalSecurityConfig, config),
+  start: (config, ctx) => LocalSecurity.start(config, ctx),
+};
