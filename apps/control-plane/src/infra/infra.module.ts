@@ -2,6 +2,7 @@ import { DynamicModule, Global, Logger, Module } from '@nestjs/common';
 import { NatsConnection } from 'nats';
 import { connectNats, ensureTopology, NatsConnectionState } from '@plexus/bus';
 import { Database, NodeCommandHandler } from '@plexus/event-store';
+import { openSessionsBucket } from '@plexus/sessions';
 import { builtInModuleTypes, ModuleTypeRegistry } from '@plexus/module-runtime';
 import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from './dependency-breakers';
@@ -31,6 +32,8 @@ const providers = [
     useFactory: async (env: ControlPlaneEnv) => {
       const nc = await connectNats(env.NATS_URL, 'plexus-control-plane', {}, env.NATS_CREDS);
       await ensureTopology(nc);
+      // Workers may lack the right to create buckets (examples/nats-auth.conf): create it here.
+      await openSessionsBucket(nc);
       return nc;
     },
   },
