@@ -131,9 +131,12 @@ export class WorkerService {
       { logger: this.log, cancelled: () => this.stopping },
     );
     this.applying = true;
-    if (this.latest) this.host.submit(this.latest);
     this.heartbeat = setInterval(() => this.sendHeartbeat(), HEARTBEAT_MS);
-    this.logger.info({ version: this.latest?.version }, 'worker running');
+    if (this.latest) {
+      this.host.submit(this.latest);
+      await this.host.whenIdle(); // "running" means the node's modules have been started
+    }
+    this.logger.info({ version: this.host.appliedVersion }, 'worker running');
   }
 
   /** Stops modules (dependents first), announces `left` (up to ~3 s for the ack), drains NATS. */
