@@ -81,12 +81,17 @@ export async function queryEvents(
   }
 
   const types = [...new Set(filter.types ?? [])];
+  // With a node, its own index is the short path: a node has few events, and letting the planner
+  // AND it with the type index measured 27 ms at p95 against 9 ms for the node index alone.
+  // `type || ''` keeps the type index out of that plan.
+  const typeIs = (t: string) =>
+    filter.nodeId !== undefined ? `(type || '') = ${param(t)}` : `type = ${param(t)}`;
   const select = (extra: string[]) =>
     `SELECT ${COLUMNS} FROM events WHERE ${[...where, ...extra].join(' AND ')} ${ORDER} LIMIT $2`;
   const body =
     types.length > 1
-      ? `SELECT * FROM (${types.map((t) => `(${select([`type = ${param(t)}`])})`).join(' UNION ALL ')}) AS by_type ${ORDER} LIMIT $2`
-      : select(types.length ? [`type = ${param(types[0])}`] : []);
+      ? `SELECT * FROM (${types.map((t) => `(${select([typeIs(t)])})`).join(' UNION ALL ')}) AS by_type ${ORDER} LIMIT $2`
+      : select(types.length ? [typeIs(types[0])] : []);
 
   const rows = await sql.query<Row>(
     `WITH snap AS MATERIALIZED (SELECT coalesce($1::pg_snapshot, pg_current_snapshot()) AS s)
