@@ -9,7 +9,7 @@ import { AppliedReport, appliedSubject } from '@plexus/bus';
 import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { createTestDatabase } from './support/databases';
 import { OwnNatsServer } from './support/nats-server';
-import { freePort, waitFor } from './support/ports';
+import { freePort, freePortBlock, waitFor } from './support/ports';
 import { SpawnedProcess, spawnControlPlane, spawnWorker, stopProcess } from './support/processes';
 
 /**
@@ -23,23 +23,8 @@ const WAIT_MS = 30_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port P (below the ephemeral range) with P + every offset free. */
-async function portBlock(taken: number[] = []): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const ports = OFFSETS.map((o) => port + o);
-    if (ports.some((p) => taken.some((t) => Math.abs(t - p) < 5))) continue;
-    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return port;
-  }
-}
+/** A port P with P + every offset free. */
+const portBlock = (taken: number[] = []) => freePortBlock(OFFSETS, taken, 5);
 
 /** GET on 127.0.0.1:port, a fresh connection each time; rejects with the socket error. */
 function getJson(port: number, path = '/'): Promise<{ status: number; body: any }> {

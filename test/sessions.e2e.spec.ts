@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, NatsConnection, Subscription } from 'nats';
@@ -10,7 +9,7 @@ import { hashPassword } from '@plexus/module-runtime';
 import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { createTestDatabase } from './support/databases';
 import { OwnNatsServer } from './support/nats-server';
-import { freePort, waitFor } from './support/ports';
+import { freePort, freePortBlock, waitFor } from './support/ports';
 import { SpawnedProcess, spawnControlPlane, spawnWorker, stopProcess } from './support/processes';
 
 /**
@@ -30,23 +29,8 @@ const PASSWORDS = { alice: 'alice-Pa55word!', bob: 'bob-Pa55word!' };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port P (below the ephemeral range) with P + every offset free. */
-async function portBlock(taken: number[] = []): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const ports = OFFSETS.map((o) => port + o);
-    if (ports.some((p) => taken.some((t) => Math.abs(t - p) < 300))) continue;
-    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return port;
-  }
-}
+/** A port P with P + every offset free. */
+const portBlock = (taken: number[] = []) => freePortBlock(OFFSETS, taken, 300);
 
 interface Answer {
   status: number;

@@ -34,3 +34,28 @@ export async function waitFor<T>(
     `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`,
   );
 }
+
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port P below the ephemeral range with P + every offset free (processes of one node listen on
+ * the module's port plus their offset), at least `gap` away from every port in `taken`.
+ */
+export async function freePortBlock(
+  offsets: number[],
+  taken: number[] = [],
+  gap = 5,
+): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const ports = offsets.map((o) => port + o);
+    if (ports.some((p) => taken.some((t) => Math.abs(t - p) < gap))) continue;
+    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return port;
+  }
+}
