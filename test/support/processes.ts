@@ -44,8 +44,10 @@ export async function spawnControlPlane(env: {
   PORT: number;
   PLEXUS_ADMIN_TOKEN: string;
   LOG_LEVEL?: string;
+  LOST_AFTER_MS?: number;
 }) {
   const proc = spawnApp('control-plane', [], {
+    ...(env.LOST_AFTER_MS ? { LOST_AFTER_MS: String(env.LOST_AFTER_MS) } : {}),
     DATABASE_URL: env.DATABASE_URL,
     NATS_URL: env.NATS_URL ?? 'nats://127.0.0.1:4222',
     PORT: String(env.PORT),

@@ -14,6 +14,7 @@ import { ModuleConfigService } from './module-config/module-config.service';
 import { ModuleTypesController } from './module-types/module-types.controller';
 import { NodesController } from './nodes/nodes.controller';
 import { NodesService } from './nodes/nodes.service';
+import { FailureDetector } from './processes/failure-detector.service';
 import { MembershipService } from './processes/membership.service';
 import { ProcessesController } from './processes/processes.controller';
 import { SeedingController } from './seeding/seeding.controller';
@@ -63,6 +64,7 @@ export class AppModule {
       providers: [
         NodesService,
         MembershipService,
+        FailureDetector,
         EventsService,
         ModuleConfigService,
         TokenCache,

@@ -46,6 +46,12 @@ export class ControlPlaneEnv {
   @IsInt()
   @Min(10)
   RELAY_IDLE_POLL_MS: number = 250;
+
+  /** A process that has not heartbeated for this long is recorded as lost. */
+  @Type(() => Number)
+  @IsInt({ message: 'LOST_AFTER_MS must be an integer' })
+  @Min(1000, { message: 'LOST_AFTER_MS must be at least 1000 (workers heartbeat every second)' })
+  LOST_AFTER_MS: number = 3000;
 }
 
 export function validateEnv(raw: Record<string, unknown>): ControlPlaneEnv {

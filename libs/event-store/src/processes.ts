@@ -86,7 +86,7 @@ export async function listProcesses(
 ): Promise<ProcessRow[]> {
   const rows = await sql.query<any>(
     `SELECT * FROM processes
-     WHERE ($1::text IS NULL OR node_id = $1) AND ($2::text IS NULL OR status = $2)
+     WHERE ($1::text IS NULL OR node_id = $1) AND ($2::text IS NULL OR status = ANY(string_to_array($2, ',')))
      ORDER BY node_id, joined_at`,
     [filter.nodeId ?? null, filter.status ?? null],
   );
@@ -101,4 +101,57 @@ export async function listProcesses(
     leftAt: r.left_at ? r.left_at.toISOString() : null,
     lastSeenAt: r.last_seen_at.toISOString(),
   }));
+}
+
+/**
+ * Records that an `up` process stopped heartbeating (once: a process already lost or gone
+ * changes nothing). `lastSeen` is when it was last heard from.
+ */
+export async function recordProcessLost(
+  db: Database,
+  p: ProcessInfo,
+  lastSeen: Date,
+  metadata: EventMetadata,
+): Promise<boolean> {
+  return db.transaction(async (sql) => {
+    const updated = await sql.query(
+      `UPDATE processes SET status = 'lost', last_seen_at = $2
+       WHERE process_id = $1 AND status = 'up' RETURNING process_id`,
+      [p.processId, lastSeen],
+    );
+    if (!updated.length) return false;
+    await appendProcessEvent(
+      sql,
+      p,
+      'ProcessLost',
+      { ...p, lastSeenAt: lastSeen.toISOString() },
+      metadata,
+    );
+    return true;
+  });
+}
+
+/** A lost process that heartbeats again is up again, recorded as a rejoin. */
+export async function recordProcessRejoined(
+  db: Database,
+  p: ProcessInfo,
+  at: Date,
+  metadata: EventMetadata,
+): Promise<boolean> {
+  return db.transaction(async (sql) => {
+    const updated = await sql.query(
+      `UPDATE processes SET status = 'up', last_seen_at = $2
+       WHERE process_id = $1 AND status = 'lost' RETURNING process_id`,
+      [p.processId, at],
+    );
+    if (!updated.length) return false;
+    await appendProcessEvent(
+      sql,
+      p,
+      'ProcessJoined',
+      { ...p, joinedAt: at.toISOString(), rejoined: true },
+      metadata,
+    );
+    return true;
+  });
 }

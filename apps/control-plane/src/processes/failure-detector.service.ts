@@ -1,0 +1,95 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
+import {
+  Database,
+  listProcesses,
+  ProcessRow,
+  recordProcessLost,
+  recordProcessRejoined,
+} from '@plexus/event-store';
+import { ControlPlaneEnv } from '../env';
+import { RelayService } from '../infra/relay.service';
+import { DATABASE } from '../infra/tokens';
+import { MembershipService } from './membership.service';
+
+const CHECK_EVERY_MS = 250;
+
+/**
+ * Records ProcessLost for a process that has not heartbeated for LOST_AFTER_MS, and a rejoin when
+ * a lost one heartbeats again. Runs on the replica that holds the relay lock, so exactly one
+ * replica judges (another takes over with the lock). Every replica hears every heartbeat, so the
+ * one taking over already knows who is alive; after its own start it waits LOST_AFTER_MS before
+ * judging anyone, having heard nobody yet.
+ */
+@Injectable()
+export class FailureDetector implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('FailureDetector');
+  private readonly startedAt = Date.now();
+  private timer: NodeJS.Timeout | null = null;
+  private checking = false;
+
+  constructor(
+    @Inject(DATABASE) private readonly db: Database,
+    private readonly membership: MembershipService,
+    private readonly relay: RelayService,
+    private readonly env: ControlPlaneEnv,
+  ) {}
+
+  onApplicationBootstrap() {
+    this.timer = setInterval(() => void this.check(), CHECK_EVERY_MS);
+  }
+
+  onModuleDestroy() {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private lastHeard(row: ProcessRow): number {
+    const hb = this.membership.lastHeartbeat(row.processId);
+    return Math.max(hb?.receivedAt ?? 0, Date.parse(row.joinedAt), this.startedAt);
+  }
+
+  async check(): Promise<void> {
+    if (!this.relay.isLeader || this.checking) return;
+    this.checking = true;
+    try {
+      const now = Date.now();
+      const rows = await listProcesses(this.db, { status: 'up,lost' });
+      for (const row of rows) {
+        const info = {
+          processId: row.processId,
+          nodeId: row.nodeId,
+          host: row.host,
+          pid: row.pid,
+          portOffset: row.portOffset,
+        };
+        const metadata = { actor: 'control-plane', correlationId: row.processId };
+        const heard = this.lastHeard(row);
+        let recorded = false;
+        if (row.status === 'up' && now - heard > this.env.LOST_AFTER_MS) {
+          recorded = await recordProcessLost(this.db, info, new Date(heard), metadata);
+          if (recorded)
+            this.logger.warn(
+              `process ${row.processId} of node ${row.nodeId} is lost (silent for ${now - heard} ms)`,
+            );
+        } else if (
+          row.status === 'lost' &&
+          (this.membership.lastHeartbeat(row.processId)?.receivedAt ?? 0) >
+            Date.parse(row.lastSeenAt)
+        ) {
+          recorded = await recordProcessRejoined(this.db, info, new Date(now), metadata);
+          if (recorded) this.logger.log(`process ${row.processId} of node ${row.nodeId} rejoined`);
+        }
+        if (recorded) this.relay.committed();
+      }
+    } catch (err) {
+      this.logger.warn(`failure check failed: ${(err as Error).message}`);
+    } finally {
+      this.checking = false;
+    }
+  }
+}
