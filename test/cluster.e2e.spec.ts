@@ -299,6 +299,20 @@ describe('a node of three worker processes under the built control plane', () =>
       expect(p.modules.web.state).toBe('running');
     }
     expectSameProcesses([0, 1, 2]);
+    // the rollout view says the node has not converged, and each process recorded the failure
+    const rollout = (await api.get(`/nodes/${nodeId}/rollout`)).body;
+    expect(rollout).toMatchObject({ version, converged: false, lastChange: { convergedAt: null } });
+    expect(rollout.processes.map((p: any) => [p.appliedVersion, p.ok])).toEqual([
+      [version, false],
+      [version, false],
+      [version, false],
+    ]);
+    const failures = await until('three ProcessConfigFailed events', async () => {
+      const res = await api.get(`/events?nodeId=${nodeId}&type=ProcessConfigFailed`);
+      const mine = res.body.events.filter((e: any) => e.data.version === version);
+      return mine.length === 3 && mine;
+    });
+    expect(failures.map((e: any) => e.data.processId).sort()).toEqual([...processIds].sort());
 
     // removing the bad module puts every process back to all-ok
     const removed = await api.delete(`/nodes/${nodeId}/modules/clash`);
@@ -310,6 +324,12 @@ describe('a node of three worker processes under the built control plane', () =>
       [true, ['web']],
       [true, ['web']],
     ]);
+    const converged = await until('the rollout converged', async () => {
+      const r = (await api.get(`/nodes/${nodeId}/rollout`)).body;
+      return r.converged && r.lastChange.convergeMs !== null && r;
+    });
+    expect(converged.version).toBe(version);
+    expect(converged.lastChange.convergeMs).toBeGreaterThanOrEqual(0);
     for (const b of blockers.splice(0)) b.close();
   });
 

@@ -17,6 +17,8 @@ import { NodesService } from './nodes/nodes.service';
 import { FailureDetector } from './processes/failure-detector.service';
 import { MembershipService } from './processes/membership.service';
 import { ProcessesController } from './processes/processes.controller';
+import { RolloutController } from './processes/rollout.controller';
+import { RolloutService } from './processes/rollout.service';
 import { SeedingController } from './seeding/seeding.controller';
 import { TokenCache } from './tokens/token-cache.service';
 import { TokensController } from './tokens/tokens.controller';
@@ -60,11 +62,13 @@ export class AppModule {
         EventsController,
         ModuleConfigController,
         TokensController,
+        RolloutController,
       ],
       providers: [
         NodesService,
         MembershipService,
         FailureDetector,
+        RolloutService,
         EventsService,
         ModuleConfigService,
         TokenCache,
