@@ -299,7 +299,7 @@ describe('a node of three worker processes under the built control plane', () =>
       expect(p.modules.web.state).toBe('running');
     }
     expectSameProcesses([0, 1, 2]);
-    // the rollout view says the node has not converged, and each process recorded the failure
+    // the rollout view says the node has not converged
     const rollout = (await api.get(`/nodes/${nodeId}/rollout`)).body;
     expect(rollout).toMatchObject({ version, converged: false, lastChange: { convergedAt: null } });
     expect(rollout.processes.map((p: any) => [p.appliedVersion, p.ok])).toEqual([
@@ -307,12 +307,6 @@ describe('a node of three worker processes under the built control plane', () =>
       [version, false],
       [version, false],
     ]);
-    const failures = await until('three ProcessConfigFailed events', async () => {
-      const res = await api.get(`/events?nodeId=${nodeId}&type=ProcessConfigFailed`);
-      const mine = res.body.events.filter((e: any) => e.data.version === version);
-      return mine.length === 3 && mine;
-    });
-    expect(failures.map((e: any) => e.data.processId).sort()).toEqual([...processIds].sort());
 
     // removing the bad module puts every process back to all-ok
     const removed = await api.delete(`/nodes/${nodeId}/modules/clash`);

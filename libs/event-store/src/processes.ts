@@ -156,38 +156,15 @@ export async function recordProcessRejoined(
   });
 }
 
-/** What a process reported after applying a node document: ProcessConfigApplied, or Failed. */
-export async function recordProcessConfigOutcome(
-  db: Database,
-  p: Pick<ProcessInfo, 'processId' | 'nodeId'>,
-  outcome: { version: number; ok: boolean; modules: Record<string, unknown> },
-  metadata: EventMetadata,
-): Promise<void> {
-  await db.transaction(async (sql) => {
-    const stream = processStreamId(p.processId);
-    const version = await readStreamVersion(sql, stream);
-    await appendToStream(sql, stream, p.nodeId, version, [
-      {
-        eventId: randomUUID(),
-        type: outcome.ok ? 'ProcessConfigApplied' : 'ProcessConfigFailed',
-        data: { processId: p.processId, nodeId: p.nodeId, ...outcome },
-        metadata,
-      },
-    ]);
-  });
-}
-
-/** When version `version` of a node was recorded, and when the last process recorded applying it. */
-export async function readRolloutTimes(
+/** When version `version` of a node's configuration was recorded. */
+export async function readVersionTime(
   sql: Sql,
   nodeId: string,
   version: number,
-): Promise<{ changedAt: Date | null; lastAppliedAt: Date | null }> {
-  const [row] = await sql.query<{ changed_at: Date | null; last_applied_at: Date | null }>(
-    `SELECT (SELECT recorded_at FROM events WHERE stream_id = $1 AND stream_version = $2) AS changed_at,
-            (SELECT max(recorded_at) FROM events
-             WHERE node_id = $1 AND type = 'ProcessConfigApplied' AND (payload->>'version')::int = $2) AS last_applied_at`,
+): Promise<Date | null> {
+  const [row] = await sql.query<{ recorded_at: Date }>(
+    'SELECT recorded_at FROM events WHERE stream_id = $1 AND stream_version = $2',
     [nodeId, version],
   );
-  return { changedAt: row?.changed_at ?? null, lastAppliedAt: row?.last_applied_at ?? null };
+  return row?.recorded_at ?? null;
 }
