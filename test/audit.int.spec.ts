@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import { appendToStream, Database, processStreamId, StoredEvent } from '@plexus/event-store';
-import { DATABASE } from '../apps/control-plane/src/infra/tokens';
+import { DATABASE } from '../apps/control-plane/src/infra/injection-tokens';
 import { EventsService } from '../apps/control-plane/src/events/events.service';
 import { createTestDatabase } from './support/databases';
 import {

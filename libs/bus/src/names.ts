@@ -3,7 +3,6 @@
  * IDs may contain ".", which separates subject tokens, so IDs are encoded as one token.
  */
 export const subjectToken = (id: string) => id.replace(/\./g, '~');
-export const fromSubjectToken = (token: string) => token.replace(/~/g, '.');
 
 /** JetStream stream of every recorded event (audit, other consumers); msg-id = event ID. */
 export const EVENTS_STREAM = 'PLEXUS_EVENTS';

@@ -23,16 +23,6 @@ export async function readNodeDocuments(sql: Sql, nodeIds: string[]): Promise<No
   return rows.map((r) => r.document);
 }
 
-export async function saveNodeDocument(sql: Sql, doc: NodeDocument): Promise<void> {
-  await sql.query(
-    `INSERT INTO node_documents (node_id, version, archived, document, updated_at)
-     VALUES ($1, $2, $3, $4, now())
-     ON CONFLICT (node_id) DO UPDATE
-       SET version = EXCLUDED.version, archived = EXCLUDED.archived, document = EXCLUDED.document, updated_at = now()`,
-    [doc.nodeId, doc.version, doc.archived, JSON.stringify(doc)],
-  );
-}
-
 export interface NodeSummaryRow {
   nodeId: string;
   version: number;

@@ -62,24 +62,6 @@ export async function recordProcessJoined(
   });
 }
 
-export async function recordProcessLeft(
-  db: Database,
-  p: ProcessInfo,
-  at: Date,
-  metadata: EventMetadata,
-): Promise<boolean> {
-  return db.transaction(async (sql) => {
-    const updated = await sql.query(
-      `UPDATE processes SET status = 'left', left_at = $2, last_seen_at = $2
-       WHERE process_id = $1 AND status <> 'left' RETURNING process_id`,
-      [p.processId, at],
-    );
-    if (!updated.length) return false;
-    await appendProcessEvent(sql, p, 'ProcessLeft', { ...p, leftAt: at.toISOString() }, metadata);
-    return true;
-  });
-}
-
 export async function listProcesses(
   sql: Sql,
   filter: { nodeId?: string; status?: string } = {},
@@ -104,57 +86,92 @@ export async function listProcesses(
 }
 
 /**
- * Records that an `up` process stopped heartbeating (once: a process already lost or gone
- * changes nothing). `lastSeen` is when it was last heard from.
+ * Moves a process from one of `from` to `to` and records `type`, once: a process in any other
+ * status (already moved, or unknown) changes nothing and records nothing. Returns whether it moved.
  */
-export async function recordProcessLost(
+async function moveProcess(
   db: Database,
   p: ProcessInfo,
-  lastSeen: Date,
+  move: {
+    from: ProcessStatus[];
+    to: ProcessStatus;
+    at: Date;
+    type: string;
+    data: Record<string, unknown>;
+  },
   metadata: EventMetadata,
 ): Promise<boolean> {
   return db.transaction(async (sql) => {
     const updated = await sql.query(
-      `UPDATE processes SET status = 'lost', last_seen_at = $2
-       WHERE process_id = $1 AND status = 'up' RETURNING process_id`,
-      [p.processId, lastSeen],
+      `UPDATE processes
+       SET status = $3, last_seen_at = $2, left_at = CASE WHEN $3 = 'left' THEN $2 ELSE left_at END
+       WHERE process_id = $1 AND status = ANY($4::text[]) RETURNING process_id`,
+      [p.processId, move.at, move.to, move.from],
     );
     if (!updated.length) return false;
-    await appendProcessEvent(
-      sql,
-      p,
-      'ProcessLost',
-      { ...p, lastSeenAt: lastSeen.toISOString() },
-      metadata,
-    );
+    await appendProcessEvent(sql, p, move.type, { ...p, ...move.data }, metadata);
     return true;
   });
 }
 
-/** A lost process that heartbeats again is up again, recorded as a rejoin. */
-export async function recordProcessRejoined(
+export const recordProcessLeft = (
   db: Database,
   p: ProcessInfo,
   at: Date,
   metadata: EventMetadata,
-): Promise<boolean> {
-  return db.transaction(async (sql) => {
-    const updated = await sql.query(
-      `UPDATE processes SET status = 'up', last_seen_at = $2
-       WHERE process_id = $1 AND status = 'lost' RETURNING process_id`,
-      [p.processId, at],
-    );
-    if (!updated.length) return false;
-    await appendProcessEvent(
-      sql,
-      p,
-      'ProcessJoined',
-      { ...p, joinedAt: at.toISOString(), rejoined: true },
-      metadata,
-    );
-    return true;
-  });
-}
+) =>
+  moveProcess(
+    db,
+    p,
+    {
+      from: ['up', 'lost'],
+      to: 'left',
+      at,
+      type: 'ProcessLeft',
+      data: { leftAt: at.toISOString() },
+    },
+    metadata,
+  );
+
+/** An `up` process stopped heartbeating; `lastSeen` is when it was last heard from. */
+export const recordProcessLost = (
+  db: Database,
+  p: ProcessInfo,
+  lastSeen: Date,
+  metadata: EventMetadata,
+) =>
+  moveProcess(
+    db,
+    p,
+    {
+      from: ['up'],
+      to: 'lost',
+      at: lastSeen,
+      type: 'ProcessLost',
+      data: { lastSeenAt: lastSeen.toISOString() },
+    },
+    metadata,
+  );
+
+/** A lost process that heartbeats again is up again, recorded as a rejoin. */
+export const recordProcessRejoined = (
+  db: Database,
+  p: ProcessInfo,
+  at: Date,
+  metadata: EventMetadata,
+) =>
+  moveProcess(
+    db,
+    p,
+    {
+      from: ['lost'],
+      to: 'up',
+      at,
+      type: 'ProcessJoined',
+      data: { joinedAt: at.toISOString(), rejoined: true },
+    },
+    metadata,
+  );
 
 /** When version `version` of a node's configuration was recorded. */
 export async function readVersionTime(

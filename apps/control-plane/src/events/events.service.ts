@@ -10,7 +10,7 @@ import {
   StoredEvent,
 } from '@plexus/event-store';
 import { DependencyBreakers } from '../infra/dependency-breakers';
-import { DATABASE } from '../infra/tokens';
+import { DATABASE } from '../infra/injection-tokens';
 import { encodeCursor, EventsQuery } from './events-query';
 
 /** Rows per query of an ndjson export: about 0.5 MB of JSON, a few ms of Postgres. */

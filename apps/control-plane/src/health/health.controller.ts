@@ -8,7 +8,7 @@ import { Database } from '@plexus/event-store';
 import { Public } from '../auth/public.decorator';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { RelayService } from '../infra/relay.service';
-import { DATABASE, NATS } from '../infra/tokens';
+import { DATABASE, NATS } from '../infra/injection-tokens';
 
 /** DESIGN.md's `{status, postgres, nats}`: 200 when both answer, 503 (fast) when one does not. */
 @ApiTags('health')

@@ -8,7 +8,7 @@ import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from './dependency-breakers';
 import { RelayService } from './relay.service';
 import { ShutdownService } from './shutdown.service';
-import { CATALOG, DATABASE, NATS, RELAY_DATABASE } from './tokens';
+import { CATALOG, DATABASE, NATS, RELAY_DATABASE } from './injection-tokens';
 
 const providers = [
   {

@@ -10,7 +10,7 @@ import { NatsRelaySink, RELAY_WAKE } from '@plexus/bus';
 import { Database, LeaderLock, Relay, RELAY_LOCK_KEY } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from './dependency-breakers';
-import { NATS, RELAY_DATABASE } from './tokens';
+import { NATS, RELAY_DATABASE } from './injection-tokens';
 
 /**
  * Runs the relay on whichever replica holds the Postgres advisory lock. Every replica announces

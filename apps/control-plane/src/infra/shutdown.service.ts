@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { NatsConnection } from 'nats';
 import { Database } from '@plexus/event-store';
-import { DATABASE, NATS, RELAY_DATABASE } from './tokens';
+import { DATABASE, NATS, RELAY_DATABASE } from './injection-tokens';
 
 /** Closes the connections last, after every other provider has stopped using them. */
 @Injectable()

@@ -36,7 +36,7 @@ import {
 } from '@plexus/properties';
 import { DependencyBreakers, DependencyUnavailable } from '../infra/dependency-breakers';
 import { RelayService } from '../infra/relay.service';
-import { CATALOG, DATABASE } from '../infra/tokens';
+import { CATALOG, DATABASE } from '../infra/injection-tokens';
 
 /** What an import did to one node of the file. */
 export interface ImportedNode {

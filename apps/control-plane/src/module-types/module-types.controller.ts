@@ -1,7 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { describeConfig, ModuleTypeRegistry } from '@plexus/module-runtime';
-import { CATALOG } from '../infra/tokens';
+import { CATALOG } from '../infra/injection-tokens';
 
 @ApiTags('module-types')
 @ApiBearerAuth()

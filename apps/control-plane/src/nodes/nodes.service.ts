@@ -19,7 +19,7 @@ import {
   readNodeDocumentAt,
 } from '@plexus/event-store';
 import { DependencyBreakers } from '../infra/dependency-breakers';
-import { CATALOG, DATABASE } from '../infra/tokens';
+import { CATALOG, DATABASE } from '../infra/injection-tokens';
 
 export function checkId(field: string, value: string) {
   const problem = idProblem(field, value);

@@ -14,7 +14,7 @@ import {
 } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
 import { RelayService } from '../infra/relay.service';
-import { DATABASE } from '../infra/tokens';
+import { DATABASE } from '../infra/injection-tokens';
 import { MembershipService } from './membership.service';
 
 const CHECK_EVERY_MS = 250;

@@ -23,7 +23,7 @@ import {
 } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
 import { RelayService } from '../infra/relay.service';
-import { DATABASE, NATS } from '../infra/tokens';
+import { DATABASE, NATS } from '../infra/injection-tokens';
 
 /**
  * Records join/leave announcements from the membership stream (durable: announcements made

@@ -2,7 +2,7 @@ import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/com
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Database, listProcesses } from '@plexus/event-store';
 import { DependencyBreakers } from '../infra/dependency-breakers';
-import { DATABASE } from '../infra/tokens';
+import { DATABASE } from '../infra/injection-tokens';
 import { checkId } from '../nodes/nodes.service';
 import { MembershipService } from './membership.service';
 

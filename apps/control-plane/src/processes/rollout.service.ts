@@ -4,7 +4,7 @@ import { APPLIED_ALL, AppliedReport } from '@plexus/bus';
 import { notFound } from '@plexus/domain';
 import { Database, listProcesses, readNodeDocument, readVersionTime } from '@plexus/event-store';
 import { DependencyBreakers } from '../infra/dependency-breakers';
-import { DATABASE, NATS } from '../infra/tokens';
+import { DATABASE, NATS } from '../infra/injection-tokens';
 import { checkId } from '../nodes/nodes.service';
 import { MembershipService } from './membership.service';
 

@@ -11,7 +11,7 @@ import {
 } from '@plexus/domain';
 import { Database, NodeCommandHandler, readNodeDocument } from '@plexus/event-store';
 import { DependencyBreakers } from '../infra/dependency-breakers';
-import { CATALOG, DATABASE } from '../infra/tokens';
+import { CATALOG, DATABASE } from '../infra/injection-tokens';
 
 const STATUS: Record<DomainError['kind'], number> = {
   invalid: 400,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AdminToken, Database, findLiveTokenByDigest, tokenDigest } from '@plexus/event-store';
 import { DependencyBreakers } from '../infra/dependency-breakers';
-import { DATABASE } from '../infra/tokens';
+import { DATABASE } from '../infra/injection-tokens';
 
 const TTL_MS = 5_000;
 

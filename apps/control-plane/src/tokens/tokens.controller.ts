@@ -23,7 +23,7 @@ import {
 import { Caller } from '../auth/bearer-token.guard';
 import { Roles } from '../auth/roles.decorator';
 import { DependencyBreakers } from '../infra/dependency-breakers';
-import { DATABASE } from '../infra/tokens';
+import { DATABASE } from '../infra/injection-tokens';
 import { CreateTokenDto } from './dto/create-token.dto';
 import { TokenCache } from './token-cache.service';
 
