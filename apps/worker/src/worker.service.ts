@@ -298,7 +298,7 @@ export class WorkerService {
     publishHeartbeat(this.nc, {
       ...this.identity(),
       appliedVersion: this.host.appliedVersion,
-      modules: this.host.statuses(),
+      modules: this.host.detailedStatuses(),
       at: new Date().toISOString(),
     });
   }

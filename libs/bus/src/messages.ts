@@ -18,6 +18,8 @@ export interface ModuleStatus {
   /** Version of the node document this module's current config came from. */
   version: number;
   error?: string;
+  /** Runtime status the module itself reports (ModuleInstance.status()): connections, counters, last error. */
+  details?: Record<string, unknown>;
 }
 
 export interface ProcessIdentity {

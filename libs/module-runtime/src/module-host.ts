@@ -126,6 +126,25 @@ export class ModuleHost {
     return Object.fromEntries([...this.statusById].map(([id, s]) => [id, { ...s }]));
   }
 
+  /** statuses() with the runtime details of modules that report them: for heartbeats, not for the hot apply path. */
+  detailedStatuses(): Record<string, ModuleStatus> {
+    return Object.fromEntries(
+      [...this.statusById].map(([id, s]) => {
+        const details = this.details(id);
+        return [id, details ? { ...s, details } : { ...s }];
+      }),
+    );
+  }
+
+  private details(moduleId: string): Record<string, unknown> | undefined {
+    const instance = this.running.get(moduleId)?.instance;
+    try {
+      return instance?.status?.();
+    } catch (err) {
+      return { statusError: errorText(err) };
+    }
+  }
+
   /** The instance running a module, if any (for tests and diagnostics). */
   instance(moduleId: string): ModuleInstance | undefined {
     return this.running.get(moduleId)?.instance;

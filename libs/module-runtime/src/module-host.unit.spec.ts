@@ -94,6 +94,21 @@ describe('ModuleHost', () => {
     expect(Object.keys(web.ctx.dependencies)).toEqual(['DEP']);
   });
 
+  it('adds the runtime details a module reports to the detailed statuses only', async () => {
+    const journal: string[] = [];
+    const { h } = host(journal);
+    await h.apply(doc(1, [mod('a'), mod('b')]));
+    (h.instance('a') as ModuleInstance).status = () => ({ requests: 7 });
+    (h.instance('b') as ModuleInstance).status = () => {
+      throw new Error('pool closed');
+    };
+    expect(h.detailedStatuses()).toEqual({
+      a: { state: 'running', version: 1, details: { requests: 7 } },
+      b: { state: 'running', version: 1, details: { statusError: 'pool closed' } },
+    });
+    expect(h.statuses().a).toEqual({ state: 'running', version: 1 });
+  });
+
   it('reconfigures in place and moves configVersion; untouched modules follow the version', async () => {
     const journal: string[] = [];
     const { h } = host(journal);
