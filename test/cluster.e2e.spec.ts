@@ -299,7 +299,7 @@ describe('a node of three worker processes under the built control plane', () =>
       expect(p.modules.web.state).toBe('running');
     }
     expectSameProcesses([0, 1, 2]);
-    // the rollout view says the node has not converged
+    // the rollout view says the node has not converged, and each process's failure is an event
     const rollout = (await api.get(`/nodes/${nodeId}/rollout`)).body;
     expect(rollout).toMatchObject({ version, converged: false, lastChange: { convergedAt: null } });
     expect(rollout.processes.map((p: any) => [p.appliedVersion, p.ok])).toEqual([
@@ -307,6 +307,13 @@ describe('a node of three worker processes under the built control plane', () =>
       [version, false],
       [version, false],
     ]);
+    const failures = await until('three ProcessConfigFailed events', async () => {
+      const res = await api.get(`/events?nodeId=${nodeId}&type=ProcessConfigFailed`);
+      const mine = res.body.events.filter((e: any) => e.data.version === version);
+      return mine.length === 3 && mine;
+    });
+    expect(failures.map((e: any) => e.data.processId).sort()).toEqual([...processIds].sort());
+    expect(failures[0].data.modules.clash).toMatchObject({ state: 'failed' });
 
     // removing the bad module puts every process back to all-ok
     const removed = await api.delete(`/nodes/${nodeId}/modules/clash`);
@@ -324,6 +331,19 @@ describe('a node of three worker processes under the built control plane', () =>
     });
     expect(converged.version).toBe(version);
     expect(converged.lastChange.convergeMs).toBeGreaterThanOrEqual(0);
+    const appliedEvents = await until('three ProcessConfigApplied events', async () => {
+      const res = await api.get(`/events?nodeId=${nodeId}&type=ProcessConfigApplied`);
+      const mine = res.body.events.filter((e: any) => e.data.version === version);
+      return mine.length === 3 && mine;
+    });
+    expect(appliedEvents.map((e: any) => e.data.processId).sort()).toEqual([...processIds].sort());
+    // the convergence is measured in /metrics too
+    const metrics = await api.get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^plexus_config_convergence_seconds_count [1-9]/m);
+    expect(metrics.body).toMatch(
+      new RegExp(`^plexus_processes\\{node="${nodeId}",status="up"\\} 3$`, 'm'),
+    );
     for (const b of blockers.splice(0)) b.close();
   });
 
@@ -343,7 +363,14 @@ describe('a node of three worker processes under the built control plane', () =>
           pid: workers[i].child.pid,
           portOffset,
           appliedVersion: version,
-          modules: { web: { state: 'running', version } },
+          // with what the module itself reports (its port, requests served so far)
+          modules: {
+            web: {
+              state: 'running',
+              version,
+              details: { port: webPort + portOffset, requests: expect.any(Number) },
+            },
+          },
           leftAt: null,
         }),
       ),

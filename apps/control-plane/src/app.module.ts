@@ -14,6 +14,9 @@ import { ModuleConfigService } from './module-config/module-config.service';
 import { ModuleTypesController } from './module-types/module-types.controller';
 import { NodesController } from './nodes/nodes.controller';
 import { NodesService } from './nodes/nodes.service';
+import { MetricsController } from './metrics/metrics.controller';
+import { ControlPlaneMetrics } from './metrics/metrics.service';
+import { ConfigReportsService } from './processes/config-reports.service';
 import { FailureDetector } from './processes/failure-detector.service';
 import { MembershipService } from './processes/membership.service';
 import { ProcessesController } from './processes/processes.controller';
@@ -63,12 +66,15 @@ export class AppModule {
         ModuleConfigController,
         TokensController,
         RolloutController,
+        MetricsController,
       ],
       providers: [
         NodesService,
         MembershipService,
         FailureDetector,
         RolloutService,
+        ConfigReportsService,
+        ControlPlaneMetrics,
         EventsService,
         ModuleConfigService,
         TokenCache,

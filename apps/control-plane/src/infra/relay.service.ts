@@ -24,6 +24,8 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly lock: LeaderLock;
   private wakeSubscription: Subscription | null = null;
   private wakePending = false;
+  private readonly publishedListeners: ((count: number, lagMs: number) => void)[] = [];
+  /** Age of the oldest event of the last published batch (shown by /health). */
   lastLagMs = 0;
 
   constructor(
@@ -40,7 +42,10 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
         idlePollMs: env.RELAY_IDLE_POLL_MS,
         onError: (err) =>
           this.logger.warn(`relay publish failed, will retry: ${(err as Error).message}`),
-        onPublished: (_count, lagMs) => (this.lastLagMs = lagMs),
+        onPublished: (count, lagMs) => {
+          this.lastLagMs = lagMs;
+          this.publishedListeners.forEach((listener) => listener(count, lagMs));
+        },
       },
     );
     this.lock = new LeaderLock(env.DATABASE_URL, RELAY_LOCK_KEY, {
@@ -54,6 +59,11 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
       },
       onError: (err) => this.logger.debug?.(`relay lock: ${(err as Error).message}`),
     });
+  }
+
+  /** Called after each batch this replica's relay published: how many events, and the oldest one's age. */
+  onPublished(listener: (count: number, lagMs: number) => void) {
+    this.publishedListeners.push(listener);
   }
 
   get isLeader() {

@@ -50,6 +50,15 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
     return this.heartbeats.get(processId);
   }
 
+  /** IDs of a node's processes heard from within the last `withinMs`. */
+  liveProcesses(nodeId: string, withinMs: number): string[] {
+    const since = Date.now() - withinMs;
+    const live: string[] = [];
+    for (const [id, hb] of this.heartbeats)
+      if (hb.nodeId === nodeId && hb.receivedAt >= since) live.push(id);
+    return live;
+  }
+
   /** One durable consumer per cluster (per database), so clusters sharing a NATS do not steal each other's messages. */
   private durableName() {
     const hash = createHash('sha256').update(this.env.DATABASE_URL).digest('hex').slice(0, 12);

@@ -1,0 +1,100 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { countProcesses, Database } from '@plexus/event-store';
+import { DependencyBreakers } from '../infra/dependency-breakers';
+import { RelayService } from '../infra/relay.service';
+import { DATABASE } from '../infra/injection-tokens';
+
+/** Seconds, from a few milliseconds (a hot apply) to a minute (a slow rollout). */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/**
+ * The control plane's Prometheus metrics. A registry per app instance (not prom-client's global
+ * one), so several control planes in one process (tests) do not collide. Gauges that come from
+ * Postgres are read when scraped; histograms and counters are fed by the services that see the
+ * events, on the replica that sees them (the relay leader for relay and rollout timings).
+ */
+@Injectable()
+export class ControlPlaneMetrics {
+  private readonly logger = new Logger('Metrics');
+  readonly registry = new Registry();
+
+  /** Write acknowledged (event recorded) -> a process reported it applied, per process. */
+  readonly propagation = new Histogram({
+    name: 'plexus_config_propagation_seconds',
+    help: 'Time from a node config version being recorded to one process reporting it applied',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  /** Write acknowledged -> every live process of the node reported it applied. */
+  readonly convergence = new Histogram({
+    name: 'plexus_config_convergence_seconds',
+    help: 'Time from a node config version being recorded to every live process of the node applying it',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly configReports = new Counter({
+    name: 'plexus_config_reports_total',
+    help: 'Applied-config reports recorded as events, by outcome (applied or failed)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
+  private readonly relayLag = new Histogram({
+    name: 'plexus_relay_lag_seconds',
+    help: 'Age of the oldest event of each batch the relay published (commit -> NATS)',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  private readonly relayPublished = new Counter({
+    name: 'plexus_relay_published_events_total',
+    help: 'Events this replica published to NATS as relay leader',
+    registers: [this.registry],
+  });
+
+  constructor(@Inject(DATABASE) db: Database, breakers: DependencyBreakers, relay: RelayService) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'plexus_control_plane_' });
+    relay.onPublished((count, lagMs) => {
+      this.relayPublished.inc(count);
+      this.relayLag.observe(lagMs / 1000);
+    });
+    new Gauge({
+      name: 'plexus_relay_leader',
+      help: '1 on the replica that holds the relay lock (and runs the relay and failure detector)',
+      registers: [this.registry],
+      collect() {
+        this.set(relay.isLeader ? 1 : 0);
+      },
+    });
+    const logger = this.logger;
+    new Gauge({
+      name: 'plexus_processes',
+      help: 'Node processes by node and status (up, lost, left)',
+      labelNames: ['node', 'status'],
+      registers: [this.registry],
+      async collect() {
+        try {
+          const counts = await breakers.postgres(() => countProcesses(db));
+          this.reset();
+          for (const c of counts) this.set({ node: c.nodeId, status: c.status }, c.count);
+        } catch (err) {
+          // A scrape still answers with everything else while Postgres is down.
+          logger.warn(`plexus_processes not collected: ${(err as Error).message}`);
+        }
+      },
+    });
+  }
+
+  /** Adds a gauge read at scrape time by another feature (desired processes, webhooks, ...). */
+  register<T extends Gauge | Counter | Histogram>(metric: T): T {
+    this.registry.registerMetric(metric);
+    return metric;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
