@@ -26,7 +26,6 @@
  * descheduled, the ack is taken late and a change's propagation can come out negative.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { connect, NatsConnection } from 'nats';
@@ -45,7 +44,7 @@ import {
   spawnWorker,
   stopProcess,
 } from '../test/support/processes';
-import { jsonClient, percentile, progress, round } from './support';
+import { cpuMs, jsonClient, percentile, progress, round, rssMb } from './support';
 
 const TOKEN = 'bench-admin-token-0123456789';
 const NATS_URL = process.env.NATS_URL ?? DEFAULT_NATS_URL;
@@ -76,19 +75,6 @@ async function portRange(count: number): Promise<number> {
     const ports = Array.from({ length: count }, (_, i) => base + i);
     if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
   }
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]);
-  return kb / 1024;
-}
-
-/** CPU time (user + system) a process has used so far, in ms (clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime: fields 14 and 15
 }
 
 /** Applied reports and KV sightings of the node being measured, by version. */
