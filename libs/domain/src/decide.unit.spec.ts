@@ -135,7 +135,7 @@ describe('decide', () => {
       .when({ kind: 'PutModule', moduleId: 'x', module: { ...webModule({}), type: 'nope' } })
       .thenFails(
         'invalid',
-        /type "nope" is not a registered module type \(known: web, security\)/,
+        /type "nope" is not a registered module type \(known: web, security, index\)/,
       ));
 
   it('keeps unknown module types when seeding from a properties file', () => {

@@ -78,6 +78,8 @@ export const PROCESS_EVENT_TYPES = [
   'ProcessLost',
   'ProcessConfigApplied',
   'ProcessConfigFailed',
+  /** A process joined a node that one of its modules limits to one process (see process-limits). */
+  'ProcessLimitExceeded',
 ] as const;
 export type ProcessEventType = (typeof PROCESS_EVENT_TYPES)[number];
 

@@ -8,6 +8,11 @@ export interface ModuleTypeInfo {
   secretKeys: readonly string[];
   /** Roles this type can fill in another module's `requires`. */
   provides: readonly string[];
+  /**
+   * Unsafe with more than one process of a node running it at once (state on local disk, such
+   * as a local index): run active/active, it limits its node to one process.
+   */
+  singleProcess?: boolean;
   /** Problems with `config`, each naming the key and the rule; empty when valid. */
   validateConfig(config: StringMap): string[];
 }

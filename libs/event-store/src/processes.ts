@@ -173,6 +173,17 @@ export const recordProcessRejoined = (
     metadata,
   );
 
+/** Records a warning about a process (ProcessLimitExceeded, ...) in its stream. */
+export async function recordProcessWarning(
+  db: Database,
+  p: ProcessInfo,
+  type: string,
+  data: Record<string, unknown>,
+  metadata: EventMetadata,
+): Promise<void> {
+  await db.transaction((sql) => appendProcessEvent(sql, p, type, { ...p, ...data }, metadata));
+}
+
 /** When version `version` of a node's configuration was recorded. */
 export async function readVersionTime(
   sql: Sql,

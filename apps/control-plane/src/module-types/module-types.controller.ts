@@ -16,6 +16,7 @@ export class ModuleTypesController {
       description: t.description,
       provides: t.provides,
       secretKeys: t.secretKeys,
+      singleProcess: t.singleProcess === true,
       config: describeConfig(t.configSchema),
     }));
   }

@@ -16,14 +16,23 @@ import {
 } from 'nats';
 import { Heartbeat, HEARTBEAT_ALL, MEMBERSHIP_STREAM, MembershipAnnouncement } from '@plexus/bus';
 import {
+  modulesLimitingToOneProcess,
+  ModuleTypeCatalog,
+  NodeDocument,
+  oneProcessReason,
+} from '@plexus/domain';
+import {
   Database,
+  listProcesses,
+  ProcessInfo,
   readNodeDocument,
   recordProcessJoined,
   recordProcessLeft,
+  recordProcessWarning,
 } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
 import { RelayService } from '../infra/relay.service';
-import { DATABASE, NATS } from '../infra/injection-tokens';
+import { CATALOG, DATABASE, NATS } from '../infra/injection-tokens';
 
 /**
  * Records join/leave announcements from the membership stream (durable: announcements made
@@ -44,6 +53,7 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(NATS) private readonly nc: NatsConnection,
     private readonly env: ControlPlaneEnv,
     private readonly relay: RelayService,
+    @Inject(CATALOG) private readonly catalog: ModuleTypeCatalog,
   ) {}
 
   lastHeartbeat(processId: string) {
@@ -119,7 +129,8 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
       const metadata = { actor: `process:${a.processId}`, correlationId: a.processId };
       const at = new Date(a.at);
       // Clusters may share a NATS: a process of a node this cluster does not have is not ours.
-      if (!(await readNodeDocument(this.db, a.nodeId))) {
+      const doc = await readNodeDocument(this.db, a.nodeId);
+      if (!doc) {
         msg.ack();
         return;
       }
@@ -127,12 +138,38 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
         a.what === 'joined'
           ? await recordProcessJoined(this.db, info, at, metadata)
           : a.what === 'left' && (await recordProcessLeft(this.db, info, at, metadata));
+      if (recorded && a.what === 'joined') await this.checkProcessLimit(doc, info, metadata);
       if (recorded) this.relay.committed();
       msg.ack();
     } catch (err) {
       this.logger.warn(`could not record a membership announcement: ${(err as Error).message}`);
       msg.nak(1000);
     }
+  }
+
+  /**
+   * A process joining a node that one of its modules limits to one process (a local index run
+   * active/active) is not refused, since it may be the replacement of one that is going away, but
+   * recorded as ProcessLimitExceeded, which says why and what to do, and logged.
+   */
+  private async checkProcessLimit(
+    doc: NodeDocument,
+    info: ProcessInfo,
+    metadata: { actor: string; correlationId: string },
+  ) {
+    const limiting = modulesLimitingToOneProcess(doc, this.catalog);
+    if (!limiting.length) return;
+    const up = await listProcesses(this.db, { nodeId: doc.nodeId, status: 'up' });
+    if (up.length <= 1) return;
+    const reason = oneProcessReason(doc.nodeId, limiting, up.length);
+    await recordProcessWarning(
+      this.db,
+      info,
+      'ProcessLimitExceeded',
+      { processes: up.length, modules: limiting.map((m) => m.moduleId), reason },
+      metadata,
+    );
+    this.logger.warn(reason);
   }
 
   async onModuleDestroy() {

@@ -17,6 +17,14 @@ const types: ModuleTypeInfo[] = [
     provides: ['SECURITY_IN_UP'],
     validateConfig: () => [],
   },
+  {
+    type: 'index',
+    description: 'test local index: unsafe with more than one process',
+    secretKeys: [],
+    provides: [],
+    singleProcess: true,
+    validateConfig: () => [],
+  },
 ];
 
 export const fakeCatalog: ModuleTypeCatalog = {

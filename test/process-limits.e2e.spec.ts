@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase } from './support/databases';
+import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { freePort, waitFor } from './support/ports';
+import { spawnControlPlane, SpawnedProcess, spawnWorker, stopProcess } from './support/processes';
+
+/**
+ * A module type that is unsafe with more than one process (local-index: its index lives on this
+ * host's disk) limits its node to one process. A second process joining is recorded as
+ * ProcessLimitExceeded with the reason and the fix, and its copy of the index refuses to start
+ * rather than share the first one's files; the rest of that process keeps running.
+ */
+describe('a node limited to one process by a local index', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let cp: SpawnedProcess & { url: string };
+  let api: AdminApi;
+  const workers: SpawnedProcess[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'plexus-limits-'));
+  const nodeId = `lim-${randomBytes(4).toString('hex')}`;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cp = await spawnControlPlane({
+      DATABASE_URL: db.url,
+      PORT: await freePort(),
+      PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    });
+    api = new AdminApi(cp.url);
+    writeFileSync(
+      join(dir, 'node.properties'),
+      [
+        `node.id=${nodeId}`,
+        'module.web.type=http-endpoint',
+        `module.web.config.port=${await freePort()}`,
+        'module.search_index.type=local-index',
+        `module.search_index.config.index.path=${join(dir, 'index')}`,
+      ].join('\n'),
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const w of workers) await stopProcess(w, 5000);
+    if (cp) await stopProcess(cp, 5000);
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  const processes = async () => (await api.get(`/processes?nodeId=${nodeId}&status=up`)).body;
+
+  it('the module type says so in GET /module-types', async () => {
+    const types = (await api.get('/module-types')).body;
+    expect(types.find((t: any) => t.type === 'local-index')).toMatchObject({ singleProcess: true });
+    expect(types.find((t: any) => t.type === 'http-endpoint')).toMatchObject({
+      singleProcess: false,
+    });
+  });
+
+  it('one process runs it; a second one joining is recorded as ProcessLimitExceeded, saying why', async () => {
+    for (const offset of [0, 100]) {
+      workers.push(
+        spawnWorker({ nodeId, propertiesFile: join(dir, 'node.properties'), portOffset: offset }),
+      );
+      await waitFor(
+        `${workers.length} process(es) up`,
+        async () => (await processes()).length === workers.length,
+        20_000,
+        100,
+      );
+    }
+    const second = (await processes()).find((p: any) => p.pid === workers[1].child.pid);
+    const [warning] = await waitFor(
+      'a ProcessLimitExceeded event',
+      async () => {
+        const res = await api.get(`/events?nodeId=${nodeId}&type=ProcessLimitExceeded`);
+        return res.body.events.length > 0 && res.body.events;
+      },
+      10_000,
+      100,
+    );
+    expect(warning.data).toMatchObject({
+      processId: second.processId,
+      processes: 2,
+      modules: ['search_index'],
+      reason:
+        `node "${nodeId}" would run 2 processes, but module "search_index" (local-index) is unsafe ` +
+        'with more than one process: set activation to "single" (one process runs it, the others stand by) or keep one process',
+    });
+
+    // the first process owns the index; the second's copy refused to start and says why,
+    // while its web module runs
+    const modules = await waitFor(
+      'both processes report their modules',
+      async () => {
+        const up = await processes();
+        const byPid = (pid?: number) => up.find((p: any) => p.pid === pid)?.modules;
+        const [a, b] = [byPid(workers[0].child.pid), byPid(workers[1].child.pid)];
+        return a?.search_index && b?.search_index && [a, b];
+      },
+      10_000,
+      100,
+    );
+    expect(modules[0].search_index.state).toBe('running');
+    expect(modules[1].search_index).toMatchObject({
+      state: 'failed',
+      error: expect.stringContaining(`is held by process ${workers[0].child.pid}`),
+    });
+    expect(modules[1].web.state).toBe('running');
+  });
+});
