@@ -53,11 +53,11 @@ export class ControlPlaneEnv {
   @Min(1000, { message: 'LOST_AFTER_MS must be at least 1000 (workers heartbeat every second)' })
   LOST_AFTER_MS: number = 3000;
 
-  /** Applied-config reports are recorded as events in one batch this often (see ConfigReportsService). */
+  /** Applied-config reports are recorded as events, coalesced, in one batch this often (see ConfigReportsService). */
   @Type(() => Number)
   @IsInt({ message: 'CONFIG_REPORT_FLUSH_MS must be an integer' })
   @Min(10, { message: 'CONFIG_REPORT_FLUSH_MS must be at least 10' })
-  CONFIG_REPORT_FLUSH_MS: number = 250;
+  CONFIG_REPORT_FLUSH_MS: number = 1000;
 }
 
 export function validateEnv(raw: Record<string, unknown>): ControlPlaneEnv {
