@@ -12,3 +12,6 @@ export * from './processes';
 export * from './queryEvents';
 export * from './readEvent';
 export * from './admin-tokens';
+export * from './hooks';
+export * from './hook-deliveries';
+export * from './dispatchHookDeliveries';
