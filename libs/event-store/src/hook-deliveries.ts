@@ -59,9 +59,7 @@ export async function listHookDeliveries(
 }
 
 /** Each live hook with something to send, and when its oldest pending delivery is due. */
-export async function listHookQueues(
-  sql: Sql,
-): Promise<{ hookId: string; nextAttemptAt: Date }[]> {
+export async function listHookQueues(sql: Sql): Promise<{ hookId: string; nextAttemptAt: Date }[]> {
   const rows = await sql.query<{ id: string; next_attempt_at: Date }>(
     `SELECT h.id, d.next_attempt_at
      FROM hooks h

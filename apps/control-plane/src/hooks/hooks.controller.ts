@@ -91,9 +91,7 @@ export class HooksController {
   async deliveries(@Param('id', uuid) id: string, @Query('limit') limitParam?: string) {
     const limit = limitParam === undefined ? DEFAULT_DELIVERIES_LIMIT : Number(limitParam);
     if (!/^\d+$/.test(limitParam ?? '1') || limit < 1 || limit > MAX_DELIVERIES_LIMIT)
-      throw new BadRequestException(
-        `limit must be an integer from 1 to ${MAX_DELIVERIES_LIMIT}`,
-      );
+      throw new BadRequestException(`limit must be an integer from 1 to ${MAX_DELIVERIES_LIMIT}`);
     await this.live(id);
     return this.breakers.postgres(() => listHookDeliveries(this.db, id, limit));
   }
