@@ -9,6 +9,8 @@ export interface ReceivedDelivery {
   body: any;
   /** What the receiver answered. */
   status: number;
+  /** When it arrived (Date.now()). */
+  receivedAt: number;
 }
 
 /** Whether `signature` is `sha256=<hex HMAC-SHA256 of raw with secret>`, computed here independently. */
@@ -58,7 +60,7 @@ export class WebhookReceiver {
           /* kept raw */
         }
         const status = this.status;
-        this.received.push({ headers: req.headers, raw, body, status });
+        this.received.push({ headers: req.headers, raw, body, status, receivedAt: Date.now() });
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'no');
       });
     });
