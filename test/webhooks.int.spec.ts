@@ -56,7 +56,9 @@ describe('webhooks (real Postgres and NATS, a test HTTP receiver)', () => {
   it('POSTs each chosen event once as signed JSON with a delivery ID, lists it as succeeded, never shows the secret, and stops on DELETE', async () => {
     const target = await receiver();
     const nodeId = nodeName('hook');
-    await api.put(`/nodes/${nodeId}`, { properties: {} }); // recorded before the hook: not sent
+    await api.put(`/nodes/${nodeId}`, { properties: {} });
+    // A chosen event recorded before the hook exists: not sent.
+    await api.put(`/nodes/${nodeId}`, { properties: { zone: 'before' } });
     const secret = newSecret();
     const events = ['NodePropertiesChanged', 'ModuleConfigChanged'];
     const created = await api.post('/hooks', { url: target.url, events, secret });
@@ -75,6 +77,9 @@ describe('webhooks (real Postgres and NATS, a test HTTP receiver)', () => {
       return list.length >= 2 && list;
     });
     expect(got.map((r) => r.body.event.type)).toEqual(events);
+    expect(got[0].body.event.data.changes).toContainEqual(
+      expect.objectContaining({ key: 'zone', old: 'before', new: 'a' }),
+    );
     for (const r of got) {
       expect(validSignature(secret, r.raw, r.headers['x-plexus-signature'])).toBe(true);
       expect(validSignature(`${secret}-other`, r.raw, r.headers['x-plexus-signature'])).toBe(false);
@@ -267,6 +272,40 @@ describe('webhooks (real Postgres and NATS, a test HTTP receiver)', () => {
     expect(counts.succeeded).toBeGreaterThanOrEqual(5);
     await api.delete(`/hooks/${hookId}`);
   }, 60_000);
+
+  it('cancels pending deliveries on DELETE: a target back afterwards receives nothing', async () => {
+    const target = await receiver();
+    await target.close();
+    const hook = await api.post('/hooks', {
+      url: target.url,
+      events: ['ModuleConfigChanged'],
+      secret: newSecret(),
+    });
+    const witness = await receiver();
+    const seen = await api.post('/hooks', {
+      url: witness.url,
+      events: ['ModuleConfigChanged'],
+      secret: newSecret(),
+    });
+    const nodeId = nodeName('cancel');
+    await api.put(`/nodes/${nodeId}`, { properties: {} });
+    await api.put(`/nodes/${nodeId}/modules/web`, web);
+    await api.patch(`/nodes/${nodeId}/modules/web/config`, { message: 'pending' });
+    await waitFor('a failed attempt', async () =>
+      (await deliveriesOf(hook.body.id)).some((d) => d.attempts > 0 && d.status === 'pending'),
+    );
+    expect((await api.delete(`/hooks/${hook.body.id}`)).status).toBe(200);
+    expect((await api.get(`/hooks/${hook.body.id}/deliveries`)).status).toBe(404);
+    await target.listen();
+    // Longer than the longest backoff (WEBHOOK_RETRY_CAP_MS): a retry would have come by now.
+    await api.patch(`/nodes/${nodeId}/modules/web/config`, { message: 'later' });
+    await waitFor('the witness got the later change', async () =>
+      ofNode(witness.accepted, nodeId).some((r) => r.body.event.data.changes[0].new === 'later'),
+    );
+    await new Promise((r) => setTimeout(r, RETRY.capMs + 500));
+    expect(ofNode(target.received, nodeId)).toEqual([]);
+    await api.delete(`/hooks/${seen.body.id}`);
+  });
 
   it('delivers what was pending when the control plane stopped after it starts again (target refusing connections meanwhile)', async () => {
     const target = await receiver();
