@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { retryCeilingMs } from '@plexus/domain';
+import { RELAY_LOCK_KEY } from '@plexus/event-store';
 import { HookDeliveryService } from '../apps/control-plane/src/hooks/hook-delivery.service';
 import { createTestDatabase } from './support/databases';
 import { AdminApi, RunningControlPlane, startControlPlane } from './support/control-plane';
@@ -306,6 +308,59 @@ describe('webhooks (real Postgres and NATS, a test HTTP receiver)', () => {
     expect(ofNode(target.received, nodeId)).toEqual([]);
     await api.delete(`/hooks/${seen.body.id}`);
   });
+
+  it('delivers from one replica at a time; when the leader loses its lock the other carries on, each event once', async () => {
+    const other = await start();
+    try {
+      const target = await receiver();
+      const hook = await api.post('/hooks', {
+        url: target.url,
+        events: ['ModuleConfigChanged'],
+        secret: newSecret(),
+      });
+      const nodeId = nodeName('failover');
+      await api.put(`/nodes/${nodeId}`, { properties: {} });
+      await api.put(`/nodes/${nodeId}/modules/web`, web);
+      const change = (i: number) =>
+        (i % 2 ? other.api : api).patch(`/nodes/${nodeId}/modules/web/config`, {
+          message: `f${i}`,
+        });
+      const allSucceeded = (n: number) => async () => {
+        const list = await deliveriesOf(hook.body.id);
+        return list.length === n && list.every((d) => d.status === 'succeeded');
+      };
+      for (let i = 0; i < 3; i++) await change(i);
+      await waitFor('3 delivered', allSucceeded(3));
+
+      // Kill the leader's lock session, as a crash of its process would.
+      const admin = new Client({ connectionString: db.url });
+      await admin.connect();
+      try {
+        const { rowCount } = await admin.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_locks
+           WHERE locktype = 'advisory' AND objid = $1 AND granted
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+          [RELAY_LOCK_KEY],
+        );
+        expect(rowCount).toBe(1);
+      } finally {
+        await admin.end();
+      }
+      for (let i = 3; i < 6; i++) await change(i);
+      await waitFor('6 delivered', allSucceeded(6), 15_000, 100);
+      expect(ofNode(target.received, nodeId).map((r) => r.body.event.data.changes[0].new)).toEqual([
+        'f0',
+        'f1',
+        'f2',
+        'f3',
+        'f4',
+        'f5',
+      ]);
+      await api.delete(`/hooks/${hook.body.id}`);
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
 
   it('delivers what was pending when the control plane stopped after it starts again (target refusing connections meanwhile)', async () => {
     const target = await receiver();
