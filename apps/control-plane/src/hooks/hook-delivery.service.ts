@@ -96,7 +96,9 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
         if (read < DISPATCH_BATCH) break;
       }
       const now = Date.now();
-      for (const queue of await listHookQueues(this.db)) {
+      const queues = await listHookQueues(this.db);
+      this.forgetIdleBreakers(new Set(queues.map((q) => q.hookId)));
+      for (const queue of queues) {
         if (this.stopped || this.draining.has(queue.hookId)) continue;
         if (queue.nextAttemptAt.getTime() > now) continue;
         const drain = this.drain(queue.hookId)
@@ -189,6 +191,15 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
       );
     }
     return result.ok;
+  }
+
+  /** A closed breaker of a hook with nothing to send (or deleted) holds nothing worth keeping. */
+  private forgetIdleBreakers(busy: Set<string>) {
+    for (const [hookId, breaker] of this.breakers)
+      if (!busy.has(hookId) && !this.draining.has(hookId) && breaker.closed) {
+        breaker.shutdown();
+        this.breakers.delete(hookId);
+      }
   }
 
   private breakerFor(hookId: string): CircuitBreaker {

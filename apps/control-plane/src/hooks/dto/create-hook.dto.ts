@@ -45,7 +45,11 @@ export class CreateHookDto {
   @IsHookUrl()
   url: string;
 
-  @ApiProperty({ example: ['ProcessLost', 'ProcessConfigFailed'], enum: HOOK_EVENT_TYPES })
+  @ApiProperty({
+    example: ['ProcessLost', 'ProcessConfigFailed'],
+    enum: HOOK_EVENT_TYPES,
+    isArray: true,
+  })
   @IsArray({ message: `events must be an array of event types: any of ${ALLOWED}` })
   @ArrayNotEmpty({ message: `events must name at least one event type: any of ${ALLOWED}` })
   @ArrayMaxSize(HOOK_EVENT_TYPES.length, {
