@@ -74,6 +74,8 @@ export async function startControlPlane(opts: {
   databaseUrl: string;
   natsUrl?: string;
   idlePollMs?: number;
+  /** More environment variables (e.g. WEBHOOK_RETRY_BASE_MS). */
+  env?: Record<string, string>;
 }): Promise<RunningControlPlane> {
   const env = validateEnv({
     DATABASE_URL: opts.databaseUrl,
@@ -82,6 +84,7 @@ export async function startControlPlane(opts: {
     PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     RELAY_IDLE_POLL_MS: String(opts.idlePollMs ?? 250),
+    ...opts.env,
   });
   const app = await createControlPlane(env);
   await app.listen(0, '127.0.0.1');

@@ -7,6 +7,8 @@ import { ControlPlaneEnv } from './env';
 import { EventsController } from './events/events.controller';
 import { EventsService } from './events/events.service';
 import { HealthController } from './health/health.controller';
+import { HookDeliveryService } from './hooks/hook-delivery.service';
+import { HooksController } from './hooks/hooks.controller';
 import { ErrorFilter } from './http/error.filter';
 import { InfraModule } from './infra/infra.module';
 import { ModuleConfigController } from './module-config/module-config.controller';
@@ -67,6 +69,7 @@ export class AppModule {
         TokensController,
         RolloutController,
         MetricsController,
+        HooksController,
       ],
       providers: [
         NodesService,
@@ -78,6 +81,7 @@ export class AppModule {
         EventsService,
         ModuleConfigService,
         TokenCache,
+        HookDeliveryService,
         { provide: APP_GUARD, useClass: BearerTokenGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
       ],

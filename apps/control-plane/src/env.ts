@@ -58,6 +58,42 @@ export class ControlPlaneEnv {
   @IsInt({ message: 'CONFIG_REPORT_FLUSH_MS must be an integer' })
   @Min(10, { message: 'CONFIG_REPORT_FLUSH_MS must be at least 10' })
   CONFIG_REPORT_FLUSH_MS: number = 1000;
+
+  /** Webhook retries: the first retry waits up to this long, each further one up to twice as long... */
+  @Type(() => Number)
+  @IsInt({ message: 'WEBHOOK_RETRY_BASE_MS must be an integer' })
+  @Min(1, { message: 'WEBHOOK_RETRY_BASE_MS must be at least 1' })
+  WEBHOOK_RETRY_BASE_MS: number = 1000;
+
+  /** ...but never longer than this. */
+  @Type(() => Number)
+  @IsInt({ message: 'WEBHOOK_RETRY_CAP_MS must be an integer' })
+  @Min(1, { message: 'WEBHOOK_RETRY_CAP_MS must be at least 1' })
+  WEBHOOK_RETRY_CAP_MS: number = 300_000;
+
+  /** A delivery is given up (`failed`) after this many attempts. */
+  @Type(() => Number)
+  @IsInt({ message: 'WEBHOOK_MAX_ATTEMPTS must be an integer' })
+  @Min(1, { message: 'WEBHOOK_MAX_ATTEMPTS must be at least 1' })
+  WEBHOOK_MAX_ATTEMPTS: number = 10;
+
+  /** One attempt is abandoned (and counts as failed) after this long. */
+  @Type(() => Number)
+  @IsInt({ message: 'WEBHOOK_TIMEOUT_MS must be an integer' })
+  @Min(1, { message: 'WEBHOOK_TIMEOUT_MS must be at least 1' })
+  WEBHOOK_TIMEOUT_MS: number = 5000;
+
+  /** A hook's open breaker lets one trial through after this long. */
+  @Type(() => Number)
+  @IsInt({ message: 'WEBHOOK_BREAKER_RESET_MS must be an integer' })
+  @Min(1, { message: 'WEBHOOK_BREAKER_RESET_MS must be at least 1' })
+  WEBHOOK_BREAKER_RESET_MS: number = 30_000;
+
+  /** How often the leader looks for new events and due deliveries. */
+  @Type(() => Number)
+  @IsInt({ message: 'WEBHOOK_POLL_MS must be an integer' })
+  @Min(10, { message: 'WEBHOOK_POLL_MS must be at least 10' })
+  WEBHOOK_POLL_MS: number = 250;
 }
 
 export function validateEnv(raw: Record<string, unknown>): ControlPlaneEnv {

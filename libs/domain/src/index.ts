@@ -11,3 +11,4 @@ export * from './properties-mapping';
 export * from './diff';
 export * from './recorded-event';
 export * from './process-limits';
+export * from './webhooks';

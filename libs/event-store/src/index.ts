@@ -14,3 +14,6 @@ export * from './readEvent';
 export * from './admin-tokens';
 export * from './recordConfigReports';
 export * from './countProcesses';
+export * from './hooks';
+export * from './hook-deliveries';
+export * from './dispatchHookDeliveries';

@@ -1,0 +1,104 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Inject,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Req,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Request } from 'express';
+import {
+  createHook,
+  Database,
+  deleteHook,
+  Hook,
+  listHookDeliveries,
+  listHooks,
+  readHook,
+} from '@plexus/event-store';
+import { Caller } from '../auth/bearer-token.guard';
+import { DependencyBreakers } from '../infra/dependency-breakers';
+import { DATABASE } from '../infra/injection-tokens';
+import { CreateHookDto } from './dto/create-hook.dto';
+
+export const DEFAULT_DELIVERIES_LIMIT = 50;
+export const MAX_DELIVERIES_LIMIT = 500;
+
+/** A hook as answered: its secret is never shown, not even to the admin who set it. */
+const view = (hook: Hook) => ({ ...hook, secret: '******' });
+
+const uuid = new ParseUUIDPipe({ errorHttpStatusCode: 400 });
+
+/**
+ * Webhooks: the chosen events, POSTed as signed JSON to a URL. Writes are for admins (the
+ * guard's default), reads for every role.
+ */
+@ApiTags('hooks')
+@ApiBearerAuth()
+@Controller('hooks')
+export class HooksController {
+  constructor(
+    @Inject(DATABASE) private readonly db: Database,
+    private readonly breakers: DependencyBreakers,
+  ) {}
+
+  /** Receives the chosen events recorded from now on. */
+  @Post()
+  async create(@Body() body: CreateHookDto, @Req() req: Request & { caller?: Caller }) {
+    const hook = await this.breakers.postgres(() =>
+      createHook(this.db, {
+        url: body.url,
+        events: [...new Set(body.events)],
+        secret: body.secret,
+        createdBy: req.caller!.name,
+      }),
+    );
+    return view(hook);
+  }
+
+  @Get()
+  async list() {
+    return (await this.breakers.postgres(() => listHooks(this.db))).map(view);
+  }
+
+  @Get(':id')
+  async get(@Param('id', uuid) id: string) {
+    return view(await this.live(id));
+  }
+
+  /** Stops the hook: its pending deliveries are cancelled, its history stays. */
+  @Delete(':id')
+  async delete(@Param('id', uuid) id: string) {
+    const deleted = await this.breakers.postgres(() => deleteHook(this.db, id));
+    if (!deleted) throw new NotFoundException(`no webhook with id ${id}`);
+    return view(deleted);
+  }
+
+  /** The hook's deliveries, newest first, each with every attempt and its outcome. */
+  @Get(':id/deliveries')
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    description: `how many, 1-${MAX_DELIVERIES_LIMIT} (default ${DEFAULT_DELIVERIES_LIMIT})`,
+  })
+  async deliveries(@Param('id', uuid) id: string, @Query('limit') limitParam?: string) {
+    const limit = limitParam === undefined ? DEFAULT_DELIVERIES_LIMIT : Number(limitParam);
+    if (!/^\d+$/.test(limitParam ?? '1') || limit < 1 || limit > MAX_DELIVERIES_LIMIT)
+      throw new BadRequestException(`limit must be an integer from 1 to ${MAX_DELIVERIES_LIMIT}`);
+    await this.live(id);
+    return this.breakers.postgres(() => listHookDeliveries(this.db, id, limit));
+  }
+
+  private async live(id: string): Promise<Hook> {
+    const hook = await this.breakers.postgres(() => readHook(this.db, id));
+    if (!hook) throw new NotFoundException(`no webhook with id ${id}`);
+    return hook;
+  }
+}
