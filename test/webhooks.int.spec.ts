@@ -272,6 +272,16 @@ describe('webhooks (real Postgres and NATS, a test HTTP receiver)', () => {
     expect(counts['http-error']).toBeGreaterThanOrEqual(tries.length);
     expect(counts['breaker-open']).toBeGreaterThanOrEqual(2);
     expect(counts.succeeded).toBeGreaterThanOrEqual(5);
+    // and the same outcomes are in /metrics
+    const metrics = (await api.get('/metrics')).body as string;
+    const exported = (outcome: string) =>
+      Number(
+        new RegExp(`^plexus_webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(
+          metrics,
+        )?.[1],
+      );
+    expect(exported('succeeded')).toBe(counts.succeeded);
+    expect(exported('breaker-open')).toBe(counts['breaker-open']);
     await api.delete(`/hooks/${hookId}`);
   }, 60_000);
 

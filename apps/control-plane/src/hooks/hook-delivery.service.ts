@@ -6,6 +6,7 @@ import {
   OnModuleDestroy,
 } from '@nestjs/common';
 import CircuitBreaker from 'opossum';
+import { Counter } from 'prom-client';
 import { retryDelayMs } from '@plexus/domain';
 import {
   Database,
@@ -19,6 +20,7 @@ import {
 import { ControlPlaneEnv } from '../env';
 import { DATABASE } from '../infra/injection-tokens';
 import { RelayService } from '../infra/relay.service';
+import { ControlPlaneMetrics } from '../metrics/metrics.service';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signDelivery } from './hook-signature';
 import { AttemptResult, postDelivery } from './post-delivery';
 
@@ -53,12 +55,23 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
   private readonly draining = new Map<string, Promise<void>>();
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly counts: Record<string, number> = {};
+  private readonly outcomes: Counter;
 
   constructor(
     @Inject(DATABASE) private readonly db: Database,
     private readonly relay: RelayService,
     private readonly env: ControlPlaneEnv,
-  ) {}
+    metrics: ControlPlaneMetrics,
+  ) {
+    this.outcomes = metrics.register(
+      new Counter({
+        name: 'plexus_webhook_deliveries_total',
+        help: 'Webhook delivery attempts by outcome (succeeded, http-error, timeout, connection-error, breaker-open), and deliveries given up (failed)',
+        labelNames: ['outcome'],
+        registers: [],
+      }),
+    );
+  }
 
   onApplicationBootstrap() {
     this.timer = setInterval(() => {
@@ -86,6 +99,7 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
 
   private count(key: string) {
     this.counts[key] = (this.counts[key] ?? 0) + 1;
+    this.outcomes.inc({ outcome: key });
   }
 
   private async tick(): Promise<void> {
