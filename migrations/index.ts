@@ -2,6 +2,7 @@ import { EventStore1764000000000 } from './1764000000000-event-store';
 import { NodeSnapshots1764100000000 } from './1764100000000-node-snapshots';
 import { AuditIndexes1764200000000 } from './1764200000000-audit-indexes';
 import { AdminTokens1764300000000 } from './1764300000000-admin-tokens';
+import { NodeScaling1764500000000 } from './1764500000000-node-scaling';
 
 /** Listed by hand (not globbed) so they survive bundling. Append new ones at the end. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   NodeSnapshots1764100000000,
   AuditIndexes1764200000000,
   AdminTokens1764300000000,
+  NodeScaling1764500000000,
 ];

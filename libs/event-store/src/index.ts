@@ -12,3 +12,4 @@ export * from './processes';
 export * from './queryEvents';
 export * from './readEvent';
 export * from './admin-tokens';
+export * from './scaling';
