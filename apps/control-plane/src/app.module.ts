@@ -19,6 +19,9 @@ import { MembershipService } from './processes/membership.service';
 import { ProcessesController } from './processes/processes.controller';
 import { RolloutController } from './processes/rollout.controller';
 import { RolloutService } from './processes/rollout.service';
+import { Autoscaler } from './scaling/autoscaler.service';
+import { ScalingController } from './scaling/scaling.controller';
+import { ScalingService } from './scaling/scaling.service';
 import { SeedingController } from './seeding/seeding.controller';
 import { TokenCache } from './tokens/token-cache.service';
 import { TokensController } from './tokens/tokens.controller';
@@ -63,12 +66,15 @@ export class AppModule {
         ModuleConfigController,
         TokensController,
         RolloutController,
+        ScalingController,
       ],
       providers: [
         NodesService,
         MembershipService,
         FailureDetector,
         RolloutService,
+        ScalingService,
+        Autoscaler,
         EventsService,
         ModuleConfigService,
         TokenCache,

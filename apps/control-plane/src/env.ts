@@ -52,6 +52,12 @@ export class ControlPlaneEnv {
   @IsInt({ message: 'LOST_AFTER_MS must be an integer' })
   @Min(1000, { message: 'LOST_AFTER_MS must be at least 1000 (workers heartbeat every second)' })
   LOST_AFTER_MS: number = 3000;
+
+  /** How often the autoscaler evaluates the nodes with a scaling policy. */
+  @Type(() => Number)
+  @IsInt({ message: 'SCALE_EVALUATE_MS must be an integer' })
+  @Min(100, { message: 'SCALE_EVALUATE_MS must be at least 100' })
+  SCALE_EVALUATE_MS: number = 1000;
 }
 
 export function validateEnv(raw: Record<string, unknown>): ControlPlaneEnv {
