@@ -78,9 +78,13 @@ describe('scaling policy API and autoscaler (real Postgres and NATS)', () => {
 
   it('stores a policy with defaults in a scaling stream (the node version does not move) and copies the count to the scaling bucket', async () => {
     const nodeId = await createNode('policy');
-    const put = await api.put(`/nodes/${nodeId}/scaling`, { min: 2, max: 4, target: 60 }, {
-      'x-plexus-reason': 'expected traffic',
-    });
+    const put = await api.put(
+      `/nodes/${nodeId}/scaling`,
+      { min: 2, max: 4, target: 60 },
+      {
+        'x-plexus-reason': 'expected traffic',
+      },
+    );
     expect(put.status).toBe(200);
     const policy = {
       min: 2,

@@ -1,7 +1,11 @@
 import { JetStreamClient, KV, NatsConnection } from 'nats';
 import { NodeDocument, RecordedEvent } from '@plexus/domain';
 import { eventSubject, nodeDocumentKey, NODES_BUCKET } from './names';
-import { desiredProcessesFromEvents, openScalingBucket, putDesiredProcesses } from './scaling-bucket';
+import {
+  desiredProcessesFromEvents,
+  openScalingBucket,
+  putDesiredProcesses,
+} from './scaling-bucket';
 
 /** An event on the events stream: the recorded event as the event store keeps it. */
 export type PublishedEvent = RecordedEvent;

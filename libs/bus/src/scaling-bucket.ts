@@ -22,7 +22,11 @@ export function openScalingBucket(nc: NatsConnection): Promise<KV> {
 /** The count each event sets: ScalingPolicySet's `desired`, ScaleRecommended's `to`. */
 function desiredOf(e: RecordedEvent): number | null {
   const value =
-    e.type === 'ScalingPolicySet' ? e.data.desired : e.type === 'ScaleRecommended' ? e.data.to : null;
+    e.type === 'ScalingPolicySet'
+      ? e.data.desired
+      : e.type === 'ScaleRecommended'
+        ? e.data.to
+        : null;
   return typeof value === 'number' ? value : null;
 }
 

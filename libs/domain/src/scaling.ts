@@ -48,7 +48,14 @@ export function parseScalingPolicy(
   if (!raw || typeof raw !== 'object' || Array.isArray(raw))
     return { problem: 'body must be a JSON object {min, max, target, ...}' };
   const body = raw as Record<string, unknown>;
-  const known = ['min', 'max', 'target', 'metric', 'scaleUpStabilization', 'scaleDownStabilization'];
+  const known = [
+    'min',
+    'max',
+    'target',
+    'metric',
+    'scaleUpStabilization',
+    'scaleDownStabilization',
+  ];
   const unknown = Object.keys(body).find((k) => !known.includes(k));
   if (unknown) return { problem: `${unknown} is not a known field (known: ${known.join(', ')})` };
   const { min, max, target } = body;

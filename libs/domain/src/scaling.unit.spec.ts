@@ -54,12 +54,18 @@ describe('HPA replica calculation', () => {
 
   it('keeps the current count, at least min, without load data', () => {
     given(policy(), 3).whenLoad([]).thenDesired(3);
-    given(policy({ min: 2 }), 1).whenLoad([]).thenDesired(2);
-    given(policy({ min: 0 }), 0).whenLoad([]).thenDesired(0);
+    given(policy({ min: 2 }), 1)
+      .whenLoad([])
+      .thenDesired(2);
+    given(policy({ min: 0 }), 0)
+      .whenLoad([])
+      .thenDesired(0);
   });
 
   it('clamps to [min, max]', () => {
-    given(policy({ max: 3 }), 1).whenLoad([500]).thenDesired(3);
+    given(policy({ max: 3 }), 1)
+      .whenLoad([500])
+      .thenDesired(3);
     given(policy({ min: 2, scaleDownStabilization: 0 }), 3)
       .whenLoad([0, 0, 0])
       .thenDesired(2);
