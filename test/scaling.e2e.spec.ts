@@ -206,4 +206,33 @@ describe('autoscaling with the supervisor', () => {
     expect(await events('ProcessLost')).toEqual([]);
     expect(supervisor.output()).toMatch(/"service":"plexus-supervisor".*"msg":"worker started"/);
   }, 180_000);
+
+  it('restarts a worker that dies unexpectedly, in the same slot', async () => {
+    supervisor = spawnApp(
+      'supervisor',
+      ['--node-id', nodeId, '--properties', join(dir, 'node.properties')],
+      { NATS_URL: nats.url, LOG_LEVEL: 'info' },
+    );
+    // The policy (min 1) asks for one process.
+    const [first] = await waitFor(
+      'one process up',
+      async () => {
+        const up = await upProcesses();
+        return up.length === 1 && up;
+      },
+      30_000,
+      200,
+    );
+    process.kill(first.pid, 'SIGKILL');
+    const replacement = await waitFor(
+      'a replacement process up',
+      async () => (await upProcesses()).find((p) => p.processId !== first.processId),
+      30_000,
+      200,
+    );
+    expect(replacement.portOffset).toBe(0);
+    expect(replacement.pid).not.toBe(first.pid);
+    expect(supervisor.output()).toMatch(/worker exited unexpectedly; restarting it/);
+    expect(await stopProcess(supervisor, 30_000)).toBe(0);
+  }, 120_000);
 });
