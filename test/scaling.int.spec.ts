@@ -177,6 +177,11 @@ describe('scaling policy API and autoscaler (real Postgres and NATS)', () => {
         },
       });
       expect(up.data.reason).toMatch(/limited to \[1, 3\]/);
+      // The process list shows the load each process last reported.
+      expect((await api.get(`/processes?nodeId=${nodeId}`)).body[0].load).toEqual({
+        eventLoopUtilization: 0.05,
+        requestsPerSec: 35,
+      });
       const kv = await openScalingBucket(nc);
       await waitFor('3 in the scaling bucket', async () => {
         return (await readDesiredProcesses(kv, nodeId))?.desired === 3;

@@ -126,24 +126,26 @@ export async function setScalingPolicy(
 }
 
 /**
- * Records ScaleRecommended if the node still asks for `recommendation.from` processes (a policy
- * set meanwhile wins). Returns whether it recorded it.
+ * Records ScaleRecommended if the node still asks for `recommendation.from` processes under
+ * `policy` (a policy set meanwhile wins). Returns whether it recorded it.
  */
 export async function recordScaleRecommended(
   db: Database,
   nodeId: string,
+  policy: ScalingPolicy,
   recommendation: ScaleRecommendation,
   metadata: EventMetadata,
 ): Promise<boolean> {
   return db.transaction(async (sql) => {
     const updated = await sql.query(
       `UPDATE node_scaling SET desired = $2, last_recommendation = $3, updated_at = now()
-       WHERE node_id = $1 AND desired = $4 RETURNING node_id`,
+       WHERE node_id = $1 AND desired = $4 AND policy = $5::jsonb RETURNING node_id`,
       [
         nodeId,
         recommendation.to,
         JSON.stringify({ ...recommendation, recordedAt: new Date().toISOString() }),
         recommendation.from,
+        JSON.stringify(policy),
       ],
     );
     if (!updated.length) return false;

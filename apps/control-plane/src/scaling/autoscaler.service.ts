@@ -97,6 +97,7 @@ export class Autoscaler implements OnApplicationBootstrap, OnModuleDestroy {
     const recorded = await recordScaleRecommended(
       this.db,
       state.nodeId,
+      state.policy,
       {
         from: state.desired,
         to: result.desired,
