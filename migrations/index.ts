@@ -3,6 +3,7 @@ import { NodeSnapshots1764100000000 } from './1764100000000-node-snapshots';
 import { AuditIndexes1764200000000 } from './1764200000000-audit-indexes';
 import { AdminTokens1764300000000 } from './1764300000000-admin-tokens';
 import { Webhooks1764400000000 } from './1764400000000-webhooks';
+import { NodeScaling1764500000000 } from './1764500000000-node-scaling';
 
 /** Listed by hand (not globbed) so they survive bundling. Append new ones at the end. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   AuditIndexes1764200000000,
   AdminTokens1764300000000,
   Webhooks1764400000000,
+  NodeScaling1764500000000,
 ];

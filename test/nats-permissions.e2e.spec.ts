@@ -7,9 +7,10 @@ import { NODES_BUCKET } from '@plexus/bus';
 import { createTestDatabase } from './support/databases';
 import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { OwnNatsServer } from './support/nats-server';
-import { freePort, waitFor } from './support/ports';
+import { freePort, freePortBlock, waitFor } from './support/ports';
 import {
   ROOT,
+  spawnApp,
   spawnControlPlane,
   SpawnedProcess,
   spawnWorker,
@@ -46,7 +47,7 @@ describe('a worker with only the documented NATS permissions', () => {
       PORT: await freePort(),
       PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     });
-    port = await freePort();
+    port = await freePortBlock([0, 100]); // a supervisor's second process listens at +100
     writeFileSync(
       join(dir, 'node.properties'),
       `node.id=${nodeId}\nmodule.web.type=http-endpoint\nmodule.web.config.port=${port}\nmodule.web.config.message=hello\n`,
@@ -94,6 +95,28 @@ describe('a worker with only the documented NATS permissions', () => {
     );
     expect(readFileSync(nats.logFile, 'utf8')).not.toMatch(/Permissions Violation/);
   });
+
+  it('is enough for a supervisor, which runs the count the scaling policy asks for', async () => {
+    const api = new AdminApi(cp.url);
+    expect(
+      (await api.put(`/nodes/${nodeId}/scaling`, { min: 2, max: 2, target: 50 })).body.desired,
+    ).toBe(2);
+    const supervisor = spawnApp('supervisor', ['--node-id', nodeId], {
+      NATS_URL: `nats://worker:${WORKER_PASSWORD}@127.0.0.1:${nats.port}`,
+      LOG_LEVEL: 'info',
+    });
+    try {
+      await waitFor(
+        'two processes up',
+        async () => (await api.get(`/processes?nodeId=${nodeId}&status=up`)).body.length === 2,
+        30_000,
+        200,
+      );
+    } finally {
+      expect(await stopProcess(supervisor, 30_000)).toBe(0);
+    }
+    expect(readFileSync(nats.logFile, 'utf8')).not.toMatch(/Permissions Violation/);
+  }, 60_000);
 
   it('cannot write node documents: only the control plane can', async () => {
     const nc = await connect({ servers: nats.url, user: 'worker', pass: WORKER_PASSWORD });

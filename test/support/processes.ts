@@ -13,7 +13,7 @@ export interface SpawnedProcess {
 
 /** Runs a built app (`dist/apps/<app>/main.js`) as its own OS process, keeping its output. */
 export function spawnApp(
-  app: 'control-plane' | 'worker',
+  app: 'control-plane' | 'worker' | 'supervisor',
   args: string[],
   env: Record<string, string>,
 ): SpawnedProcess {
@@ -45,9 +45,11 @@ export async function spawnControlPlane(env: {
   PLEXUS_ADMIN_TOKEN: string;
   LOG_LEVEL?: string;
   LOST_AFTER_MS?: number;
+  SCALE_EVALUATE_MS?: number;
 }) {
   const proc = spawnApp('control-plane', [], {
     ...(env.LOST_AFTER_MS ? { LOST_AFTER_MS: String(env.LOST_AFTER_MS) } : {}),
+    ...(env.SCALE_EVALUATE_MS ? { SCALE_EVALUATE_MS: String(env.SCALE_EVALUATE_MS) } : {}),
     DATABASE_URL: env.DATABASE_URL,
     NATS_URL: env.NATS_URL ?? 'nats://127.0.0.1:4222',
     PORT: String(env.PORT),

@@ -24,6 +24,9 @@ import { MembershipService } from './processes/membership.service';
 import { ProcessesController } from './processes/processes.controller';
 import { RolloutController } from './processes/rollout.controller';
 import { RolloutService } from './processes/rollout.service';
+import { Autoscaler } from './scaling/autoscaler.service';
+import { ScalingController } from './scaling/scaling.controller';
+import { ScalingService } from './scaling/scaling.service';
 import { SeedingController } from './seeding/seeding.controller';
 import { TokenCache } from './tokens/token-cache.service';
 import { TokensController } from './tokens/tokens.controller';
@@ -70,6 +73,7 @@ export class AppModule {
         RolloutController,
         MetricsController,
         HooksController,
+        ScalingController,
       ],
       providers: [
         NodesService,
@@ -78,6 +82,8 @@ export class AppModule {
         RolloutService,
         ConfigReportsService,
         ControlPlaneMetrics,
+        ScalingService,
+        Autoscaler,
         EventsService,
         ModuleConfigService,
         TokenCache,

@@ -94,6 +94,12 @@ export class ControlPlaneEnv {
   @IsInt({ message: 'WEBHOOK_POLL_MS must be an integer' })
   @Min(10, { message: 'WEBHOOK_POLL_MS must be at least 10' })
   WEBHOOK_POLL_MS: number = 250;
+
+  /** How often the autoscaler evaluates the nodes with a scaling policy. */
+  @Type(() => Number)
+  @IsInt({ message: 'SCALE_EVALUATE_MS must be an integer' })
+  @Min(100, { message: 'SCALE_EVALUATE_MS must be at least 100' })
+  SCALE_EVALUATE_MS: number = 1000;
 }
 
 export function validateEnv(raw: Record<string, unknown>): ControlPlaneEnv {

@@ -14,7 +14,13 @@ import {
   watchNodeDocument,
 } from '@plexus/bus';
 import { NodeDocument, NodeFromProperties, nodeFromProperties, StringMap } from '@plexus/domain';
-import { ApplyResult, ModuleHost, ModuleTypeRegistry, withLogFields } from '@plexus/module-runtime';
+import {
+  ApplyResult,
+  LoadMeter,
+  ModuleHost,
+  ModuleTypeRegistry,
+  withLogFields,
+} from '@plexus/module-runtime';
 import { parsePropertiesDetailed } from '@plexus/properties';
 import { WorkerOptions } from './cli';
 import { configDrift } from './config-drift';
@@ -56,6 +62,7 @@ export class WorkerService {
   private heartbeat: NodeJS.Timeout | null = null;
   private unreported: AppliedReport[] = [];
   private reportTimer: NodeJS.Timeout | null = null;
+  private loadMeter: LoadMeter | null = null;
   private joined: Promise<boolean> | null = null;
   private latest: NodeDocument | null = null;
   private applying = false;
@@ -140,6 +147,7 @@ export class WorkerService {
       { logger: this.log, cancelled: () => this.stopping },
     );
     this.applying = true;
+    this.loadMeter = new LoadMeter();
     this.heartbeat = setInterval(() => this.sendHeartbeat(), HEARTBEAT_MS);
     if (this.latest) {
       this.host.submit(this.latest);
@@ -312,11 +320,13 @@ export class WorkerService {
 
   private sendHeartbeat() {
     if (!this.nc || !this.host) return;
+    const modules = this.host.detailedStatuses();
     publishHeartbeat(this.nc, {
       ...this.identity(),
       appliedVersion: this.host.appliedVersion,
-      modules: this.host.detailedStatuses(),
+      modules,
       at: new Date().toISOString(),
+      ...(this.loadMeter ? { load: this.loadMeter.sample(modules) } : {}),
     });
   }
 

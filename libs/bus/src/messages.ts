@@ -36,10 +36,20 @@ export interface MembershipAnnouncement extends ProcessIdentity {
   at: string;
 }
 
+/** A process's load over the last heartbeat interval: what the autoscaler scales on. */
+export interface ProcessLoad {
+  /** 0..1: the share of the interval the event loop was busy (perf_hooks eventLoopUtilization). */
+  eventLoopUtilization: number;
+  /** Requests its modules served per second (from their `requests` counters). */
+  requestsPerSec: number;
+}
+
 export interface Heartbeat extends ProcessIdentity {
   appliedVersion: number;
   modules: Record<string, ModuleStatus>;
   at: string;
+  /** Absent from processes of versions before autoscaling. */
+  load?: ProcessLoad;
 }
 
 /** Sent when a process has applied a node document; `hrtimeNs` is process.hrtime.bigint(). */

@@ -14,6 +14,12 @@ export const nodeEventsFilter = (nodeId: string) => `plexus.events.${subjectToke
 /** KV bucket with the latest full document of every node: what workers watch. Key = node ID. */
 export const NODES_BUCKET = 'plexus-nodes';
 
+/**
+ * KV bucket with the process count each node should run (key as nodeDocumentKey): a copy of the
+ * node's last ScalingPolicySet/ScaleRecommended, put by the relay; what supervisors watch.
+ */
+export const SCALING_BUCKET = 'plexus-scaling';
+
 /** KV bucket of shared login sessions. */
 export const SESSIONS_BUCKET = 'plexus-sessions';
 

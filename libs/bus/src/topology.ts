@@ -5,6 +5,7 @@ import {
   MEMBERSHIP_STREAM,
   MEMBERSHIP_SUBJECTS,
   NODES_BUCKET,
+  SCALING_BUCKET,
 } from './names';
 
 const TWO_MINUTES_NS = 2 * 60 * 1_000_000_000;
@@ -48,4 +49,5 @@ export async function ensureTopology(nc: NatsConnection): Promise<void> {
   }
   const js = nc.jetstream();
   await js.views.kv(NODES_BUCKET, { history: 5 });
+  await js.views.kv(SCALING_BUCKET, { history: 5 });
 }

@@ -83,8 +83,12 @@ export const PROCESS_EVENT_TYPES = [
 ] as const;
 export type ProcessEventType = (typeof PROCESS_EVENT_TYPES)[number];
 
+/** Scaling events live in a stream per node of their own (scalingStreamId), apart from its config. */
+export const SCALING_EVENT_TYPES = ['ScalingPolicySet', 'ScaleRecommended'] as const;
+export type ScalingEventType = (typeof SCALING_EVENT_TYPES)[number];
+
 export const ALL_EVENT_TYPES: readonly string[] = [
   ...NODE_EVENT_TYPES,
   ...PROCESS_EVENT_TYPES,
-  'ScaleRecommended',
+  ...SCALING_EVENT_TYPES,
 ];

@@ -12,3 +12,4 @@ export * from './diff';
 export * from './recorded-event';
 export * from './process-limits';
 export * from './webhooks';
+export * from './scaling';

@@ -17,3 +17,4 @@ export * from './countProcesses';
 export * from './hooks';
 export * from './hook-deliveries';
 export * from './dispatchHookDeliveries';
+export * from './scaling';

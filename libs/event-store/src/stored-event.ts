@@ -17,6 +17,9 @@ export interface NewEvent {
 /** Process lifecycle events go to a stream per process, so they never move a node's version. */
 export const processStreamId = (processId: string) => `process/${processId}`;
 
+/** A node's scaling events (policy, recommendations) have a stream of their own, for the same reason. */
+export const scalingStreamId = (nodeId: string) => `scaling/${nodeId}`;
+
 export interface EventRow {
   event_id: string;
   node_id: string;

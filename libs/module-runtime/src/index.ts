@@ -14,3 +14,4 @@ export {
   DEFAULT_SCRYPT,
 } from './types/local-security/passwords';
 export type { SessionDroppedReport } from './types/local-security/local-security.module-type';
+export * from './load-meter';

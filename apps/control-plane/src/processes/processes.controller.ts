@@ -30,6 +30,7 @@ export class ProcessesController {
         lastSeenAt: hb && Date.parse(hb.at) > Date.parse(row.lastSeenAt) ? hb.at : row.lastSeenAt,
         appliedVersion: hb?.appliedVersion ?? null,
         modules: hb?.modules ?? {},
+        load: hb?.load ?? null,
       };
     });
   }

@@ -1,0 +1,40 @@
+import { Body, Controller, Get, Param, Put } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { CommandContext } from '@plexus/event-store';
+import { WriteContext } from '../http/command-context.decorator';
+import { ScalingService } from './scaling.service';
+
+@ApiTags('scaling')
+@ApiBearerAuth()
+@Controller('nodes')
+export class ScalingController {
+  constructor(private readonly scaling: ScalingService) {}
+
+  /** The policy, the process count to run (`desired`) and the last ScaleRecommended. */
+  @Get(':nodeId/scaling')
+  get(@Param('nodeId') nodeId: string) {
+    return this.scaling.get(nodeId);
+  }
+
+  @Put(':nodeId/scaling')
+  @ApiBody({
+    description:
+      'min and max processes; target per process: event-loop utilisation percent (metric ' +
+      'eventLoopUtilization, the default) or requests/s (metric requestsPerSec); stabilisation ' +
+      'windows in seconds (defaults 0 up, 300 down)',
+    schema: {
+      type: 'object',
+      example: {
+        min: 1,
+        max: 5,
+        target: 60,
+        metric: 'eventLoopUtilization',
+        scaleUpStabilization: 0,
+        scaleDownStabilization: 300,
+      },
+    },
+  })
+  put(@Param('nodeId') nodeId: string, @Body() body: unknown, @WriteContext() ctx: CommandContext) {
+    return this.scaling.setPolicy(nodeId, body, ctx);
+  }
+}

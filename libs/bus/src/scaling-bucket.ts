@@ -1,0 +1,140 @@
+import { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
+import type { RecordedEvent } from '@plexus/domain';
+import { nodeDocumentKey, SCALING_BUCKET } from './names';
+import type { BusLogger } from './node-documents';
+
+/** What a supervisor needs to know: how many processes of the node to run, and since which event. */
+export interface DesiredProcesses {
+  nodeId: string;
+  desired: number;
+  eventId: string;
+  position: string;
+  recordedAt: string;
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function openScalingBucket(nc: NatsConnection): Promise<KV> {
+  return nc.jetstream().views.kv(SCALING_BUCKET, { history: 5 });
+}
+
+/** The count each event sets: ScalingPolicySet's `desired`, ScaleRecommended's `to`. */
+function desiredOf(e: RecordedEvent): number | null {
+  const value =
+    e.type === 'ScalingPolicySet'
+      ? e.data.desired
+      : e.type === 'ScaleRecommended'
+        ? e.data.to
+        : null;
+  return typeof value === 'number' ? value : null;
+}
+
+/** The last count set per node by a relay batch (events in commit order). */
+export function desiredProcessesFromEvents(events: RecordedEvent[]): DesiredProcesses[] {
+  const latest = new Map<string, DesiredProcesses>();
+  for (const e of events) {
+    const desired = desiredOf(e);
+    if (desired === null) continue;
+    latest.set(e.nodeId, {
+      nodeId: e.nodeId,
+      desired,
+      eventId: e.eventId,
+      position: e.position,
+      recordedAt: e.recordedAt,
+    });
+  }
+  return [...latest.values()];
+}
+
+export function putDesiredProcesses(kv: KV, d: DesiredProcesses): Promise<number> {
+  return kv.put(nodeDocumentKey(d.nodeId), JSON.stringify(d));
+}
+
+function decode(entry: KvEntry | null): DesiredProcesses | null {
+  if (!entry || entry.operation !== 'PUT') return null;
+  const d = JSON.parse(entry.string()) as DesiredProcesses;
+  if (!d || typeof d.desired !== 'number' || typeof d.nodeId !== 'string')
+    throw new Error(`entry "${entry.key}" of ${SCALING_BUCKET} is not a desired process count`);
+  return d;
+}
+
+export async function readDesiredProcesses(
+  kv: KV,
+  nodeId: string,
+): Promise<DesiredProcesses | null> {
+  return decode(await kv.get(nodeDocumentKey(nodeId)));
+}
+
+export interface DesiredProcessesWatch {
+  stop(): Promise<void>;
+}
+
+/**
+ * Calls onDesired with the node's stored count and every newer one (by KV revision). Like
+ * watchNodeDocument it re-opens a failed watch and also reads the key every pollIntervalMs, so a
+ * NATS restart cannot leave the caller on an old count.
+ */
+export function watchDesiredProcesses(
+  nc: NatsConnection,
+  nodeId: string,
+  onDesired: (d: DesiredProcesses) => void,
+  options: { logger?: BusLogger; pollIntervalMs?: number } = {},
+): DesiredProcessesWatch {
+  const key = nodeDocumentKey(nodeId);
+  let stopped = false;
+  let revision = 0;
+  let kv: KV | null = null;
+  let iterator: QueuedIterator<KvEntry> | null = null;
+  const bucket = async () => (kv ??= await openScalingBucket(nc));
+
+  const deliver = (entry: KvEntry | null) => {
+    if (!entry || entry.revision <= revision) return;
+    revision = entry.revision;
+    try {
+      const d = decode(entry);
+      if (d && d.nodeId === nodeId) onDesired(d);
+    } catch (err) {
+      options.logger?.warn('ignoring a desired process count that cannot be read', {
+        nodeId,
+        error: errorText(err),
+      });
+    }
+  };
+
+  const loop = (async () => {
+    for (let delay = 250; !stopped; delay = Math.min(delay * 2, 5000)) {
+      try {
+        iterator = await (await bucket()).watch({ key });
+        if (stopped) iterator.stop();
+        delay = 250;
+        for await (const entry of iterator) deliver(entry);
+      } catch (err) {
+        if (!stopped)
+          options.logger?.warn('watching the desired process count failed; retrying', {
+            nodeId,
+            error: errorText(err),
+          });
+      }
+      iterator = null;
+      if (!stopped) await sleep(delay);
+    }
+  })();
+
+  const poll = setInterval(() => {
+    if (stopped || nc.isClosed()) return;
+    bucket()
+      .then((b) => b.get(key))
+      .then(deliver)
+      .catch(() => undefined); // the watch loop reports NATS trouble
+  }, options.pollIntervalMs ?? 5000);
+
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(poll);
+      iterator?.stop();
+      await Promise.race([loop, sleep(1000)]);
+    },
+  };
+}
