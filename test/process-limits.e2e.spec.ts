@@ -109,4 +109,17 @@ describe('a node limited to one process by a local index', () => {
     });
     expect(modules[1].web.state).toBe('running');
   });
+
+  it('a scaling policy that would allow more than one process is refused with 409, saying why', async () => {
+    const refused = await api.put(`/nodes/${nodeId}/scaling`, { min: 1, max: 3, target: 50 });
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toBe(
+      `node "${nodeId}" would run 3 processes, but module "search_index" (local-index) is unsafe ` +
+        'with more than one process: set activation to "single" (one process runs it, the others stand by) or keep one process',
+    );
+    expect((await api.get(`/nodes/${nodeId}/scaling`)).body.policy).toBeNull();
+    const one = await api.put(`/nodes/${nodeId}/scaling`, { min: 1, max: 1, target: 50 });
+    expect(one.status).toBe(200);
+    expect(one.body.policy).toMatchObject({ min: 1, max: 1 });
+  });
 });

@@ -171,6 +171,10 @@ describe('autoscaling with the supervisor', () => {
         200,
       );
       expect(served.processId).toBe(second.processId);
+      // the recommendation is in /metrics too
+      const metrics = (await api.get('/metrics')).body as string;
+      const desired = new RegExp(`^plexus_desired_processes\\{node="${nodeId}"\\} (\\d+)$`, 'm');
+      expect(Number(desired.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
     } finally {
       await load.stop();
     }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { countProcesses, Database } from '@plexus/event-store';
+import { countProcesses, Database, listScalingStates } from '@plexus/event-store';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { RelayService } from '../infra/relay.service';
 import { DATABASE } from '../infra/injection-tokens';
@@ -86,9 +86,24 @@ export class ControlPlaneMetrics {
         }
       },
     });
+    new Gauge({
+      name: 'plexus_desired_processes',
+      help: 'Process count recommended for each node with a scaling policy (ScaleRecommended)',
+      labelNames: ['node'],
+      registers: [this.registry],
+      async collect() {
+        try {
+          const states = await breakers.postgres(() => listScalingStates(db));
+          this.reset();
+          for (const s of states) this.set({ node: s.nodeId }, s.desired);
+        } catch (err) {
+          logger.warn(`plexus_desired_processes not collected: ${(err as Error).message}`);
+        }
+      },
+    });
   }
 
-  /** Adds a gauge read at scrape time by another feature (desired processes, webhooks, ...). */
+  /** Adds a metric another feature feeds by another feature (desired processes, webhooks, ...). */
   register<T extends Gauge | Counter | Histogram>(metric: T): T {
     this.registry.registerMetric(metric);
     return metric;

@@ -1,5 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { invalid, notFound, parseScalingPolicy } from '@plexus/domain';
+import {
+  conflict,
+  invalid,
+  modulesLimitingToOneProcess,
+  ModuleTypeCatalog,
+  notFound,
+  oneProcessReason,
+  parseScalingPolicy,
+} from '@plexus/domain';
 import {
   CommandContext,
   Database,
@@ -8,7 +16,7 @@ import {
   setScalingPolicy,
 } from '@plexus/event-store';
 import { DependencyBreakers } from '../infra/dependency-breakers';
-import { DATABASE } from '../infra/injection-tokens';
+import { CATALOG, DATABASE } from '../infra/injection-tokens';
 import { RelayService } from '../infra/relay.service';
 import { checkId } from '../nodes/nodes.service';
 
@@ -19,6 +27,7 @@ export class ScalingService {
     @Inject(DATABASE) private readonly db: Database,
     private readonly breakers: DependencyBreakers,
     private readonly relay: RelayService,
+    @Inject(CATALOG) private readonly catalog: ModuleTypeCatalog,
   ) {}
 
   async setPolicy(nodeId: string, body: unknown, ctx: CommandContext) {
@@ -30,9 +39,15 @@ export class ScalingService {
       correlationId: ctx.correlationId,
       ...(ctx.reason ? { reason: ctx.reason } : {}),
     };
-    const state = await this.breakers.postgres(() =>
-      setScalingPolicy(this.db, nodeId, parsed.policy, metadata),
-    );
+    const state = await this.breakers.postgres(async () => {
+      // A policy that allows more than one process of a node one of whose modules is unsafe
+      // with more than one (a local index run active/active) is refused, saying why.
+      const doc = await readNodeDocument(this.db, nodeId);
+      const limiting = doc ? modulesLimitingToOneProcess(doc, this.catalog) : [];
+      if (parsed.policy.max > 1 && limiting.length)
+        throw conflict(oneProcessReason(nodeId, limiting, parsed.policy.max));
+      return setScalingPolicy(this.db, nodeId, parsed.policy, metadata);
+    });
     this.relay.committed();
     return state;
   }
