@@ -13,6 +13,7 @@ import {
   planReconcile,
   ReconcilePlan,
   ReconcileStep,
+  sameRun,
   sameSpec,
 } from './reconcile-plan';
 
@@ -32,6 +33,11 @@ export interface ModuleHostOptions {
   moduleLogger?: (moduleId: string) => ModuleLogger;
   /** Called after every applied document, right when the apply finished. */
   onApplied?: (result: ApplyResult) => void;
+  /**
+   * Whether this process holds the lease of an `activation: single` module, so it may run it
+   * (see PlanOptions.holdsLease). Call reevaluate() when the answer changes. Default: never.
+   */
+  holdsLease?: (moduleId: string) => boolean;
   /** A module start (or stop) that takes longer fails (or is abandoned). */
   startTimeoutMs?: number;
   stopTimeoutMs?: number;
@@ -168,12 +174,23 @@ export class ModuleHost {
         version: doc.version,
       });
     this.pending = doc;
-    if (!this.loop) {
-      this.loop = this.drain().finally(() => {
-        this.loop = null;
-      });
-    }
+    this.kick();
     return true;
+  }
+
+  /**
+   * Plans the applied (or in-flight) document again, after something the plan depends on besides
+   * the document changed (a lease of a `single` module was won or lost). Resolves once applied.
+   */
+  async reevaluate(): Promise<void> {
+    if (this.closed) return;
+    if (!this.pending) {
+      const current = this.inFlight ?? this.applied;
+      if (!current) return;
+      this.pending = current;
+      this.kick();
+    }
+    await this.whenIdle();
   }
 
   /** Submits a document and waits until it (or a newer one) is applied. */
@@ -196,6 +213,15 @@ export class ModuleHost {
     const order = dependencyOrder([...this.running.values()].map((s) => s.spec)).reverse();
     for (const id of order) await this.stopModule(id, 'shutdown');
     for (const [id, s] of this.statusById) this.statusById.set(id, { ...s, state: 'stopped' });
+  }
+
+  /** Starts the apply loop unless it runs; one queued while it was finishing starts it again. */
+  private kick() {
+    if (this.loop) return;
+    this.loop = this.drain().finally(() => {
+      this.loop = null;
+      if (this.pending && !this.closed) this.kick();
+    });
   }
 
   private async drain() {
@@ -222,7 +248,10 @@ export class ModuleHost {
     const log = this.options.logger;
     const runningSpecs = new Map([...this.running].map(([id, s]) => [id, s.spec]));
     const failedSpecs = new Map([...this.failures].map(([id, f]) => [id, f.spec]));
-    const plan = planReconcile(runningSpecs, doc, this.options.registry, { failed: failedSpecs });
+    const plan = planReconcile(runningSpecs, doc, this.options.registry, {
+      failed: failedSpecs,
+      holdsLease: this.options.holdsLease,
+    });
     log.log('applying node document', {
       version: doc.version,
       steps: plan.steps.map((s) => `${s.action} ${s.moduleId}`),
@@ -289,7 +318,10 @@ export class ModuleHost {
       const failure = this.failures.get(m.moduleId);
       let status: ModuleStatus;
       if (slot) {
-        if (!failure && sameSpec(slot.spec, m)) slot.ref.version = doc.version;
+        if (!failure && sameRun(slot.spec, m)) {
+          slot.spec = m; // a change of activation alone applies without a restart
+          slot.ref.version = doc.version;
+        }
         status = failure
           ? { state: 'failed', version: slot.ref.version, error: failure.error }
           : { state: 'running', version: slot.ref.version };
@@ -301,7 +333,7 @@ export class ModuleHost {
         const i = idle.get(m.moduleId);
         const state = i?.state ?? 'stopped';
         status = { state, version: doc.version };
-        if (i && i.state !== 'stopped') status.error = i.reason;
+        if (i && i.state !== 'stopped' && i.state !== 'standby') status.error = i.reason;
       }
       this.statusById.set(m.moduleId, status);
     }

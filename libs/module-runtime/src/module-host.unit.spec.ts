@@ -62,7 +62,10 @@ const doc = (version: number, modules: ModuleSpec[], archived = false): NodeDocu
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
-function host(journal: string[], opts: { inPlace?: boolean } = {}) {
+function host(
+  journal: string[],
+  opts: { inPlace?: boolean; holdsLease?: (moduleId: string) => boolean } = {},
+) {
   const registry = new ModuleTypeRegistry([recordingType('thing', journal, opts)]);
   const applied: number[] = [];
   const h = new ModuleHost({
@@ -72,6 +75,7 @@ function host(journal: string[], opts: { inPlace?: boolean } = {}) {
     portOffset: 0,
     logger: quiet,
     onApplied: (r) => applied.push(r.version),
+    holdsLease: opts.holdsLease,
   });
   return { h, applied };
 }
@@ -272,5 +276,38 @@ describe('ModuleHost', () => {
     await h.apply(doc(1, [mod('a', { config: { value: 'x' } })]));
     await h.apply(doc(2, [mod('a', { config: { value: 'y' } })]));
     expect(journal).toEqual(['start a x v1', 'stop a', 'start a y v2']);
+  });
+
+  it('starts and stops a single module as its lease is won and lost, touching nothing else', async () => {
+    // given a single module and an all module, and no lease held
+    const journal: string[] = [];
+    const leases = new Set<string>();
+    const { h } = host(journal, { holdsLease: (id) => leases.has(id) });
+    await h.apply(doc(1, [mod('solo', { activation: 'single' }), mod('other')]));
+    expect(journal).toEqual(['start other v1']);
+    expect(h.statuses().solo).toEqual({ state: 'standby', version: 1 });
+    // when the lease is won, then the single module starts
+    leases.add('solo');
+    await h.reevaluate();
+    expect(journal).toEqual(['start other v1', 'start solo v1']);
+    expect(h.statuses().solo).toEqual({ state: 'running', version: 1 });
+    // when the lease is lost, then it stops and stands by; the other module never restarts
+    leases.delete('solo');
+    await h.reevaluate();
+    expect(journal).toEqual(['start other v1', 'start solo v1', 'stop solo']);
+    expect(h.statuses()).toEqual({
+      solo: { state: 'standby', version: 1 },
+      other: { state: 'running', version: 1 },
+    });
+  });
+
+  it('switches a running module between all and single without restarting it', async () => {
+    const journal: string[] = [];
+    const { h } = host(journal, { holdsLease: () => true });
+    await h.apply(doc(1, [mod('m')]));
+    await h.apply(doc(2, [mod('m', { activation: 'single' })]));
+    await h.apply(doc(3, [mod('m')]));
+    expect(journal).toEqual(['start m v1']);
+    expect(h.statuses().m).toEqual({ state: 'running', version: 3 });
   });
 });
