@@ -6,6 +6,7 @@ import {
   MEMBERSHIP_SUBJECTS,
   NODES_BUCKET,
 } from './names';
+import { openLeasesBucket } from './module-leases';
 
 const TWO_MINUTES_NS = 2 * 60 * 1_000_000_000;
 const SEVEN_DAYS_NS = 7 * 24 * 60 * 60 * 1_000_000_000;
@@ -48,4 +49,5 @@ export async function ensureTopology(nc: NatsConnection): Promise<void> {
   }
   const js = nc.jetstream();
   await js.views.kv(NODES_BUCKET, { history: 5 });
+  await openLeasesBucket(nc);
 }
