@@ -39,6 +39,8 @@ export interface MembershipAnnouncement extends ProcessIdentity {
 export interface Heartbeat extends ProcessIdentity {
   appliedVersion: number;
   modules: Record<string, ModuleStatus>;
+  /** The `activation: single` modules this process holds the lease of and runs. */
+  activeModules?: string[];
   at: string;
 }
 

@@ -17,6 +17,17 @@ import {
   sameSpec,
 } from './reconcile-plan';
 
+/**
+ * The `single` modules of a document this process would run if it held their lease: enabled,
+ * of a type it knows, node not archived. These are the ones to contend for.
+ */
+export function leasedModules(doc: NodeDocument, registry: ModuleTypeSource): string[] {
+  if (doc.archived) return [];
+  return doc.modules
+    .filter((m) => m.activation === 'single' && m.enabled && registry.get(m.type) !== undefined)
+    .map((m) => m.moduleId);
+}
+
 export interface ModuleTypeSource {
   get(type: string): ModuleTypeDefinition | undefined;
 }
@@ -110,6 +121,7 @@ export class ModuleHost {
   private inFlight: NodeDocument | null = null;
   private loop: Promise<void> | null = null;
   private closed = false;
+  private stopped: Promise<void> | null = null;
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
 
@@ -183,7 +195,7 @@ export class ModuleHost {
    * the document changed (a lease of a `single` module was won or lost). Resolves once applied.
    */
   async reevaluate(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed) return this.stopped ?? undefined; // everything stops anyway: wait for it
     if (!this.pending) {
       const current = this.inFlight ?? this.applied;
       if (!current) return;
@@ -206,8 +218,13 @@ export class ModuleHost {
   }
 
   /** Stops every module, dependents before what they require; later documents are ignored. */
-  async stopAll(): Promise<void> {
+  stopAll(): Promise<void> {
     this.closed = true;
+    this.stopped ??= this.stopEverything();
+    return this.stopped;
+  }
+
+  private async stopEverything() {
     this.pending = null;
     await this.whenIdle();
     const order = dependencyOrder([...this.running.values()].map((s) => s.spec)).reverse();

@@ -1,5 +1,5 @@
 import { ModuleSpec, NodeDocument, StringMap } from '@plexus/domain';
-import { ModuleHost } from './module-host';
+import { leasedModules, ModuleHost } from './module-host';
 import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from './module-type';
 import { ModuleTypeRegistry } from './registry';
 
@@ -309,5 +309,19 @@ describe('ModuleHost', () => {
     await h.apply(doc(3, [mod('m')]));
     expect(journal).toEqual(['start m v1']);
     expect(h.statuses().m).toEqual({ state: 'running', version: 3 });
+  });
+});
+
+describe('leasedModules', () => {
+  const registry = new ModuleTypeRegistry([recordingType('thing', [])]);
+  it('names the single modules this process could run: enabled, of a known type, node not archived', () => {
+    const modules = [
+      mod('solo', { activation: 'single' }),
+      mod('everywhere'),
+      mod('off', { activation: 'single', enabled: false }),
+      mod('alien', { activation: 'single', type: 'unknown' }),
+    ];
+    expect(leasedModules(doc(1, modules), registry)).toEqual(['solo']);
+    expect(leasedModules(doc(2, modules, true), registry)).toEqual([]);
   });
 });

@@ -30,6 +30,8 @@ export class ProcessesController {
         lastSeenAt: hb && Date.parse(hb.at) > Date.parse(row.lastSeenAt) ? hb.at : row.lastSeenAt,
         appliedVersion: hb?.appliedVersion ?? null,
         modules: hb?.modules ?? {},
+        // The `activation: single` modules this process is the active one for.
+        activeModules: hb?.activeModules ?? [],
       };
     });
   }
