@@ -160,6 +160,34 @@ describe('activation: single', () => {
     await respawn(offsetOf(before.port));
   });
 
+  it('takes over from an active process that stalls (SIGSTOP), which does not serve again when it resumes', async () => {
+    const before = (await servingOne()).serving[0];
+    const stalled = workers.get(offsetOf(before.port))!;
+    const stalledAt = performance.now();
+    stalled.child.kill('SIGSTOP');
+    try {
+      await watch.until(
+        'another process serving',
+        (r) => r.serving.some((s) => s.processId !== before.processId),
+        stalledAt,
+      );
+    } finally {
+      stalled.child.kill('SIGCONT');
+    }
+    const resumedAt = performance.now();
+    // the resumed process finds its lease gone: it answers nothing as the active one
+    await waitFor(
+      'the resumed process standing by',
+      async () =>
+        (await upProcesses()).find((p) => p.pid === stalled.child.pid)?.modules.web?.state ===
+        'standby',
+      15_000,
+      100,
+    );
+    await watch.until('a round after the resume', () => true, resumedAt + 1000);
+    expect(watch.overlaps()).toEqual([]);
+  });
+
   it('switches to all and back to single without restarting any process', async () => {
     const active = (await servingOne()).serving[0];
     const pids = [...workers.values()].map((w) => w.child.pid);

@@ -1,12 +1,17 @@
 import * as http from 'node:http';
 
 /**
- * GET / on 127.0.0.1:port over a connection of its own (no keep-alive, as a load balancer's
- * check would do): the processId of the http-endpoint that answered 200, or null.
+ * GET / on 127.0.0.1:port: the processId of the http-endpoint that answered 200, or null. Over a
+ * connection of its own by default; with an agent that keeps connections alive, as a load
+ * balancer in front of the processes would.
  */
-export function probe(port: number, timeoutMs = 1000): Promise<string | null> {
+export function probe(
+  port: number,
+  timeoutMs = 1000,
+  agent: http.Agent | false = false,
+): Promise<string | null> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => (text += chunk));
@@ -31,11 +36,16 @@ export interface ServingRound {
   serving: { port: number; processId: string }[];
 }
 
-/** Probes every port together, every `everyMs`, and keeps every round. */
+/**
+ * Probes every port together, every `everyMs`, and keeps every round. Connections are kept alive
+ * (one per port), so a process that stalls and resumes finds requests waiting on connections it
+ * had already accepted, as it would behind a load balancer.
+ */
 export class ServingWatch {
   readonly rounds: ServingRound[] = [];
   private stopped = false;
   private loop: Promise<void> | null = null;
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
   constructor(
     private readonly ports: () => number[],
@@ -47,7 +57,7 @@ export class ServingWatch {
       while (!this.stopped) {
         const at = performance.now();
         const ports = this.ports();
-        const answers = await Promise.all(ports.map((p) => probe(p)));
+        const answers = await Promise.all(ports.map((p) => probe(p, 1000, this.agent)));
         this.rounds.push({
           at,
           serving: ports
@@ -64,6 +74,7 @@ export class ServingWatch {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop;
+    this.agent.destroy();
   }
 
   /** The latest round (waits for one when there is none yet). */

@@ -111,6 +111,8 @@ interface Contest {
   phase: Phase;
   /** Revision of this process's last successful write of the key. */
   revision: number;
+  /** Local time (ms) by which the lease must be renewed; see leaseDeadline. */
+  deadline: number;
   acquiredAt: string;
   timer: NodeJS.Timeout | null;
   deadlineTimer: NodeJS.Timeout | null;
@@ -143,9 +145,12 @@ export class ModuleLeases {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** Whether this process holds the lease of a module (and so may run it). */
+  /** Whether this process holds the lease of a module (and so may run it) right now. */
   holds(moduleId: string): boolean {
-    return this.contests.get(moduleId)?.phase === 'held';
+    const c = this.contests.get(moduleId);
+    // Past the deadline it is not held even if the timer that stops the module has not run yet
+    // (a stalled event loop runs I/O callbacks before overdue timers).
+    return c?.phase === 'held' && this.now() < c.deadline;
   }
 
   /** Modules whose lease this process holds. */
@@ -172,6 +177,7 @@ export class ModuleLeases {
         key: moduleLeaseKey(this.options.nodeId, moduleId),
         phase: 'standby',
         revision: 0,
+        deadline: 0,
         acquiredAt: '',
         timer: null,
         deadlineTimer: null,
@@ -318,6 +324,7 @@ export class ModuleLeases {
   }
 
   private armDeadline(c: Contest, deadline: number) {
+    c.deadline = deadline;
     if (c.deadlineTimer) clearTimeout(c.deadlineTimer);
     c.deadlineTimer = setTimeout(
       () => void this.lose(c, 'the lease could not be renewed before its deadline'),

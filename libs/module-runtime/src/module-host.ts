@@ -367,6 +367,12 @@ export class ModuleHost {
     );
   }
 
+  /** See ModuleContext.mayServe: the activation of the spec the module runs now decides. */
+  private mayServe(moduleId: string, started: ModuleSpec): boolean {
+    const spec = this.running.get(moduleId)?.spec ?? started;
+    return spec.activation !== 'single' || (this.options.holdsLease?.(moduleId) ?? false);
+  }
+
   /** Starts one module; throws what its start threw. Dependencies must be running. */
   private async startModule(moduleId: string, spec: ModuleSpec, version: number) {
     const definition = this.options.registry.get(spec.type);
@@ -387,6 +393,7 @@ export class ModuleHost {
       dependencies,
       logger: this.moduleLogger(moduleId),
       services: this.options.services ?? {},
+      mayServe: () => this.mayServe(moduleId, spec),
     };
     const starting = definition.start({ ...spec.config }, ctx);
     let instance: ModuleInstance;

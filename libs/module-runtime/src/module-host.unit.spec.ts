@@ -301,6 +301,21 @@ describe('ModuleHost', () => {
     });
   });
 
+  it('tells a running single module it may no longer serve the moment its lease is not held', async () => {
+    // given a single module running on the lease holder, and an all module
+    const journal: string[] = [];
+    const leases = new Set(['solo']);
+    const { h } = host(journal, { holdsLease: (id) => leases.has(id) });
+    await h.apply(doc(1, [mod('solo', { activation: 'single' }), mod('other')]));
+    const ctxOf = (id: string) => (h.instance(id) as unknown as { ctx: ModuleContext }).ctx;
+    expect(ctxOf('solo').mayServe?.()).toBe(true);
+    // when the lease lapses, before the host has stopped the module
+    leases.clear();
+    // then the module already knows, and an all module is unaffected
+    expect(ctxOf('solo').mayServe?.()).toBe(false);
+    expect(ctxOf('other').mayServe?.()).toBe(true);
+  });
+
   it('switches a running module between all and single without restarting it', async () => {
     const journal: string[] = [];
     const { h } = host(journal, { holdsLease: () => true });
