@@ -118,6 +118,8 @@ interface Contest {
   deadlineTimer: NodeJS.Timeout | null;
   /** The request in progress (acquire or renew), awaited before a release. */
   op: Promise<void> | null;
+  /** When a failed request was last logged (Date.now()). */
+  warnedAt: number;
 }
 
 const silent: BusLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -182,6 +184,7 @@ export class ModuleLeases {
         timer: null,
         deadlineTimer: null,
         op: null,
+        warnedAt: 0,
       };
       this.contests.set(moduleId, contest);
       fresh.push(contest);
@@ -234,12 +237,15 @@ export class ModuleLeases {
           if (await this.acquire(c, kv, t)) next = t.renewMs;
         }
       } catch (err) {
-        if (!this.closed)
-          this.logger.warn('lease request failed', {
+        // Retried every poll: say so at most every few seconds while it keeps failing.
+        if (!this.closed && Date.now() - c.warnedAt >= 5000) {
+          c.warnedAt = Date.now();
+          this.logger.warn('lease request failed; retrying', {
             moduleId: c.moduleId,
             phase: c.phase,
             error: errorText(err),
           });
+        }
       }
     })();
     c.op = op;
