@@ -10,23 +10,13 @@ import {
 import {
   dependencyOrder,
   IdleModule,
+  leaseOwner,
   planReconcile,
   ReconcilePlan,
   ReconcileStep,
   sameRun,
   sameSpec,
 } from './reconcile-plan';
-
-/**
- * The `single` modules of a document this process would run if it held their lease: enabled,
- * of a type it knows, node not archived. These are the ones to contend for.
- */
-export function leasedModules(doc: NodeDocument, registry: ModuleTypeSource): string[] {
-  if (doc.archived) return [];
-  return doc.modules
-    .filter((m) => m.activation === 'single' && m.enabled && registry.get(m.type) !== undefined)
-    .map((m) => m.moduleId);
-}
 
 export interface ModuleTypeSource {
   get(type: string): ModuleTypeDefinition | undefined;
@@ -122,6 +112,8 @@ export class ModuleHost {
   private loop: Promise<void> | null = null;
   private closed = false;
   private stopped: Promise<void> | null = null;
+  /** Single module -> the module whose lease it follows (leaseOwner), for the document applied. */
+  private leaseOwners = new Map<string, string>();
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
 
@@ -265,6 +257,11 @@ export class ModuleHost {
     const log = this.options.logger;
     const runningSpecs = new Map([...this.running].map(([id, s]) => [id, s.spec]));
     const failedSpecs = new Map([...this.failures].map(([id, f]) => [id, f.spec]));
+    this.leaseOwners = new Map(
+      doc.modules
+        .filter((m) => m.activation === 'single')
+        .map((m) => [m.moduleId, leaseOwner(doc, m.moduleId)]),
+    );
     const plan = planReconcile(runningSpecs, doc, this.options.registry, {
       failed: failedSpecs,
       holdsLease: this.options.holdsLease,
@@ -370,7 +367,8 @@ export class ModuleHost {
   /** See ModuleContext.mayServe: the activation of the spec the module runs now decides. */
   private mayServe(moduleId: string, started: ModuleSpec): boolean {
     const spec = this.running.get(moduleId)?.spec ?? started;
-    return spec.activation !== 'single' || (this.options.holdsLease?.(moduleId) ?? false);
+    if (spec.activation !== 'single') return true;
+    return this.options.holdsLease?.(this.leaseOwners.get(moduleId) ?? moduleId) ?? false;
   }
 
   /** Starts one module; throws what its start threw. Dependencies must be running. */

@@ -1,5 +1,6 @@
 import { ModuleSpec, NodeDocument, StringMap } from '@plexus/domain';
-import { leasedModules, ModuleHost } from './module-host';
+import { ModuleHost } from './module-host';
+import { leasedModules } from './reconcile-plan';
 import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from './module-type';
 import { ModuleTypeRegistry } from './registry';
 
@@ -338,5 +339,14 @@ describe('leasedModules', () => {
     ];
     expect(leasedModules(doc(1, modules), registry)).toEqual(['solo']);
     expect(leasedModules(doc(2, modules, true), registry)).toEqual([]);
+  });
+
+  it('contends only for the first of a chain of single modules: the others follow its lease', () => {
+    const modules = [
+      mod('jobs', { activation: 'single', requires: { DB: 'store', WEB: 'front' } }),
+      mod('store', { activation: 'single' }),
+      mod('front'),
+    ];
+    expect(leasedModules(doc(1, modules), registry)).toEqual(['store']);
   });
 });

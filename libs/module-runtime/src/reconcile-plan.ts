@@ -46,9 +46,9 @@ export interface PlanOptions {
    */
   failed?: ReadonlyMap<string, ModuleSpec> | Record<string, ModuleSpec>;
   /**
-   * Whether this process holds the lease of an `activation: single` module (it may run it). A
-   * `single` module without the lease stands by, and so does whatever requires it. Default: no
-   * lease held.
+   * Whether this process holds a lease (named by the module it belongs to, see leaseOwner). A
+   * `single` module runs only where its owner's lease is held; elsewhere it stands by, and so
+   * does whatever requires it. Default: no lease held.
    */
   holdsLease?: (moduleId: string) => boolean;
 }
@@ -107,6 +107,38 @@ export function dependencyOrder(modules: { moduleId: string; requires: StringMap
 }
 
 /**
+ * The module whose lease decides where an `activation: single` module runs: the module itself,
+ * unless it requires another `single` module (first by role name), whose owner it then follows,
+ * so that a chain of single modules always lands on one process together.
+ */
+export function leaseOwner(doc: NodeDocument, moduleId: string): string {
+  const byId = new Map(doc.modules.map((m) => [m.moduleId, m]));
+  const seen = new Set<string>();
+  for (let current = moduleId; ;) {
+    seen.add(current);
+    const m = byId.get(current);
+    const next = Object.keys(m?.requires ?? {})
+      .sort()
+      .map((role) => byId.get(m!.requires[role]))
+      .find((d) => d?.activation === 'single' && !seen.has(d.moduleId));
+    if (!next) return current;
+    current = next.moduleId;
+  }
+}
+
+/**
+ * The leases to contend for: the `single` modules of a document that own their lease (see
+ * leaseOwner) and that this process could run: enabled, of a type it knows, node not archived.
+ */
+export function leasedModules(doc: NodeDocument, registry: ModuleTypeLookup): string[] {
+  if (doc.archived) return [];
+  return doc.modules
+    .filter((m) => m.activation === 'single' && m.enabled && registry.get(m.type) !== undefined)
+    .filter((m) => leaseOwner(doc, m.moduleId) === m.moduleId)
+    .map((m) => m.moduleId);
+}
+
+/**
  * What to do to go from the modules that run now (moduleId -> the spec each runs) to the desired
  * node document. Pure: no I/O, no clock.
  *
@@ -151,7 +183,7 @@ export function planReconcile(
       setIdle(id, 'unsupported', `module type "${m.type}" is not supported by this process`);
       continue;
     }
-    if (m.activation === 'single' && !holdsLease(id)) {
+    if (m.activation === 'single' && !holdsLease(leaseOwner(desired, id))) {
       setIdle(id, 'standby', 'activation is single and another process is active');
       continue;
     }

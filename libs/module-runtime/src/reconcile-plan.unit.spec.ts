@@ -1,5 +1,5 @@
 import { ModuleSpec, NodeDocument } from '@plexus/domain';
-import { planReconcile, ReconcileStep } from './reconcile-plan';
+import { leaseOwner, planReconcile, ReconcileStep } from './reconcile-plan';
 
 const registry = {
   get: (type: string) => (['http', 'security', 'db'].includes(type) ? {} : undefined),
@@ -317,5 +317,28 @@ describe('planReconcile with activation: single', () => {
       holds(),
     );
     expect(brief(plan.steps)).toEqual(['stop endpoint (standby)']);
+  });
+
+  it('runs a single module that requires another single module wherever that one holds its lease', () => {
+    // given jobs (single) requiring store (single): jobs follows store's lease
+    const store = mod('store', { type: 'db', activation: 'single' });
+    const jobs = mod('jobs', { activation: 'single', requires: { DB: 'store' } });
+    const desired = doc([store, jobs]);
+    expect(leaseOwner(desired, 'jobs')).toBe('store');
+    expect(leaseOwner(desired, 'store')).toBe('store');
+    // when this process holds store's lease, both start; with no lease, both stand by
+    expect(brief(planReconcile(runs(), desired, registry, holds('store')).steps)).toEqual([
+      'start store (new)',
+      'start jobs (new)',
+    ]);
+    expect(
+      planReconcile(runs(), desired, registry, holds()).idle.map((i) => `${i.moduleId} ${i.state}`),
+    ).toEqual(['store standby', 'jobs standby']);
+  });
+
+  it('breaks a cycle of single requirements instead of looping', () => {
+    const a = mod('a', { activation: 'single', requires: { B: 'b' } });
+    const b = mod('b', { activation: 'single', requires: { A: 'a' } });
+    expect(leaseOwner(doc([a, b]), 'a')).toBe('b');
   });
 });
