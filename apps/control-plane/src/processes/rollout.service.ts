@@ -38,8 +38,12 @@ export class RolloutService implements OnApplicationBootstrap, OnModuleDestroy {
           return; // a malformed report is ignored
         }
         const previous = this.latest.get(report.processId);
-        if (!previous || previous.version <= report.version)
+        if (!previous || previous.version < report.version)
           this.latest.set(report.processId, { ...report, receivedAt: Date.now() });
+        // A version applied again (a lease won or lost) updates the module states, not when
+        // that version arrived.
+        else if (previous.version === report.version)
+          this.latest.set(report.processId, { ...report, receivedAt: previous.receivedAt });
       },
     });
   }
