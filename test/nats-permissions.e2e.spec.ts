@@ -33,6 +33,7 @@ describe('a worker with only the documented NATS permissions', () => {
   const dir = mkdtempSync(join(tmpdir(), 'plexus-perm-'));
   const nodeId = `perm-${randomBytes(4).toString('hex')}`;
   let port: number;
+  let soloPort: number;
 
   beforeAll(async () => {
     process.env.PLEXUS_NATS_CONTROL_PLANE_PASSWORD = CP_PASSWORD; // nats-server reads $VARs from its environment
@@ -48,9 +49,12 @@ describe('a worker with only the documented NATS permissions', () => {
       PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     });
     port = await freePortBlock([0, 100]); // a supervisor's second process listens at +100
+    soloPort = await freePort();
     writeFileSync(
       join(dir, 'node.properties'),
-      `node.id=${nodeId}\nmodule.web.type=http-endpoint\nmodule.web.config.port=${port}\nmodule.web.config.message=hello\n`,
+      `node.id=${nodeId}\nmodule.web.type=http-endpoint\nmodule.web.config.port=${port}\nmodule.web.config.message=hello\n` +
+        // an activation: single module: the worker takes, renews and releases its lease
+        `module.solo.type=http-endpoint\nmodule.solo.activation=single\nmodule.solo.config.port=${soloPort}\n`,
     );
   }, 60_000);
 
@@ -84,6 +88,7 @@ describe('a worker with only the documented NATS permissions', () => {
       (await api.patch(`/nodes/${nodeId}/modules/web/config`, { message: 'changed' })).status,
     ).toBe(200);
     await served('changed');
+    expect((await fetch(`http://127.0.0.1:${soloPort}/`)).status).toBe(200);
     await waitFor(
       'the process listed up',
       async () => (await api.get(`/processes?nodeId=${nodeId}`)).body[0]?.status === 'up',

@@ -7,7 +7,11 @@ import {
   announceMembership,
   AppliedReport,
   connectNats,
+  DEFAULT_LEASE_MS,
+  leaseTimings,
+  ModuleLeases,
   NodeDocumentWatch,
+  openLeasesBucket,
   ProcessIdentity,
   publishAppliedReport,
   publishHeartbeat,
@@ -17,6 +21,7 @@ import { NodeDocument, NodeFromProperties, nodeFromProperties, StringMap } from 
 import {
   ApplyResult,
   LoadMeter,
+  leasedModules,
   ModuleHost,
   ModuleTypeRegistry,
   withLogFields,
@@ -59,6 +64,11 @@ export class WorkerService {
   private nc: NatsConnection | null = null;
   private watch: NodeDocumentWatch | null = null;
   private host: ModuleHost | null = null;
+  private leases: ModuleLeases | null = null;
+  /** Contending for the leases a document needs before it is applied (see offer). */
+  private preparing: Promise<void> | null = null;
+  /** The leased modules of each offered document not applied yet, by version. */
+  private readonly leasedByVersion = new Map<number, string[]>();
   private heartbeat: NodeJS.Timeout | null = null;
   private unreported: AppliedReport[] = [];
   private reportTimer: NodeJS.Timeout | null = null;
@@ -121,7 +131,17 @@ export class WorkerService {
       logger: this.log,
       services: { nats: nc },
       moduleLogger: (moduleId) => fieldLogger(this.logger.child({ moduleId })),
-      onApplied: (result) => this.reportApplied(result),
+      onApplied: (result) => this.onApplied(result),
+      holdsLease: (moduleId) => this.leases?.holds(moduleId) ?? false,
+    });
+    this.leases = new ModuleLeases({
+      nodeId,
+      processId: this.processId,
+      openBucket: () => openLeasesBucket(nc, leaseTimings(DEFAULT_LEASE_MS).requestTimeoutMs),
+      logger: withLogFields(this.log, { component: 'leases' }),
+      // Winning or losing a lease replans only: the host starts or stops just that module.
+      onAcquired: () => void this.host?.reevaluate(),
+      onLost: async () => this.host?.reevaluate(),
     });
     this.watch = await watchNodeDocument(nc, nodeId, (doc) => this.onDocument(doc), {
       logger: withLogFields(this.log, { component: 'node-document-watch' }),
@@ -150,7 +170,8 @@ export class WorkerService {
     this.loadMeter = new LoadMeter();
     this.heartbeat = setInterval(() => this.sendHeartbeat(), HEARTBEAT_MS);
     if (this.latest) {
-      this.host.submit(this.latest);
+      this.offer(this.latest);
+      await this.preparing;
       await this.host.whenIdle(); // "running" means the node's modules have been started
     }
     this.logger.info({ version: this.host.appliedVersion }, 'worker running');
@@ -170,6 +191,7 @@ export class WorkerService {
     this.sendReports();
     await this.watch?.stop().catch(() => undefined);
     await this.host?.stopAll();
+    await this.leases?.close(); // modules stopped: a standby may take over at once
     const nc = this.nc;
     if (nc && !nc.isClosed() && this.joined) {
       await Promise.race([this.joined, sleep(2500)]);
@@ -189,7 +211,48 @@ export class WorkerService {
 
   private onDocument(doc: NodeDocument) {
     this.latest = doc;
-    if (this.applying) this.host?.submit(doc);
+    if (this.applying) this.offer(doc);
+  }
+
+  /**
+   * Hands a document to the host. One with a `single` module this process does not contend for
+   * yet waits for one attempt at its lease first, so that the winner keeps the module running
+   * through an all -> single switch; every other document goes straight to the host (no NATS
+   * round trip on the apply path), behind any that is still waiting, to keep their order.
+   */
+  private offer(doc: NodeDocument) {
+    const host = this.host;
+    const leases = this.leases;
+    if (!host || !leases) return;
+    const leased = leasedModules(doc, this.registry);
+    this.leasedByVersion.set(doc.version, leased);
+    const contended = new Set(leases.contended());
+    if (!this.preparing && leased.every((id) => contended.has(id))) {
+      host.submit(doc);
+      return;
+    }
+    const prepared = (this.preparing ?? Promise.resolve())
+      .then(() => leases.contend(leased))
+      .catch((err) =>
+        this.logger.warn({ error: errorText(err) }, 'contending for module leases failed'),
+      )
+      .then(() => void host.submit(doc));
+    this.preparing = prepared;
+    void prepared.finally(() => {
+      if (this.preparing === prepared) this.preparing = null;
+    });
+  }
+
+  /** Reports the apply; stops contending for modules no document in play runs as single. */
+  private onApplied(result: ApplyResult) {
+    this.reportApplied(result);
+    const keep = new Set<string>();
+    for (const [version, leased] of this.leasedByVersion) {
+      if (version < result.version) this.leasedByVersion.delete(version);
+      else leased.forEach((id) => keep.add(id));
+    }
+    if (this.leases && this.leases.contended().some((id) => !keep.has(id)))
+      void this.leases.retain(keep);
   }
 
   /** The parsed --properties file (null without one); a bad file stops the start. */
@@ -325,6 +388,7 @@ export class WorkerService {
       ...this.identity(),
       appliedVersion: this.host.appliedVersion,
       modules,
+      activeModules: (this.leases?.held() ?? []).filter((id) => modules[id]?.state === 'running'),
       at: new Date().toISOString(),
       ...(this.loadMeter ? { load: this.loadMeter.sample(modules) } : {}),
     });

@@ -7,3 +7,4 @@ export * from './node-documents';
 export * from './process-messages';
 export * from './connection-state';
 export * from './scaling-bucket';
+export * from './module-leases';

@@ -47,6 +47,8 @@ export interface ProcessLoad {
 export interface Heartbeat extends ProcessIdentity {
   appliedVersion: number;
   modules: Record<string, ModuleStatus>;
+  /** The `activation: single` modules this process holds the lease of and runs. */
+  activeModules?: string[];
   at: string;
   /** Absent from processes of versions before autoscaling. */
   load?: ProcessLoad;

@@ -63,3 +63,17 @@ export const nodeDocumentKey = (nodeId: string) =>
  */
 export const sessionDroppedSubject = (realmKey: string) => `plexus.sessions.dropped.${realmKey}`;
 export const SESSIONS_DROPPED_ALL = 'plexus.sessions.dropped.>';
+
+/**
+ * KV bucket of the leases of `activation: single` modules: one key per (node, module), held by
+ * the one process that runs the module. The bucket's max age is the lease time (nats-server 2.9
+ * has no per-key TTL), so a lease its holder stops renewing disappears by itself.
+ */
+export const LEASES_BUCKET = 'plexus-leases';
+
+/**
+ * The key of a module's lease in LEASES_BUCKET: both IDs in their key-safe form (nodeDocumentKey)
+ * joined by "/", a character IDs never contain, so two (node, module) pairs never share a key.
+ */
+export const moduleLeaseKey = (nodeId: string, moduleId: string) =>
+  `${nodeDocumentKey(nodeId)}/${nodeDocumentKey(moduleId)}`;

@@ -7,6 +7,7 @@ import {
   NODES_BUCKET,
   SCALING_BUCKET,
 } from './names';
+import { openLeasesBucket } from './module-leases';
 
 const TWO_MINUTES_NS = 2 * 60 * 1_000_000_000;
 const SEVEN_DAYS_NS = 7 * 24 * 60 * 60 * 1_000_000_000;
@@ -50,4 +51,5 @@ export async function ensureTopology(nc: NatsConnection): Promise<void> {
   const js = nc.jetstream();
   await js.views.kv(NODES_BUCKET, { history: 5 });
   await js.views.kv(SCALING_BUCKET, { history: 5 });
+  await openLeasesBucket(nc);
 }

@@ -10,9 +10,11 @@ import {
 import {
   dependencyOrder,
   IdleModule,
+  leaseOwner,
   planReconcile,
   ReconcilePlan,
   ReconcileStep,
+  sameRun,
   sameSpec,
 } from './reconcile-plan';
 
@@ -32,6 +34,11 @@ export interface ModuleHostOptions {
   moduleLogger?: (moduleId: string) => ModuleLogger;
   /** Called after every applied document, right when the apply finished. */
   onApplied?: (result: ApplyResult) => void;
+  /**
+   * Whether this process holds the lease of an `activation: single` module, so it may run it
+   * (see PlanOptions.holdsLease). Call reevaluate() when the answer changes. Default: never.
+   */
+  holdsLease?: (moduleId: string) => boolean;
   /** A module start (or stop) that takes longer fails (or is abandoned). */
   startTimeoutMs?: number;
   stopTimeoutMs?: number;
@@ -104,6 +111,9 @@ export class ModuleHost {
   private inFlight: NodeDocument | null = null;
   private loop: Promise<void> | null = null;
   private closed = false;
+  private stopped: Promise<void> | null = null;
+  /** Single module -> the module whose lease it follows (leaseOwner), for the document applied. */
+  private leaseOwners = new Map<string, string>();
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
 
@@ -168,12 +178,23 @@ export class ModuleHost {
         version: doc.version,
       });
     this.pending = doc;
-    if (!this.loop) {
-      this.loop = this.drain().finally(() => {
-        this.loop = null;
-      });
-    }
+    this.kick();
     return true;
+  }
+
+  /**
+   * Plans the applied (or in-flight) document again, after something the plan depends on besides
+   * the document changed (a lease of a `single` module was won or lost). Resolves once applied.
+   */
+  async reevaluate(): Promise<void> {
+    if (this.closed) return this.stopped ?? undefined; // everything stops anyway: wait for it
+    if (!this.pending) {
+      const current = this.inFlight ?? this.applied;
+      if (!current) return;
+      this.pending = current;
+      this.kick();
+    }
+    await this.whenIdle();
   }
 
   /** Submits a document and waits until it (or a newer one) is applied. */
@@ -189,13 +210,27 @@ export class ModuleHost {
   }
 
   /** Stops every module, dependents before what they require; later documents are ignored. */
-  async stopAll(): Promise<void> {
+  stopAll(): Promise<void> {
     this.closed = true;
+    this.stopped ??= this.stopEverything();
+    return this.stopped;
+  }
+
+  private async stopEverything() {
     this.pending = null;
     await this.whenIdle();
     const order = dependencyOrder([...this.running.values()].map((s) => s.spec)).reverse();
     for (const id of order) await this.stopModule(id, 'shutdown');
     for (const [id, s] of this.statusById) this.statusById.set(id, { ...s, state: 'stopped' });
+  }
+
+  /** Starts the apply loop unless it runs; one queued while it was finishing starts it again. */
+  private kick() {
+    if (this.loop) return;
+    this.loop = this.drain().finally(() => {
+      this.loop = null;
+      if (this.pending && !this.closed) this.kick();
+    });
   }
 
   private async drain() {
@@ -222,7 +257,15 @@ export class ModuleHost {
     const log = this.options.logger;
     const runningSpecs = new Map([...this.running].map(([id, s]) => [id, s.spec]));
     const failedSpecs = new Map([...this.failures].map(([id, f]) => [id, f.spec]));
-    const plan = planReconcile(runningSpecs, doc, this.options.registry, { failed: failedSpecs });
+    this.leaseOwners = new Map(
+      doc.modules
+        .filter((m) => m.activation === 'single')
+        .map((m) => [m.moduleId, leaseOwner(doc, m.moduleId)]),
+    );
+    const plan = planReconcile(runningSpecs, doc, this.options.registry, {
+      failed: failedSpecs,
+      holdsLease: this.options.holdsLease,
+    });
     log.log('applying node document', {
       version: doc.version,
       steps: plan.steps.map((s) => `${s.action} ${s.moduleId}`),
@@ -289,7 +332,10 @@ export class ModuleHost {
       const failure = this.failures.get(m.moduleId);
       let status: ModuleStatus;
       if (slot) {
-        if (!failure && sameSpec(slot.spec, m)) slot.ref.version = doc.version;
+        if (!failure && sameRun(slot.spec, m)) {
+          slot.spec = m; // a change of activation alone applies without a restart
+          slot.ref.version = doc.version;
+        }
         status = failure
           ? { state: 'failed', version: slot.ref.version, error: failure.error }
           : { state: 'running', version: slot.ref.version };
@@ -301,7 +347,7 @@ export class ModuleHost {
         const i = idle.get(m.moduleId);
         const state = i?.state ?? 'stopped';
         status = { state, version: doc.version };
-        if (i && i.state !== 'stopped') status.error = i.reason;
+        if (i && i.state !== 'stopped' && i.state !== 'standby') status.error = i.reason;
       }
       this.statusById.set(m.moduleId, status);
     }
@@ -316,6 +362,13 @@ export class ModuleHost {
     return (
       this.options.moduleLogger?.(moduleId) ?? withLogFields(this.options.logger, { moduleId })
     );
+  }
+
+  /** See ModuleContext.mayServe: the activation of the spec the module runs now decides. */
+  private mayServe(moduleId: string, started: ModuleSpec): boolean {
+    const spec = this.running.get(moduleId)?.spec ?? started;
+    if (spec.activation !== 'single') return true;
+    return this.options.holdsLease?.(this.leaseOwners.get(moduleId) ?? moduleId) ?? false;
   }
 
   /** Starts one module; throws what its start threw. Dependencies must be running. */
@@ -338,6 +391,7 @@ export class ModuleHost {
       dependencies,
       logger: this.moduleLogger(moduleId),
       services: this.options.services ?? {},
+      mayServe: () => this.mayServe(moduleId, spec),
     };
     const starting = definition.start({ ...spec.config }, ctx);
     let instance: ModuleInstance;

@@ -1,5 +1,6 @@
 import { ModuleSpec, NodeDocument, StringMap } from '@plexus/domain';
 import { ModuleHost } from './module-host';
+import { leasedModules } from './reconcile-plan';
 import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from './module-type';
 import { ModuleTypeRegistry } from './registry';
 
@@ -62,7 +63,10 @@ const doc = (version: number, modules: ModuleSpec[], archived = false): NodeDocu
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
-function host(journal: string[], opts: { inPlace?: boolean } = {}) {
+function host(
+  journal: string[],
+  opts: { inPlace?: boolean; holdsLease?: (moduleId: string) => boolean } = {},
+) {
   const registry = new ModuleTypeRegistry([recordingType('thing', journal, opts)]);
   const applied: number[] = [];
   const h = new ModuleHost({
@@ -72,6 +76,7 @@ function host(journal: string[], opts: { inPlace?: boolean } = {}) {
     portOffset: 0,
     logger: quiet,
     onApplied: (r) => applied.push(r.version),
+    holdsLease: opts.holdsLease,
   });
   return { h, applied };
 }
@@ -272,5 +277,76 @@ describe('ModuleHost', () => {
     await h.apply(doc(1, [mod('a', { config: { value: 'x' } })]));
     await h.apply(doc(2, [mod('a', { config: { value: 'y' } })]));
     expect(journal).toEqual(['start a x v1', 'stop a', 'start a y v2']);
+  });
+
+  it('starts and stops a single module as its lease is won and lost, touching nothing else', async () => {
+    // given a single module and an all module, and no lease held
+    const journal: string[] = [];
+    const leases = new Set<string>();
+    const { h } = host(journal, { holdsLease: (id) => leases.has(id) });
+    await h.apply(doc(1, [mod('solo', { activation: 'single' }), mod('other')]));
+    expect(journal).toEqual(['start other v1']);
+    expect(h.statuses().solo).toEqual({ state: 'standby', version: 1 });
+    // when the lease is won, then the single module starts
+    leases.add('solo');
+    await h.reevaluate();
+    expect(journal).toEqual(['start other v1', 'start solo v1']);
+    expect(h.statuses().solo).toEqual({ state: 'running', version: 1 });
+    // when the lease is lost, then it stops and stands by; the other module never restarts
+    leases.delete('solo');
+    await h.reevaluate();
+    expect(journal).toEqual(['start other v1', 'start solo v1', 'stop solo']);
+    expect(h.statuses()).toEqual({
+      solo: { state: 'standby', version: 1 },
+      other: { state: 'running', version: 1 },
+    });
+  });
+
+  it('tells a running single module it may no longer serve the moment its lease is not held', async () => {
+    // given a single module running on the lease holder, and an all module
+    const journal: string[] = [];
+    const leases = new Set(['solo']);
+    const { h } = host(journal, { holdsLease: (id) => leases.has(id) });
+    await h.apply(doc(1, [mod('solo', { activation: 'single' }), mod('other')]));
+    const ctxOf = (id: string) => (h.instance(id) as unknown as { ctx: ModuleContext }).ctx;
+    expect(ctxOf('solo').mayServe?.()).toBe(true);
+    // when the lease lapses, before the host has stopped the module
+    leases.clear();
+    // then the module already knows, and an all module is unaffected
+    expect(ctxOf('solo').mayServe?.()).toBe(false);
+    expect(ctxOf('other').mayServe?.()).toBe(true);
+  });
+
+  it('switches a running module between all and single without restarting it', async () => {
+    const journal: string[] = [];
+    const { h } = host(journal, { holdsLease: () => true });
+    await h.apply(doc(1, [mod('m')]));
+    await h.apply(doc(2, [mod('m', { activation: 'single' })]));
+    await h.apply(doc(3, [mod('m')]));
+    expect(journal).toEqual(['start m v1']);
+    expect(h.statuses().m).toEqual({ state: 'running', version: 3 });
+  });
+});
+
+describe('leasedModules', () => {
+  const registry = new ModuleTypeRegistry([recordingType('thing', [])]);
+  it('names the single modules this process could run: enabled, of a known type, node not archived', () => {
+    const modules = [
+      mod('solo', { activation: 'single' }),
+      mod('everywhere'),
+      mod('off', { activation: 'single', enabled: false }),
+      mod('alien', { activation: 'single', type: 'unknown' }),
+    ];
+    expect(leasedModules(doc(1, modules), registry)).toEqual(['solo']);
+    expect(leasedModules(doc(2, modules, true), registry)).toEqual([]);
+  });
+
+  it('contends only for the first of a chain of single modules: the others follow its lease', () => {
+    const modules = [
+      mod('jobs', { activation: 'single', requires: { DB: 'store', WEB: 'front' } }),
+      mod('store', { activation: 'single' }),
+      mod('front'),
+    ];
+    expect(leasedModules(doc(1, modules), registry)).toEqual(['store']);
   });
 });

@@ -27,6 +27,13 @@ export interface ModuleContext {
   logger: ModuleLogger;
   /** The process's shared services (see ModuleServices); absent in bare hosts and tests. */
   services?: ModuleServices;
+  /**
+   * False once this process may no longer act as the module's one active process: an
+   * `activation: single` module whose lease passed its local deadline (the stop follows at
+   * once). Always true for `all` modules. Modules that serve requests check it per request, so a
+   * process that stalled past its lease never answers as the active one after it resumes.
+   */
+  mayServe?: () => boolean;
 }
 
 export interface ModuleInstance {

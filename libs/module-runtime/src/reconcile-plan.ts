@@ -12,7 +12,7 @@ export type StopReason =
   | 'unsupported'
   | 'type-changed'
   | 'requires-changed'
-  | 'activation-changed'
+  | 'standby'
   | 'restart'
   | 'dependency-stopped';
 
@@ -26,7 +26,7 @@ export type ReconcileStep =
 /** A module of the desired document that will not run after the plan, and why. */
 export interface IdleModule {
   moduleId: string;
-  state: 'stopped' | 'unsupported' | 'failed';
+  state: 'stopped' | 'unsupported' | 'failed' | 'standby';
   reason: string;
 }
 
@@ -45,6 +45,12 @@ export interface PlanOptions {
    * (generation) or a new process tries again.
    */
   failed?: ReadonlyMap<string, ModuleSpec> | Record<string, ModuleSpec>;
+  /**
+   * Whether this process holds a lease (named by the module it belongs to, see leaseOwner). A
+   * `single` module runs only where its owner's lease is held; elsewhere it stands by, and so
+   * does whatever requires it. Default: no lease held.
+   */
+  holdsLease?: (moduleId: string) => boolean;
 }
 
 const toMap = <T>(m: ReadonlyMap<string, T> | Record<string, T>): ReadonlyMap<string, T> =>
@@ -57,10 +63,14 @@ export function sameMap(a: StringMap, b: StringMap): boolean {
 
 /** True when two specs would run identically (everything but the module ID compared). */
 export function sameSpec(a: ModuleSpec, b: ModuleSpec): boolean {
+  return a.activation === b.activation && sameRun(a, b);
+}
+
+/** sameSpec except `activation`, which only decides where a module runs, not how. */
+export function sameRun(a: ModuleSpec, b: ModuleSpec): boolean {
   return (
     a.type === b.type &&
     a.enabled === b.enabled &&
-    a.activation === b.activation &&
     a.generation === b.generation &&
     sameMap(a.config, b.config) &&
     sameMap(a.requires, b.requires)
@@ -97,11 +107,45 @@ export function dependencyOrder(modules: { moduleId: string; requires: StringMap
 }
 
 /**
+ * The module whose lease decides where an `activation: single` module runs: the module itself,
+ * unless it requires another `single` module (first by role name), whose owner it then follows,
+ * so that a chain of single modules always lands on one process together.
+ */
+export function leaseOwner(doc: NodeDocument, moduleId: string): string {
+  const byId = new Map(doc.modules.map((m) => [m.moduleId, m]));
+  const seen = new Set<string>();
+  for (let current = moduleId; ;) {
+    seen.add(current);
+    const m = byId.get(current);
+    const next = Object.keys(m?.requires ?? {})
+      .sort()
+      .map((role) => byId.get(m!.requires[role]))
+      .find((d) => d?.activation === 'single' && !seen.has(d.moduleId));
+    if (!next) return current;
+    current = next.moduleId;
+  }
+}
+
+/**
+ * The leases to contend for: the `single` modules of a document that own their lease (see
+ * leaseOwner) and that this process could run: enabled, of a type it knows, node not archived.
+ */
+export function leasedModules(doc: NodeDocument, registry: ModuleTypeLookup): string[] {
+  if (doc.archived) return [];
+  return doc.modules
+    .filter((m) => m.activation === 'single' && m.enabled && registry.get(m.type) !== undefined)
+    .filter((m) => leaseOwner(doc, m.moduleId) === m.moduleId)
+    .map((m) => m.moduleId);
+}
+
+/**
  * What to do to go from the modules that run now (moduleId -> the spec each runs) to the desired
  * node document. Pure: no I/O, no clock.
  *
- * - stop: removed, disabled, node archived, type unknown to this process, type / requires /
- *   activation changed, generation bumped (a restart), or a module it requires is stopped.
+ * - stop: removed, disabled, node archived, type unknown to this process, type / requires
+ *   changed, generation bumped (a restart), a `single` module whose lease this process does not
+ *   hold (standby), or a module it requires is stopped. A change of `activation` alone does not
+ *   restart a module that keeps running here.
  * - reconfigure: only `config` changed (the host may still fall back to stop + start).
  * - start: enabled modules that do not run, or were stopped above for a restart.
  * Modules of unknown types are `unsupported` (not a failure); a module whose dependency will
@@ -117,6 +161,7 @@ export function planReconcile(
   const failed = toMap(options.failed ?? {});
   const wanted = new Map(desired.modules.map((m) => [m.moduleId, m]));
   const known = (type: string) => registry.get(type) !== undefined && registry.get(type) !== null;
+  const holdsLease = options.holdsLease ?? (() => false);
 
   // 1. What each desired module should run after the plan (its target), dependencies first.
   const targets = new Map<string, ModuleSpec>();
@@ -138,6 +183,10 @@ export function planReconcile(
       setIdle(id, 'unsupported', `module type "${m.type}" is not supported by this process`);
       continue;
     }
+    if (m.activation === 'single' && !holdsLease(leaseOwner(desired, id))) {
+      setIdle(id, 'standby', 'activation is single and another process is active');
+      continue;
+    }
     let target = m;
     const failedSpec = failed.get(id);
     if (failedSpec && sameSpec(failedSpec, m)) {
@@ -152,6 +201,10 @@ export function planReconcile(
     if (blocked) {
       const [role, dep] = blocked;
       const why = idle.get(dep);
+      if (why?.state === 'standby') {
+        setIdle(id, 'standby', `requires ${role} = "${dep}", which is active on another process`);
+        continue;
+      }
       const what = !wanted.has(dep)
         ? 'which does not exist'
         : why?.state === 'unsupported'
@@ -175,11 +228,10 @@ export function planReconcile(
     else if (desired.archived) reason = 'archived';
     else if (!m.enabled) reason = 'disabled';
     else if (!known(m.type)) reason = 'unsupported';
-    else if (!target) reason = 'dependency-stopped';
+    else if (!target) reason = idle.get(id)?.state === 'standby' ? 'standby' : 'dependency-stopped';
     else if (target.type !== spec.type) reason = 'type-changed';
     else if (!sameMap(target.requires, spec.requires)) reason = 'requires-changed';
     else if (target.generation !== spec.generation) reason = 'restart';
-    else if (target.activation !== spec.activation) reason = 'activation-changed';
     if (reason) stops.set(id, reason);
   }
   for (let changed = true; changed;) {

@@ -1,5 +1,5 @@
 import { ModuleSpec, NodeDocument } from '@plexus/domain';
-import { planReconcile, ReconcileStep } from './reconcile-plan';
+import { leaseOwner, planReconcile, ReconcileStep } from './reconcile-plan';
 
 const registry = {
   get: (type: string) => (['http', 'security', 'db'].includes(type) ? {} : undefined),
@@ -97,7 +97,6 @@ describe('planReconcile', () => {
     ['type', { type: 'db' }, 'type-changed'],
     ['requires', { requires: {} }, 'requires-changed'],
     ['generation (a restart)', { generation: 1 }, 'restart'],
-    ['activation', { activation: 'single' as const }, 'activation-changed'],
   ])('restarts a module whose %s changed', (_what, change, reason) => {
     const plan = planReconcile(
       runs(security, endpoint),
@@ -256,5 +255,90 @@ describe('planReconcile', () => {
       ]);
       expect(plan.steps[3]).toMatchObject({ spec: endpoint });
     });
+  });
+});
+
+describe('planReconcile with activation: single', () => {
+  const single = { ...endpoint, activation: 'single' as const };
+  const holds = (...ids: string[]) => ({ holdsLease: (id: string) => ids.includes(id) });
+
+  it('starts a single module only on the process that holds its lease', () => {
+    // given a single endpoint that does not run yet
+    const desired = doc([security, single]);
+    // when this process holds its lease, then it starts; when not, it stands by
+    expect(
+      brief(planReconcile(runs(security), desired, registry, holds('endpoint')).steps),
+    ).toEqual(['start endpoint (new)']);
+    const plan = planReconcile(runs(security), desired, registry, holds());
+    expect(plan.steps).toEqual([]);
+    expect(plan.idle).toEqual([
+      {
+        moduleId: 'endpoint',
+        state: 'standby',
+        reason: 'activation is single and another process is active',
+      },
+    ]);
+  });
+
+  it('stops a running single module whose lease is lost, and what requires it stands by too', () => {
+    // given a single security module required by an endpoint, both running
+    const singleSecurity = { ...security, activation: 'single' as const };
+    // when the lease of security is not held any more
+    const plan = planReconcile(
+      runs(singleSecurity, endpoint),
+      doc([singleSecurity, endpoint]),
+      registry,
+      holds(),
+    );
+    // then both stop, dependents first, and stand by rather than fail
+    expect(brief(plan.steps)).toEqual(['stop endpoint (standby)', 'stop security (standby)']);
+    expect(plan.idle.map((i) => `${i.moduleId} ${i.state}`)).toEqual([
+      'security standby',
+      'endpoint standby',
+    ]);
+  });
+
+  it('keeps a module running without a restart when only its activation changes here', () => {
+    // all -> single on the lease holder, and single -> all anywhere
+    expect(
+      planReconcile(runs(security, endpoint), doc([security, single]), registry, holds('endpoint'))
+        .steps,
+    ).toEqual([]);
+    expect(
+      planReconcile(runs(security, single), doc([security, endpoint]), registry).steps,
+    ).toEqual([]);
+  });
+
+  it('stops a module going single on a process without its lease', () => {
+    const plan = planReconcile(
+      runs(security, endpoint),
+      doc([security, single]),
+      registry,
+      holds(),
+    );
+    expect(brief(plan.steps)).toEqual(['stop endpoint (standby)']);
+  });
+
+  it('runs a single module that requires another single module wherever that one holds its lease', () => {
+    // given jobs (single) requiring store (single): jobs follows store's lease
+    const store = mod('store', { type: 'db', activation: 'single' });
+    const jobs = mod('jobs', { activation: 'single', requires: { DB: 'store' } });
+    const desired = doc([store, jobs]);
+    expect(leaseOwner(desired, 'jobs')).toBe('store');
+    expect(leaseOwner(desired, 'store')).toBe('store');
+    // when this process holds store's lease, both start; with no lease, both stand by
+    expect(brief(planReconcile(runs(), desired, registry, holds('store')).steps)).toEqual([
+      'start store (new)',
+      'start jobs (new)',
+    ]);
+    expect(
+      planReconcile(runs(), desired, registry, holds()).idle.map((i) => `${i.moduleId} ${i.state}`),
+    ).toEqual(['store standby', 'jobs standby']);
+  });
+
+  it('breaks a cycle of single requirements instead of looping', () => {
+    const a = mod('a', { activation: 'single', requires: { B: 'b' } });
+    const b = mod('b', { activation: 'single', requires: { A: 'a' } });
+    expect(leaseOwner(doc([a, b]), 'a')).toBe('b');
   });
 });

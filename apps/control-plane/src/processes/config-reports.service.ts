@@ -90,8 +90,12 @@ export class ConfigReportsService implements OnApplicationBootstrap, OnModuleDes
   private heard(report: AppliedReport) {
     const receivedAt = Date.now();
     const previous = this.latestByProcess.get(report.processId);
-    if (!previous || previous.version <= report.version)
+    if (!previous || previous.version < report.version)
       this.latestByProcess.set(report.processId, { ...report, receivedAt });
+    // A version applied again (a lease won or lost) updates the module states, not when that
+    // version arrived.
+    else if (previous.version === report.version)
+      this.latestByProcess.set(report.processId, { ...report, receivedAt: previous.receivedAt });
     this.pending.set(`${report.processId}@${report.version}`, {
       processId: report.processId,
       nodeId: report.nodeId,

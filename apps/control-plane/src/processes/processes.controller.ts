@@ -31,6 +31,8 @@ export class ProcessesController {
         appliedVersion: hb?.appliedVersion ?? null,
         modules: hb?.modules ?? {},
         load: hb?.load ?? null,
+        // The `activation: single` modules this process is the active one for.
+        activeModules: hb?.activeModules ?? [],
       };
     });
   }

@@ -58,10 +58,20 @@ export class RolloutService {
       converged && rows.length > 0 && arrivals.length === rows.length
         ? new Date(Math.max(...arrivals.map((r) => r!.receivedAt)))
         : null;
+    // Which process runs each `activation: single` module (null while none does).
+    const active = Object.fromEntries(
+      doc.modules
+        .filter((m) => m.activation === 'single')
+        .map((m) => [
+          m.moduleId,
+          processes.find((p) => p.modules[m.moduleId]?.state === 'running')?.processId ?? null,
+        ]),
+    );
     return {
       nodeId,
       version: doc.version,
       converged,
+      active,
       processes,
       lastChange: {
         version: doc.version,

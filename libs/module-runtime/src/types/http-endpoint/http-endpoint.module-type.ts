@@ -81,6 +81,12 @@ class HttpEndpoint implements ModuleInstance {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
+    if (this.ctx.mayServe?.() === false)
+      return send(503, {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'this process is no longer the active one for this module',
+      });
     if (req.method === 'GET' && path === '/endpoint-health')
       return send(200, { status: 'OPERATIONAL' });
     if (this.gate) return this.gate.handle(req, path, send, () => this.route(req, path, send));

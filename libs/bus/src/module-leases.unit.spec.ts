@@ -1,0 +1,62 @@
+import {
+  isRevisionConflict,
+  leaseDeadline,
+  leaseIsFree,
+  leaseTimings,
+  LEASES_BUCKET_OPTIONS,
+} from './module-leases';
+import { moduleLeaseKey } from './names';
+
+describe('lease timings', () => {
+  it('renews well before the deadline, and the deadline leaves a margin before the lease lapses', () => {
+    // given the default lease time (the failure detector's 3 s)
+    const t = leaseTimings(LEASES_BUCKET_OPTIONS.ttl);
+    // then a holder renews every second and must have renewed within 2 s of its last write
+    expect(t).toEqual({
+      leaseMs: 3000,
+      renewMs: 1000,
+      marginMs: 1000,
+      pollMs: 200,
+      requestTimeoutMs: 500,
+    });
+    expect(leaseDeadline(10_000, t)).toBe(12_000);
+    // and two renewals may fail before the deadline passes
+    expect(leaseDeadline(0, t) - 2 * t.renewMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('refuses a bucket whose max age is too short (or none) to hold a lease safely', () => {
+    expect(() => leaseTimings(0)).toThrow(
+      /plexus-leases bucket needs a max age of at least 600 ms/,
+    );
+    expect(() => leaseTimings(100)).toThrow(/it has 100 ms/);
+  });
+});
+
+describe('lease keys and entries', () => {
+  it('gives every (node, module) pair its own valid key, dotted IDs included', () => {
+    const pairs = [
+      ['a.b', 'c'],
+      ['a', 'b.c'],
+      ['.a', 'b'],
+      ['a.', 'b'],
+      ['a..b', 'c.'],
+    ];
+    const keys = pairs.map(([n, m]) => moduleLeaseKey(n, m));
+    expect(new Set(keys).size).toBe(pairs.length);
+    for (const key of keys) expect(key).toMatch(/^[-/_=a-zA-Z0-9]+(\.[-/_=a-zA-Z0-9]+)*$/);
+  });
+
+  it('treats a missing, deleted or purged key as free and a stored one as held', () => {
+    expect(leaseIsFree(null)).toBe(true);
+    expect(leaseIsFree({ operation: 'DEL' })).toBe(true);
+    expect(leaseIsFree({ operation: 'PURGE' })).toBe(true);
+    expect(leaseIsFree({ operation: 'PUT' })).toBe(false);
+  });
+
+  it('recognizes a refused revision-checked write', () => {
+    expect(isRevisionConflict({ api_error: { err_code: 10071 } })).toBe(true);
+    expect(isRevisionConflict(new Error('wrong last sequence: 41'))).toBe(true);
+    expect(isRevisionConflict(new Error('TIMEOUT'))).toBe(false);
+    expect(isRevisionConflict(null)).toBe(false);
+  });
+});
