@@ -121,5 +121,25 @@ describe('a node limited to one process by a local index', () => {
     const one = await api.put(`/nodes/${nodeId}/scaling`, { min: 1, max: 1, target: 50 });
     expect(one.status).toBe(200);
     expect(one.body.policy).toMatchObject({ min: 1, max: 1 });
+
+    // run active/passive, the index no longer limits the node: one process runs it
+    const single = await api.put(`/nodes/${nodeId}/modules/search_index`, {
+      type: 'local-index',
+      config: { 'index.path': join(dir, 'index') },
+      activation: 'single',
+    });
+    expect(single.status).toBe(200);
+    const three = await api.put(`/nodes/${nodeId}/scaling`, { min: 1, max: 3, target: 50 });
+    expect(three.status).toBe(200);
+    const states = await waitFor(
+      'the index running on one process, standing by on the other',
+      async () => {
+        const all = (await processes()).map((p: any) => p.modules?.search_index?.state).sort();
+        return all.join() === 'running,standby' && all;
+      },
+      15_000,
+      100,
+    );
+    expect(states).toEqual(['running', 'standby']);
   });
 });
