@@ -103,7 +103,7 @@ export class WorkerService {
       processId: this.processId,
       portOffset,
       logger: this.log,
-      services: { nats: nc },
+      services: { nats: nc, jobTypes: this.registry.jobTypes() },
       moduleLogger: (moduleId) => fieldLogger(this.logger.child({ moduleId })),
       onApplied: (result) => this.reportApplied(result),
     });

@@ -8,3 +8,4 @@ export * from './scheduler';
 export { BUILT_IN_JOB_TYPES } from './built-in';
 export { sampleRowsJobType } from './built-in/sample-rows.job-type';
 export { analyzeTablesJobType } from './built-in/analyze-tables.job-type';
+export type { Pool } from 'pg';

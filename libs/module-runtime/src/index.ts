@@ -14,3 +14,8 @@ export {
   DEFAULT_SCRYPT,
 } from './types/local-security/passwords';
 export type { SessionDroppedReport } from './types/local-security/local-security.module-type';
+export type {
+  BatchJobAccess,
+  PersistenceModule,
+} from './types/persistence/persistence.module-type';
+export { isBatchJobAccess, ReadOnlyModuleError } from './types/persistence/persistence.module-type';
