@@ -3,6 +3,8 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { BearerTokenGuard } from './auth/bearer-token.guard';
+import { BatchJobsController } from './batch-jobs/batch-jobs.controller';
+import { BatchJobsService } from './batch-jobs/batch-jobs.service';
 import { ControlPlaneEnv } from './env';
 import { EventsController } from './events/events.controller';
 import { EventsService } from './events/events.service';
@@ -63,6 +65,7 @@ export class AppModule {
         ModuleConfigController,
         TokensController,
         RolloutController,
+        BatchJobsController,
       ],
       providers: [
         NodesService,
@@ -72,6 +75,7 @@ export class AppModule {
         EventsService,
         ModuleConfigService,
         TokenCache,
+        BatchJobsService,
         { provide: APP_GUARD, useClass: BearerTokenGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
       ],

@@ -15,6 +15,7 @@ import {
 import { NodeDocument, NodeFromProperties, nodeFromProperties, StringMap } from '@plexus/domain';
 import { ApplyResult, ModuleHost, ModuleTypeRegistry, withLogFields } from '@plexus/module-runtime';
 import { parsePropertiesDetailed } from '@plexus/properties';
+import { BatchJobResponder } from './batch-job-responder';
 import { WorkerOptions } from './cli';
 import { configDrift } from './config-drift';
 import { ControlPlaneClient } from './control-plane.client';
@@ -46,6 +47,7 @@ export class WorkerService {
   private nc: NatsConnection | null = null;
   private watch: NodeDocumentWatch | null = null;
   private host: ModuleHost | null = null;
+  private batchJobs: BatchJobResponder | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private joined: Promise<boolean> | null = null;
   private latest: NodeDocument | null = null;
@@ -105,8 +107,17 @@ export class WorkerService {
       logger: this.log,
       services: { nats: nc, jobTypes: this.registry.jobTypes() },
       moduleLogger: (moduleId) => fieldLogger(this.logger.child({ moduleId })),
-      onApplied: (result) => this.reportApplied(result),
+      onApplied: (result) => {
+        this.reportApplied(result);
+        this.batchJobs?.sync();
+      },
     });
+    this.batchJobs = new BatchJobResponder(
+      nc,
+      this.host,
+      nodeId,
+      withLogFields(this.log, { component: 'batch-jobs' }),
+    );
     this.watch = await watchNodeDocument(nc, nodeId, (doc) => this.onDocument(doc), {
       logger: withLogFields(this.log, { component: 'node-document-watch' }),
     });
@@ -150,6 +161,7 @@ export class WorkerService {
     this.logger.info({ reason }, 'worker stopping');
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.watch?.stop().catch(() => undefined);
+    this.batchJobs?.stop();
     await this.host?.stopAll();
     const nc = this.nc;
     if (nc && !nc.isClosed() && this.joined) {

@@ -6,3 +6,4 @@ export * from './nats-relay-sink';
 export * from './node-documents';
 export * from './process-messages';
 export * from './connection-state';
+export * from './batch-job-messages';

@@ -10,3 +10,4 @@ export * from './evolve';
 export * from './properties-mapping';
 export * from './diff';
 export * from './recorded-event';
+export * from './persistence-databases';

@@ -12,3 +12,5 @@ export * from './processes';
 export * from './queryEvents';
 export * from './readEvent';
 export * from './admin-tokens';
+export * from './modules-of-type';
+export * from './persistence-guard';

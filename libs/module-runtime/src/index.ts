@@ -19,3 +19,4 @@ export type {
   PersistenceModule,
 } from './types/persistence/persistence.module-type';
 export { isBatchJobAccess, ReadOnlyModuleError } from './types/persistence/persistence.module-type';
+export { JobSubmissionError } from '@plexus/batch-jobs';
