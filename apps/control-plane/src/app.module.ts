@@ -56,6 +56,8 @@ export class AppModule {
         InfraModule.forRoot(env),
       ],
       controllers: [
+        // Before NodesController: its POST :nodeId/modules/:moduleId/:action would take /batch-jobs.
+        BatchJobsController,
         NodesController,
         HealthController,
         ModuleTypesController,
@@ -65,7 +67,6 @@ export class AppModule {
         ModuleConfigController,
         TokensController,
         RolloutController,
-        BatchJobsController,
       ],
       providers: [
         NodesService,
