@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listScheduleFires, openPool, Pool, upsertSchedule } from '@plexus/batch-jobs';
+import { listScheduleFires, openPool, Pool } from '@plexus/batch-jobs';
 import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { createTestDatabase } from './support/databases';
 import { createModuleDatabase } from './support/module-database';
@@ -188,13 +188,13 @@ describe('batch jobs of a persistence module shared by the processes of a node',
     await startWorker(FHIR, fhirWorkers);
     const first = new Date(Date.now() + 1000);
     // when a schedule is due every second
-    await upsertSchedule(pool, {
-      scheduleId: 'every-second',
+    const saved = await api.put(`/nodes/${FHIR}/modules/persistence/batch-schedules/every-second`, {
       jobType: 'sample-rows',
       params: { rows: 10 },
       everyMs: 1000,
-      firstDueAt: first,
+      firstDueAt: first.toISOString(),
     });
+    expect(saved.status).toBe(200);
     await sleep(7000);
     await pool.query(`UPDATE plexus_batch_schedule SET enabled = false`);
     // then each due time fired once, each with its own job

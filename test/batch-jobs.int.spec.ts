@@ -259,5 +259,44 @@ describe('batch-job API and one writer per database (real Postgres and NATS)', (
       expect((await api.get(`/batch-jobs/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
       expect((await api.get(`/batch-jobs/not-a-uuid`)).status).toBe(400);
     });
+
+    it('keeps recurring jobs on the writable module, listed once per database, and fires them', async () => {
+      const path = (nodeId: string) =>
+        `/nodes/${nodeId}/modules/persistence/batch-schedules/nightly`;
+      const schedule = {
+        jobType: 'analyze-tables',
+        params: {},
+        everyMs: 1000,
+        firstDueAt: new Date().toISOString(),
+      };
+      expect((await api.put(path(ADMIN), schedule)).status).toBe(409);
+      const badPeriod = await api.put(path(FHIR), { ...schedule, everyMs: 10 });
+      expect(badPeriod.status).toBe(400);
+      expect(badPeriod.body.message).toBe('everyMs must be an integer from 1000 to 31622400000');
+      expect((await api.put(path(FHIR), { ...schedule, jobType: 'nope' })).status).toBe(400);
+      const saved = await api.put(path(FHIR), schedule);
+      expect(saved.status).toBe(200);
+      expect(saved.body).toMatchObject({
+        nodeId: FHIR,
+        scheduleId: 'nightly',
+        everyMs: 1000,
+        enabled: true,
+      });
+      const fired = await waitFor(
+        'the schedule to fire',
+        async () => {
+          const res = await api.get(`/batch-jobs?nodeId=${FHIR}`);
+          return res.body.jobs.find((j: any) => j.scheduleId === 'nightly');
+        },
+        10_000,
+        100,
+      );
+      expect(fired).toMatchObject({ jobType: 'analyze-tables', submittedBy: 'schedule:nightly' });
+      const listed = await api.get('/batch-schedules');
+      expect(listed.body.schedules.filter((x: any) => x.scheduleId === 'nightly')).toEqual([
+        expect.objectContaining({ nodeId: FHIR, lastFiredAt: expect.any(String), lastError: null }),
+      ]);
+      expect((await api.put(path(FHIR), { ...schedule, enabled: false })).body.enabled).toBe(false);
+    });
   });
 });

@@ -117,8 +117,26 @@ export class BatchJobResponder {
           ? { ok: true, job, outcome: outcome === 'cancelled' ? 'cancelled' : 'finished' }
           : { ok: false, statusCode: 404, message: `batch job "${request.jobId}" does not exist` };
       }
+      case 'list-schedules':
+        return { ok: true, schedules: await module.listSchedules() };
+      case 'put-schedule':
+        return {
+          ok: true,
+          schedule: await module.putSchedule({
+            scheduleId: request.scheduleId,
+            jobType: request.jobType,
+            params: request.params,
+            everyMs: request.everyMs,
+            enabled: request.enabled,
+            firstDueAt: request.firstDueAt ? new Date(request.firstDueAt) : undefined,
+          }),
+        };
       default:
-        return { ok: false, statusCode: 400, message: 'op must be list, get, submit or cancel' };
+        return {
+          ok: false,
+          statusCode: 400,
+          message: 'op must be list, get, submit, cancel, list-schedules or put-schedule',
+        };
     }
   }
 }

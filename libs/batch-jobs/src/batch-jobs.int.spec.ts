@@ -11,6 +11,7 @@ import {
   JobType,
   JobTypeRegistry,
   listScheduleFires,
+  listSchedules,
   migrateBatchJobStore,
   openPool,
   submitJob,
@@ -71,9 +72,9 @@ describe('batch-job store (real Postgres)', () => {
     // when they all migrate at once
     const applied = await Promise.all(starting.map((p) => migrateBatchJobStore(p)));
     // then exactly one applied each version and the others found it done
-    expect(applied.flat()).toEqual([1]);
+    expect(applied.flat().sort()).toEqual([1, 2]);
     const { rows } = await pool.query('SELECT version FROM plexus_batch_schema_version');
-    expect(rows).toEqual([{ version: 1 }]);
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
   });
 
   it('shares one job between two runners and does every chunk exactly once', async () => {
@@ -304,5 +305,41 @@ describe('batch-job store (real Postgres)', () => {
     );
     expect(jobs.rows.map((r) => r.job_id).sort()).toEqual(fires.map((f) => f.jobId).sort());
     expect(schedulers.reduce((n, s) => n + s.status().fired, 0)).toBe(fires.length);
+  });
+
+  it('skips the due time of a schedule whose job cannot be planned, saying why, without holding up others', async () => {
+    // given a schedule of a job type this process does not know, and a good one, both due
+    const registry = new JobTypeRegistry(BUILT_IN_JOB_TYPES);
+    const due = new Date(Date.now() - 10);
+    await upsertSchedule(pool, {
+      scheduleId: 'bad',
+      jobType: 'gone',
+      everyMs: 60_000,
+      firstDueAt: due,
+    });
+    await upsertSchedule(pool, {
+      scheduleId: 'good',
+      jobType: 'sample-rows',
+      params: { rows: 1 },
+      everyMs: 60_000,
+      firstDueAt: due,
+    });
+    // when a scheduler ticks
+    const scheduler = new BatchJobScheduler({ pool, registry, runnerId: 's', ...where });
+    const fires = await scheduler.tick();
+    // then the good one fired, the bad one moved to its next due time with the reason
+    expect(fires.map((f) => f.scheduleId)).toEqual(['good']);
+    const schedules = await listSchedules(pool);
+    const bad = schedules.find((x) => x.scheduleId === 'bad')!;
+    expect(bad.lastError).toMatch(/skipped: jobType "gone" is not a registered job type/);
+    expect(Date.parse(bad.nextDueAt)).toBe(due.getTime() + 60_000);
+    expect(schedules.find((x) => x.scheduleId === 'good')).toMatchObject({
+      lastError: null,
+      lastFiredAt: expect.any(String),
+    });
+    // and a schedule of an unknown type is refused up front when a registry is given
+    await expect(
+      upsertSchedule(pool, { scheduleId: 'x', jobType: 'gone', everyMs: 1000 }, registry),
+    ).rejects.toBeInstanceOf(JobSubmissionError);
   });
 });

@@ -78,6 +78,13 @@ export const BATCH_JOB_MIGRATIONS: readonly { version: number; name: string; sql
       CREATE INDEX plexus_batch_sample_rows_job ON plexus_batch_sample_rows (job_id, n);
     `,
   },
+  {
+    version: 2,
+    name: 'schedules remember their last firing and error',
+    sql: `
+      ALTER TABLE plexus_batch_schedule ADD COLUMN last_fired_at timestamptz, ADD COLUMN last_error text;
+    `,
+  },
 ];
 
 /** Any 64-bit number no other lock in these databases uses: "plexus batch schema". */

@@ -6,6 +6,7 @@ import {
   HttpCode,
   Param,
   Post,
+  Put,
   Query,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
@@ -15,6 +16,7 @@ import { Roles } from '../auth/roles.decorator';
 import { WriteContext } from '../http/command-context.decorator';
 import { checkId } from '../nodes/nodes.service';
 import { BatchJobsService } from './batch-jobs.service';
+import { PutBatchScheduleDto } from './dto/put-batch-schedule.dto';
 import { SubmitBatchJobDto } from './dto/submit-batch-job.dto';
 
 @ApiTags('batch-jobs')
@@ -59,6 +61,25 @@ export class BatchJobsController {
   @Roles('admin', 'operator')
   cancel(@Param('jobId') jobId: string) {
     return this.batchJobs.cancel(jobId);
+  }
+
+  /** Creates or replaces a recurring job on a writable persistence module. */
+  @Put('nodes/:nodeId/modules/:moduleId/batch-schedules/:scheduleId')
+  @Roles('admin', 'operator')
+  putSchedule(
+    @Param('nodeId') nodeId: string,
+    @Param('moduleId') moduleId: string,
+    @Param('scheduleId') scheduleId: string,
+    @Body() body: PutBatchScheduleDto,
+  ) {
+    return this.batchJobs.putSchedule(nodeId, moduleId, scheduleId, body);
+  }
+
+  @Get('batch-schedules')
+  schedules(@Query('nodeId') nodeId?: string, @Query('moduleId') moduleId?: string) {
+    if (nodeId !== undefined) checkId('nodeId', nodeId);
+    if (moduleId !== undefined) checkId('moduleId', moduleId);
+    return this.batchJobs.schedules({ nodeId, moduleId });
   }
 
   @Get('batch-job-types')

@@ -6,22 +6,38 @@ import {
   ServiceUnavailableException,
 } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
-import type { JobStatus, JobView } from '@plexus/batch-jobs';
+import type { JobStatus, JobView, ScheduleView } from '@plexus/batch-jobs';
 import { BatchJobReply, BatchJobRequest, batchJobsSubject } from '@plexus/bus';
-import { conflict, invalid, notFound } from '@plexus/domain';
-import { Database, listModulesOfType, readNodeDocument } from '@plexus/event-store';
+import {
+  conflict,
+  databaseKey,
+  invalid,
+  isReadOnlyPersistence,
+  notFound,
+  PERSISTENCE_MODULE_TYPE,
+} from '@plexus/domain';
+import {
+  Database,
+  listModulesOfType,
+  ModuleOfTypeRow,
+  readNodeDocument,
+} from '@plexus/event-store';
 import { ModuleTypeRegistry } from '@plexus/module-runtime';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { CATALOG, DATABASE, NATS } from '../infra/injection-tokens';
 import { checkId } from '../nodes/nodes.service';
+import { PutBatchScheduleDto } from './dto/put-batch-schedule.dto';
 
-export const PERSISTENCE_TYPE = 'persistence';
 /** A live process answers in milliseconds; a hung one must not hold an admin call longer. */
 const REQUEST_TIMEOUT_MS = 2000;
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-export const isReadOnly = (config: Record<string, string>) =>
-  config['read_only_mode.enabled']?.trim() === 'true';
+/** Modules no process answered for: their jobs are missing from the answer. */
+function unanswered(answers: { target: ModuleOfTypeRow; error?: string }[]) {
+  return answers
+    .filter((a) => a.error !== undefined)
+    .map((a) => ({ nodeId: a.target.nodeId, moduleId: a.target.moduleId, reason: a.error }));
+}
 
 interface Target {
   nodeId: string;
@@ -51,71 +67,99 @@ export class BatchJobsService {
     return this.jobTypes.list();
   }
 
-  async submit(
-    nodeId: string,
-    moduleId: string,
-    body: { jobType: string; params?: Record<string, number | string | boolean> },
-    actor: string,
-  ): Promise<JobView> {
+  /** The module a write goes to: it exists, is a persistence module and is writable. */
+  private async writableModule(nodeId: string, moduleId: string) {
     checkId('nodeId', nodeId);
     checkId('moduleId', moduleId);
     const doc = await this.breakers.postgres(() => readNodeDocument(this.db, nodeId));
     if (!doc || doc.archived) throw notFound(`node "${nodeId}" does not exist`);
     const module = doc.modules.find((m) => m.moduleId === moduleId);
     if (!module) throw notFound(`node "${nodeId}" has no module "${moduleId}"`);
-    if (module.type !== PERSISTENCE_TYPE)
+    if (module.type !== PERSISTENCE_MODULE_TYPE)
       throw invalid(
         `module "${moduleId}" of node "${nodeId}" is a ${module.type} module: batch jobs run on persistence modules`,
       );
-    if (isReadOnly(module.config))
+    if (isReadOnlyPersistence(module.config))
       throw conflict(
-        `module "${moduleId}" of node "${nodeId}" is in read_only_mode and does not start batch jobs; ` +
-          'submit it to the writable persistence module on the same database',
+        `module "${moduleId}" of node "${nodeId}" is in read_only_mode and does not start or schedule batch jobs; ` +
+          'use the writable persistence module on the same database',
       );
+  }
+
+  async submit(
+    nodeId: string,
+    moduleId: string,
+    body: { jobType: string; params?: Record<string, number | string | boolean> },
+    actor: string,
+  ): Promise<JobView> {
+    await this.writableModule(nodeId, moduleId);
     const problems = this.jobTypes.problems(body.jobType, body.params ?? {});
     if (problems.length) throw invalid(problems.join('; '));
     const reply = await this.ask(
       { nodeId, moduleId },
-      {
-        op: 'submit',
-        jobType: body.jobType,
-        params: body.params ?? {},
-        submittedBy: actor,
-      },
+      { op: 'submit', jobType: body.jobType, params: body.params ?? {}, submittedBy: actor },
     );
     return (reply as { job: JobView }).job;
   }
 
-  /** Jobs of every persistence module (or those filtered), merged: duplicates share a database. */
-  async list(filter: { nodeId?: string; moduleId?: string; status?: JobStatus }) {
+  async putSchedule(
+    nodeId: string,
+    moduleId: string,
+    scheduleId: string,
+    body: PutBatchScheduleDto,
+  ) {
+    checkId('scheduleId', scheduleId);
+    await this.writableModule(nodeId, moduleId);
+    const problems = this.jobTypes.problems(body.jobType, body.params ?? {});
+    if (problems.length) throw invalid(problems.join('; '));
+    const reply = await this.ask({ nodeId, moduleId }, { op: 'put-schedule', scheduleId, ...body });
+    return { nodeId, moduleId, ...(reply as { schedule: ScheduleView }).schedule };
+  }
+
+  /** Recurring jobs of every persistence module, once per database. */
+  async schedules(filter: { nodeId?: string; moduleId?: string }) {
+    const answers = await this.askAll(filter, { op: 'list-schedules' });
+    const byKey = new Map<string, ScheduleView & { nodeId: string; moduleId: string }>();
+    for (const a of answers)
+      for (const s of (a.reply as { schedules?: ScheduleView[] } | undefined)?.schedules ?? []) {
+        const key = `${databaseKey(a.target.config['db.url'])} ${s.scheduleId}`;
+        // Prefer the writable module's view: that is where the schedule is changed.
+        if (!byKey.has(key) || !isReadOnlyPersistence(a.target.config))
+          byKey.set(key, { nodeId: a.target.nodeId, moduleId: a.target.moduleId, ...s });
+      }
+    return { schedules: [...byKey.values()], unanswered: unanswered(answers) };
+  }
+
+  /** Asks every enabled persistence module (or those filtered) at once. */
+  private async askAll(filter: { nodeId?: string; moduleId?: string }, request: BatchJobRequest) {
     const targets = (
-      await this.breakers.postgres(() => listModulesOfType(this.db, PERSISTENCE_TYPE))
+      await this.breakers.postgres(() => listModulesOfType(this.db, PERSISTENCE_MODULE_TYPE))
     ).filter(
       (m) =>
         m.enabled &&
         (!filter.nodeId || m.nodeId === filter.nodeId) &&
         (!filter.moduleId || m.moduleId === filter.moduleId),
     );
-    const answers = await Promise.all(
-      targets.map(async (t) => {
+    return Promise.all(
+      targets.map(async (target) => {
         try {
-          const reply = await this.ask(t, { op: 'list', status: filter.status });
-          return { target: t, jobs: (reply as { jobs: JobView[] }).jobs };
+          return { target, reply: await this.ask(target, request) };
         } catch (err) {
-          return { target: t, error: err instanceof HttpException ? err.message : errorText(err) };
+          return { target, error: err instanceof HttpException ? err.message : errorText(err) };
         }
       }),
     );
+  }
+
+  /** Jobs of every persistence module (or those filtered), merged: duplicates share a database. */
+  async list(filter: { nodeId?: string; moduleId?: string; status?: JobStatus }) {
+    const answers = await this.askAll(filter, { op: 'list', status: filter.status });
     const byId = new Map<string, JobView>();
-    for (const a of answers) for (const job of a.jobs ?? []) byId.set(job.jobId, job);
+    for (const a of answers)
+      for (const job of (a.reply as { jobs?: JobView[] } | undefined)?.jobs ?? [])
+        byId.set(job.jobId, job);
     const jobs = [...byId.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-    return {
-      jobs,
-      /** Modules no process answered for: their jobs are missing from `jobs`. */
-      unanswered: answers
-        .filter((a) => a.error !== undefined)
-        .map((a) => ({ ...a.target, reason: a.error })),
-    };
+    return { jobs, unanswered: unanswered(answers) };
   }
 
   /** The job with its progress and errors, from whichever module's database has it. */
@@ -140,7 +184,7 @@ export class BatchJobsService {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(jobId))
       throw invalid('jobId must be a UUID such as 0b6f7a8e-3c1d-4c1e-9a55-6d3f2b1e0c9a');
     const targets = (
-      await this.breakers.postgres(() => listModulesOfType(this.db, PERSISTENCE_TYPE))
+      await this.breakers.postgres(() => listModulesOfType(this.db, PERSISTENCE_MODULE_TYPE))
     ).filter((m) => m.enabled);
     const errors: string[] = [];
     const found = await Promise.all(

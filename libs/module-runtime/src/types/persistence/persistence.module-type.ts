@@ -10,11 +10,15 @@ import {
   JobTypeRegistry,
   JobView,
   listJobs,
+  listSchedules,
   migrateBatchJobStore,
   openPool,
   Pool,
   poolUsage,
+  ScheduleDefinition,
+  ScheduleView,
   submitJob,
+  upsertSchedule,
 } from '@plexus/batch-jobs';
 import { StringMap } from '@plexus/domain';
 import { validateConfigAgainst } from '../../config-schema';
@@ -70,6 +74,9 @@ export interface BatchJobAccess {
   /** Throws ReadOnlyModuleError on a read-only module, JobSubmissionError for bad input. */
   submitJob(jobType: string, params: JobParams | undefined, submittedBy: string): Promise<JobView>;
   cancelJob(jobId: string): ReturnType<typeof cancelJob>;
+  listSchedules(): Promise<ScheduleView[]>;
+  /** Creates or replaces a recurring job; refused like submitJob. */
+  putSchedule(schedule: ScheduleDefinition): Promise<ScheduleView>;
 }
 
 /** A running persistence module (as ModuleHost.instance() returns it). */
@@ -237,6 +244,23 @@ class Persistence implements ModuleInstance, BatchJobAccess {
     const result = await this.guarded(() => cancelJob(this.pool, jobId));
     if (result.outcome === 'cancelled') this.ctx.logger.log('batch job cancelled', { jobId });
     return result;
+  }
+
+  async listSchedules() {
+    if (!this.storeReady && !(this.storeReady = await this.storeExists())) return [];
+    return this.guarded(() => listSchedules(this.pool));
+  }
+
+  async putSchedule(schedule: ScheduleDefinition) {
+    this.refuseWrites('change recurring jobs');
+    const view = await this.guarded(() => upsertSchedule(this.pool, schedule, this.registry));
+    this.ctx.logger.log('recurring job saved', {
+      scheduleId: view.scheduleId,
+      jobType: view.jobType,
+      everyMs: view.everyMs,
+      enabled: view.enabled,
+    });
+    return view;
   }
 
   /** In place: read_only_mode and pool limits; another database or login restarts the module. */
