@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'nats';
 import { NODES_BUCKET } from '@plexus/bus';
 import { createTestDatabase } from './support/databases';
+import { createModuleDatabase } from './support/module-database';
 import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { OwnNatsServer } from './support/nats-server';
 import { freePort, freePortBlock, waitFor } from './support/ports';
@@ -28,6 +29,7 @@ const WORKER_PASSWORD = `w-${randomBytes(8).toString('hex')}`;
 describe('a worker with only the documented NATS permissions', () => {
   let nats: OwnNatsServer;
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let moduleDb: Awaited<ReturnType<typeof createModuleDatabase>>;
   let cp: SpawnedProcess & { url: string };
   let worker: SpawnedProcess;
   const dir = mkdtempSync(join(tmpdir(), 'plexus-perm-'));
@@ -42,6 +44,7 @@ describe('a worker with only the documented NATS permissions', () => {
       readFileSync(join(ROOT, 'examples', 'nats-auth.conf'), 'utf8'),
     );
     db = await createTestDatabase();
+    moduleDb = await createModuleDatabase('plexus_perm');
     cp = await spawnControlPlane({
       DATABASE_URL: db.url,
       NATS_URL: `nats://controlplane:${CP_PASSWORD}@127.0.0.1:${nats.port}`,
@@ -54,7 +57,9 @@ describe('a worker with only the documented NATS permissions', () => {
       join(dir, 'node.properties'),
       `node.id=${nodeId}\nmodule.web.type=http-endpoint\nmodule.web.config.port=${port}\nmodule.web.config.message=hello\n` +
         // an activation: single module: the worker takes, renews and releases its lease
-        `module.solo.type=http-endpoint\nmodule.solo.activation=single\nmodule.solo.config.port=${soloPort}\n`,
+        `module.solo.type=http-endpoint\nmodule.solo.activation=single\nmodule.solo.config.port=${soloPort}\n` +
+        // a persistence module: the worker answers batch-job requests for it
+        `module.db.type=persistence\nmodule.db.config.db.url=${moduleDb.url}\n`,
     );
   }, 60_000);
 
@@ -63,6 +68,7 @@ describe('a worker with only the documented NATS permissions', () => {
     if (cp) await stopProcess(cp, 5000);
     await nats?.dispose();
     await db?.drop();
+    await moduleDb?.drop();
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
@@ -89,6 +95,17 @@ describe('a worker with only the documented NATS permissions', () => {
     ).toBe(200);
     await served('changed');
     expect((await fetch(`http://127.0.0.1:${soloPort}/`)).status).toBe(200);
+    // it answers batch-job requests for its persistence module (subscribe and reply allowed)
+    const submitted = await waitFor('a batch job accepted', async () => {
+      const res = await api.post(`/nodes/${nodeId}/modules/db/batch-jobs`, {
+        jobType: 'analyze-tables',
+        params: {},
+      });
+      return res.status === 202 && res;
+    });
+    const listed = await api.get(`/batch-jobs?nodeId=${nodeId}`);
+    expect(listed.body.unanswered).toEqual([]);
+    expect(listed.body.jobs.map((j: any) => j.jobId)).toEqual([submitted.body.jobId]);
     await waitFor(
       'the process listed up',
       async () => (await api.get(`/processes?nodeId=${nodeId}`)).body[0]?.status === 'up',

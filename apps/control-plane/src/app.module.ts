@@ -3,6 +3,8 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { BearerTokenGuard } from './auth/bearer-token.guard';
+import { BatchJobsController } from './batch-jobs/batch-jobs.controller';
+import { BatchJobsService } from './batch-jobs/batch-jobs.service';
 import { ControlPlaneEnv } from './env';
 import { EventsController } from './events/events.controller';
 import { EventsService } from './events/events.service';
@@ -62,6 +64,8 @@ export class AppModule {
         InfraModule.forRoot(env),
       ],
       controllers: [
+        // Before NodesController: its POST :nodeId/modules/:moduleId/:action would take /batch-jobs.
+        BatchJobsController,
         NodesController,
         HealthController,
         ModuleTypesController,
@@ -88,6 +92,7 @@ export class AppModule {
         ModuleConfigService,
         TokenCache,
         HookDeliveryService,
+        BatchJobsService,
         { provide: APP_GUARD, useClass: BearerTokenGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
       ],

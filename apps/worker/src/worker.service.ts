@@ -27,6 +27,7 @@ import {
   withLogFields,
 } from '@plexus/module-runtime';
 import { parsePropertiesDetailed } from '@plexus/properties';
+import { BatchJobResponder } from './batch-job-responder';
 import { WorkerOptions } from './cli';
 import { configDrift } from './config-drift';
 import { ControlPlaneClient } from './control-plane.client';
@@ -69,6 +70,7 @@ export class WorkerService {
   private preparing: Promise<void> | null = null;
   /** The leased modules of each offered document not applied yet, by version. */
   private readonly leasedByVersion = new Map<number, string[]>();
+  private batchJobs: BatchJobResponder | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private unreported: AppliedReport[] = [];
   private reportTimer: NodeJS.Timeout | null = null;
@@ -129,9 +131,12 @@ export class WorkerService {
       processId: this.processId,
       portOffset,
       logger: this.log,
-      services: { nats: nc },
+      services: { nats: nc, jobTypes: this.registry.jobTypes() },
       moduleLogger: (moduleId) => fieldLogger(this.logger.child({ moduleId })),
-      onApplied: (result) => this.onApplied(result),
+      onApplied: (result) => {
+        this.onApplied(result);
+        this.batchJobs?.sync();
+      },
       holdsLease: (moduleId) => this.leases?.holds(moduleId) ?? false,
     });
     this.leases = new ModuleLeases({
@@ -143,6 +148,12 @@ export class WorkerService {
       onAcquired: () => void this.host?.reevaluate(),
       onLost: async () => this.host?.reevaluate(),
     });
+    this.batchJobs = new BatchJobResponder(
+      nc,
+      this.host,
+      nodeId,
+      withLogFields(this.log, { component: 'batch-jobs' }),
+    );
     this.watch = await watchNodeDocument(nc, nodeId, (doc) => this.onDocument(doc), {
       logger: withLogFields(this.log, { component: 'node-document-watch' }),
     });
@@ -190,6 +201,7 @@ export class WorkerService {
     if (this.reportTimer) clearTimeout(this.reportTimer);
     this.sendReports();
     await this.watch?.stop().catch(() => undefined);
+    this.batchJobs?.stop();
     await this.host?.stopAll();
     await this.leases?.close(); // modules stopped: a standby may take over at once
     const nc = this.nc;

@@ -8,3 +8,4 @@ export * from './process-messages';
 export * from './connection-state';
 export * from './scaling-bucket';
 export * from './module-leases';
+export * from './batch-job-messages';

@@ -77,3 +77,13 @@ export const LEASES_BUCKET = 'plexus-leases';
  */
 export const moduleLeaseKey = (nodeId: string, moduleId: string) =>
   `${nodeDocumentKey(nodeId)}/${nodeDocumentKey(moduleId)}`;
+
+/**
+ * Request/reply to the processes that run a persistence module: batch jobs (list, get, submit,
+ * cancel). Every such process subscribes in BATCH_JOBS_QUEUE, so exactly one live process of
+ * the (node, module) answers each request.
+ */
+export const batchJobsSubject = (nodeId: string, moduleId: string) =>
+  `plexus.rpc.batch-jobs.${subjectToken(nodeId)}.${subjectToken(moduleId)}`;
+export const BATCH_JOBS_ALL = 'plexus.rpc.batch-jobs.>';
+export const BATCH_JOBS_QUEUE = 'plexus-batch-jobs';

@@ -13,3 +13,4 @@ export * from './recorded-event';
 export * from './process-limits';
 export * from './webhooks';
 export * from './scaling';
+export * from './persistence-databases';

@@ -18,3 +18,5 @@ export * from './hooks';
 export * from './hook-deliveries';
 export * from './dispatchHookDeliveries';
 export * from './scaling';
+export * from './modules-of-type';
+export * from './persistence-guard';

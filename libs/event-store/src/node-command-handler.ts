@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  changesPersistenceModules,
   decide,
   emptyNode,
   evolveAll,
@@ -12,6 +13,7 @@ import {
 import { appendToStream, StreamVersionConflict } from './appendToStream';
 import { Database, Sql } from './database';
 import { readNodeDocument } from './node-documents';
+import { guardPersistenceDatabases } from './persistence-guard';
 import { EventMetadata, NewEvent } from './stored-event';
 
 /** If-Match named a version the node is no longer (or not yet) at. */
@@ -155,6 +157,11 @@ export class NodeCommandHandler {
       return { document: current ?? emptyNode(nodeId), appended: 0, eventTypes: [] };
     }
     const next = evolveAll(current ?? emptyNode(nodeId), events);
+    if (changesPersistenceModules(current, next)) {
+      // The db.url guard reads other nodes: it needs the locked path's transaction.
+      if (mode !== 'lock') throw new StaleCache();
+      await guardPersistenceDatabases(sql, [next]);
+    }
     const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
     await appendToStream(sql, nodeId, nodeId, version, stored, next);
     return { document: next, appended: events.length, eventTypes: events.map((e) => e.type) };

@@ -2,8 +2,9 @@ import { ModuleTypeRegistry } from './registry';
 import { httpEndpointType } from './types/http-endpoint/http-endpoint.module-type';
 import { localIndexType } from './types/local-index/local-index.module-type';
 import { localSecurityType } from './types/local-security/local-security.module-type';
+import { persistenceType } from './types/persistence/persistence.module-type';
 
 /** The module types every Plexus process knows. */
 export function builtInModuleTypes(): ModuleTypeRegistry {
-  return new ModuleTypeRegistry([httpEndpointType, localSecurityType, localIndexType]);
+  return new ModuleTypeRegistry([httpEndpointType, localSecurityType, localIndexType, persistenceType]);
 }

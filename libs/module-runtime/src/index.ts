@@ -15,3 +15,9 @@ export {
 } from './types/local-security/passwords';
 export type { SessionDroppedReport } from './types/local-security/local-security.module-type';
 export * from './load-meter';
+export type {
+  BatchJobAccess,
+  PersistenceModule,
+} from './types/persistence/persistence.module-type';
+export { isBatchJobAccess, ReadOnlyModuleError } from './types/persistence/persistence.module-type';
+export { JobSubmissionError } from '@plexus/batch-jobs';

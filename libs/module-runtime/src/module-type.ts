@@ -1,4 +1,5 @@
 import type { NatsConnection } from 'nats';
+import type { JobType, JobTypeRegistry } from '@plexus/batch-jobs';
 import { ModuleTypeInfo, StringMap } from '@plexus/domain';
 
 export interface ModuleLogger {
@@ -11,6 +12,8 @@ export interface ModuleLogger {
 export interface ModuleServices {
   /** The process's NATS connection (workers): shared state such as the session store. */
   nats?: NatsConnection;
+  /** Every batch-job type the process's module types bring (persistence modules run them). */
+  jobTypes?: JobTypeRegistry;
 }
 
 /** What a running module knows about where it runs. */
@@ -52,5 +55,7 @@ export interface ModuleInstance {
 export interface ModuleTypeDefinition extends ModuleTypeInfo {
   /** Class whose properties are the config keys (dotted names allowed), decorated with class-validator rules. */
   configSchema: new () => object;
+  /** Batch-job types this module type brings; persistence modules run them. */
+  jobTypes?: readonly JobType<any>[];
   start(config: StringMap, ctx: ModuleContext): Promise<ModuleInstance>;
 }

@@ -1,3 +1,4 @@
+import { JobTypeRegistry } from '@plexus/batch-jobs';
 import { ModuleTypeCatalog } from '@plexus/domain';
 import { ModuleTypeDefinition } from './module-type';
 
@@ -22,5 +23,10 @@ export class ModuleTypeRegistry implements ModuleTypeCatalog {
 
   list(): ModuleTypeDefinition[] {
     return [...this.types.values()];
+  }
+
+  /** The batch-job types the registered module types bring. */
+  jobTypes(): JobTypeRegistry {
+    return new JobTypeRegistry(this.list().flatMap((d) => d.jobTypes ?? []));
   }
 }

@@ -1,5 +1,6 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import {
+  changesPersistenceModules,
   decide,
   DomainError,
   emptyNode,
@@ -22,6 +23,7 @@ import {
   CommandContext,
   Database,
   EventMetadata,
+  guardPersistenceDatabases,
   listNodeSummaries,
   PreconditionFailed,
   readNodeDocument,
@@ -63,6 +65,7 @@ interface Plan {
   events: NodeEvent[];
   /** The document after the events (null when there are none). */
   next: NodeDocument | null;
+  current: NodeDocument | null;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -179,7 +182,7 @@ export class ModuleConfigService {
         throw new PreconditionFailed(expectedVersion, version);
       const events = this.decide(current, section);
       const next = events.length ? evolveAll(current ?? emptyNode(section.nodeId), events) : null;
-      return { section, version, events, next };
+      return { section, version, events, next, current };
     });
   }
 
@@ -199,6 +202,11 @@ export class ModuleConfigService {
           [ordered.map((p) => p.section.nodeId)],
         );
         const locked = new Map(rows.map((r) => [r.node_id, Number(r.version)]));
+        if (ordered.some((p) => changesPersistenceModules(p.current, p.next!)))
+          await guardPersistenceDatabases(
+            sql,
+            ordered.map((p) => p.next!),
+          );
         for (const { section, version, events, next } of ordered) {
           const { nodeId } = section;
           if ((locked.get(nodeId) ?? 0) !== version)

@@ -1,0 +1,89 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { JOB_STATUSES, JobStatus } from '@plexus/batch-jobs';
+import { CommandContext } from '@plexus/event-store';
+import { Roles } from '../auth/roles.decorator';
+import { WriteContext } from '../http/command-context.decorator';
+import { checkId } from '../nodes/nodes.service';
+import { BatchJobsService } from './batch-jobs.service';
+import { PutBatchScheduleDto } from './dto/put-batch-schedule.dto';
+import { SubmitBatchJobDto } from './dto/submit-batch-job.dto';
+
+@ApiTags('batch-jobs')
+@ApiBearerAuth()
+@Controller()
+export class BatchJobsController {
+  constructor(private readonly batchJobs: BatchJobsService) {}
+
+  /** 202: the job is queued; GET /batch-jobs/:jobId follows it. */
+  @Post('nodes/:nodeId/modules/:moduleId/batch-jobs')
+  @HttpCode(202)
+  @Roles('admin', 'operator')
+  submit(
+    @Param('nodeId') nodeId: string,
+    @Param('moduleId') moduleId: string,
+    @Body() body: SubmitBatchJobDto,
+    @WriteContext() ctx: CommandContext,
+  ) {
+    return this.batchJobs.submit(nodeId, moduleId, body, ctx.actor);
+  }
+
+  @Get('batch-jobs')
+  list(
+    @Query('nodeId') nodeId?: string,
+    @Query('moduleId') moduleId?: string,
+    @Query('status') status?: string,
+  ) {
+    if (nodeId !== undefined) checkId('nodeId', nodeId);
+    if (moduleId !== undefined) checkId('moduleId', moduleId);
+    if (status !== undefined && !(JOB_STATUSES as readonly string[]).includes(status))
+      throw new BadRequestException(`status must be one of ${JOB_STATUSES.join(', ')}`);
+    return this.batchJobs.list({ nodeId, moduleId, status: status as JobStatus | undefined });
+  }
+
+  @Get('batch-jobs/:jobId')
+  get(@Param('jobId') jobId: string) {
+    return this.batchJobs.get(jobId);
+  }
+
+  @Post('batch-jobs/:jobId/cancel')
+  @HttpCode(200)
+  @Roles('admin', 'operator')
+  cancel(@Param('jobId') jobId: string) {
+    return this.batchJobs.cancel(jobId);
+  }
+
+  /** Creates or replaces a recurring job on a writable persistence module. */
+  @Put('nodes/:nodeId/modules/:moduleId/batch-schedules/:scheduleId')
+  @Roles('admin', 'operator')
+  putSchedule(
+    @Param('nodeId') nodeId: string,
+    @Param('moduleId') moduleId: string,
+    @Param('scheduleId') scheduleId: string,
+    @Body() body: PutBatchScheduleDto,
+  ) {
+    return this.batchJobs.putSchedule(nodeId, moduleId, scheduleId, body);
+  }
+
+  @Get('batch-schedules')
+  schedules(@Query('nodeId') nodeId?: string, @Query('moduleId') moduleId?: string) {
+    if (nodeId !== undefined) checkId('nodeId', nodeId);
+    if (moduleId !== undefined) checkId('moduleId', moduleId);
+    return this.batchJobs.schedules({ nodeId, moduleId });
+  }
+
+  @Get('batch-job-types')
+  types() {
+    return this.batchJobs.types();
+  }
+}

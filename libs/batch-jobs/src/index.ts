@@ -1,0 +1,11 @@
+export * from './pool';
+export * from './migrations';
+export * from './job-types';
+export * from './job-store';
+export * from './chunks';
+export * from './runner';
+export * from './scheduler';
+export { BUILT_IN_JOB_TYPES } from './built-in';
+export { sampleRowsJobType } from './built-in/sample-rows.job-type';
+export { analyzeTablesJobType } from './built-in/analyze-tables.job-type';
+export type { Pool } from 'pg';

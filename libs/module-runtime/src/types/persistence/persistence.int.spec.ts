@@ -1,0 +1,146 @@
+import { openPool } from '@plexus/batch-jobs';
+import { createModuleDatabase } from '../../../../../test/support/module-database';
+import { waitFor } from '../../../../../test/support/ports';
+import { builtInModuleTypes } from '../../built-in-types';
+import { ModuleContext } from '../../module-type';
+import { isBatchJobAccess, ReadOnlyModuleError } from './persistence.module-type';
+
+/** persistence modules started as a worker would start them, against a real database. */
+const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
+const jdbc = (url: string) => url.replace(/^postgres:/, 'jdbc:postgresql:');
+
+describe('persistence module type (real Postgres)', () => {
+  const catalog = builtInModuleTypes();
+  const type = catalog.get('persistence')!;
+  let db: Awaited<ReturnType<typeof createModuleDatabase>>;
+  const stops: (() => Promise<void>)[] = [];
+
+  const ctx = (nodeId: string, processId: string): ModuleContext => ({
+    nodeId,
+    processId,
+    moduleId: 'persistence',
+    portOffset: 0,
+    configVersion: () => 1,
+    dependencies: {},
+    logger: quiet,
+    services: { jobTypes: catalog.jobTypes() },
+  });
+  const start = async (url: string, nodeId: string, processId: string, readOnly: boolean) => {
+    const instance = await type.start(
+      {
+        'db.driver': 'POSTGRES_9_4',
+        'db.url': jdbc(url),
+        'db.connectionpool.maxtotal': '4',
+        'db.connectionpool.maxidle': '1',
+        'read_only_mode.enabled': String(readOnly),
+      },
+      ctx(nodeId, processId),
+    );
+    stops.push(() => instance.stop());
+    if (!isBatchJobAccess(instance)) throw new Error('not a persistence module');
+    return instance;
+  };
+  const tables = async (url: string) => {
+    const pool = openPool({ url, maxTotal: 1, maxIdle: 0 });
+    try {
+      const { rows } = await pool.query(
+        `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`,
+      );
+      return rows.map((r) => r.tablename);
+    } finally {
+      await pool.end();
+    }
+  };
+
+  beforeAll(async () => {
+    db = await createModuleDatabase('plexus_pm');
+  });
+
+  afterAll(async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await db.drop();
+  });
+
+  it('a read-only module on a fresh database creates nothing and lists no jobs', async () => {
+    const fresh = await createModuleDatabase('plexus_pm_ro');
+    try {
+      const readOnly = await start(fresh.url, 'admin_node', 'p0', true);
+      expect(await readOnly.listJobs({})).toEqual([]);
+      expect(await tables(fresh.url)).toEqual([]);
+      expect(readOnly.status()).toMatchObject({ readOnly: true, storeReady: false, runner: null });
+      await readOnly.stop();
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('writable: creates its store on first start and runs a job submitted with params {}', async () => {
+    // given a writable module on an empty database
+    const writable = await start(db.url, 'fhir_node', 'p1', false);
+    expect(await tables(db.url)).toEqual(
+      expect.arrayContaining(['plexus_batch_job', 'plexus_batch_chunk', 'plexus_batch_schedule']),
+    );
+    // when a built-in job is submitted without params
+    const job = await writable.submitJob('sample-rows', {}, 'admin');
+    // then it runs to the end on this module's runner
+    const done = await waitFor(
+      'the job to succeed',
+      async () => {
+        const j = await writable.getJob(job.jobId);
+        return j?.status === 'succeeded' ? j : null;
+      },
+      20_000,
+      50,
+    );
+    expect(done).toMatchObject({
+      nodeId: 'fhir_node',
+      moduleId: 'persistence',
+      params: { rows: 10000, chunkSize: 500 },
+      progress: { totalChunks: 20, doneChunks: 20, percent: 100 },
+    });
+    const status = writable.status();
+    expect(status).toMatchObject({
+      readOnly: false,
+      storeReady: true,
+      pool: { maxTotal: 4, maxIdle: 1 },
+      runner: { chunksDone: 20 },
+    });
+    expect(status.pool.total).toBeLessThanOrEqual(4);
+  });
+
+  it('read-only: lists the jobs of the writable one, refuses to start or cancel, runs nothing', async () => {
+    const readOnly = await start(db.url, 'admin_node', 'p2', true);
+    const jobs = await readOnly.listJobs({ status: 'succeeded' });
+    expect(jobs.map((j) => j.jobType)).toEqual(['sample-rows']);
+    expect(await readOnly.getJob(jobs[0].jobId)).toMatchObject({ status: 'succeeded' });
+    await expect(readOnly.submitJob('sample-rows', {}, 'admin')).rejects.toBeInstanceOf(
+      ReadOnlyModuleError,
+    );
+    await expect(readOnly.cancelJob(jobs[0].jobId)).rejects.toThrow(/read_only_mode/);
+    expect(readOnly.status()).toMatchObject({ readOnly: true, runner: null, scheduler: null });
+    expect((await readOnly.listJobs({})).length).toBe(1);
+  });
+
+  it('switches to read-only in place, and back', async () => {
+    const m = await start(db.url, 'fhir_node', 'p3', false);
+    const config = {
+      'db.url': jdbc(db.url),
+      'db.connectionpool.maxtotal': '4',
+      'read_only_mode.enabled': 'true',
+    };
+    expect(await m.reconfigure!(config)).toBe(true);
+    expect(m.status()).toMatchObject({ readOnly: true, runner: null });
+    await expect(m.submitJob('sample-rows', {}, 'admin')).rejects.toBeInstanceOf(
+      ReadOnlyModuleError,
+    );
+    expect(await m.reconfigure!({ ...config, 'read_only_mode.enabled': 'false' })).toBe(true);
+    expect(m.status()).toMatchObject({ readOnly: false, runner: { inFlight: 0 } });
+    expect(await m.reconfigure!({ ...config, 'db.url': `${jdbc(db.url)}_other` })).toBe(false);
+  });
+
+  it('fails to start, saying why, when the database cannot be reached', async () => {
+    await expect(
+      type.start({ 'db.url': 'postgres://127.0.0.1:1/nowhere' }, ctx('fhir_node', 'p4')),
+    ).rejects.toThrow(/^cannot open the module database: /);
+  });
+});
