@@ -11,6 +11,10 @@
  * maxtotal 5). duplicateChunks counts chunks whose rows were written more than once (the
  * sample-rows table has no unique key, so a chunk done twice shows). On 2 shared cores the
  * processes, the control plane and Postgres compete for CPU: the figures are this machine's.
+ *
+ * Then it runs bench:takeover's measurement (BENCH_TAKEOVER_RUNS, default 10): three processes of
+ * a node with an `activation: single` http-endpoint; kill -9 the active one, time until another
+ * serves (takeoverP99Ms), and count polls where two served (takeoverOverlapRounds, must be 0).
  */
 import { randomBytes } from 'node:crypto';
 import { openPool, Pool } from '@plexus/batch-jobs';
@@ -26,6 +30,7 @@ import {
   stopProcess,
 } from '../test/support/processes';
 import { progress, round } from './support';
+import { takeoverBench } from './takeover.bench';
 
 const TOKEN = 'bench-admin-token-0123456789';
 const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 2000);
@@ -155,7 +160,18 @@ async function main() {
     };
     progress('stopping the workers');
     await Promise.all(workers.splice(0).map((w) => stopProcess(w)));
-    console.log(JSON.stringify(result));
+    // Active/passive: kill -9 the process running a `single` module, time until another serves.
+    progress('takeover of a single module (bench:takeover)');
+    const takeover = await takeoverBench(Number(process.env.BENCH_TAKEOVER_RUNS ?? 10));
+    console.log(
+      JSON.stringify({
+        ...result,
+        takeoverP50Ms: takeover.takeoverP50Ms,
+        takeoverP99Ms: takeover.takeoverP99Ms,
+        takeoverRuns: takeover.runs,
+        takeoverOverlapRounds: takeover.overlapRounds,
+      }),
+    );
   } finally {
     await Promise.all(workers.map((w) => stopProcess(w)));
     await stopProcess(cp);

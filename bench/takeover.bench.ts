@@ -115,7 +115,8 @@ export async function measureTakeovers(
   };
 }
 
-async function main() {
+/** Runs a fleet of PROCESSES workers of a node with a `single` http-endpoint and measures `runs` takeovers. */
+export async function takeoverBench(runs = RUNS) {
   const db = await createTestDatabase('plexus_bench_takeover');
   const cpPort = await freePort();
   const nodeId = `takeover_${randomBytes(4).toString('hex')}`;
@@ -185,10 +186,10 @@ async function main() {
       },
       respawn: () => start(killedOffset),
     };
-    const figures = await measureTakeovers(fleet, RUNS);
+    const figures = await measureTakeovers(fleet, runs);
     progress(`samples (ms): ${figures.samplesMs.join(', ')}`);
     const { samplesMs: _samples, ...result } = figures;
-    console.log(JSON.stringify({ ...result, processes: PROCESSES, pollMs: POLL_MS }));
+    return { ...result, processes: PROCESSES, pollMs: POLL_MS };
   } finally {
     await Promise.all(all.map((w) => stopProcess(w, 5000)));
     await stopProcess(cp);
@@ -204,7 +205,9 @@ async function main() {
 }
 
 if (require.main === module)
-  main().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  takeoverBench()
+    .then((result) => console.log(JSON.stringify(result)))
+    .catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
