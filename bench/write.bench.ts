@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect } from 'nats';
+import { Client } from 'pg';
 import { appendToStream, Database } from '@plexus/event-store';
 import { createTestDatabase } from '../test/support/databases';
 import { freePort } from '../test/support/ports';
@@ -61,11 +62,34 @@ async function main() {
 
     // The control plane's CPU time per write (utime + stime of its process, relay included):
     // unlike writes/s it hardly moves when other work shares the machine.
-    progress(`control-plane CPU time over ${CPU_WRITES} writes at concurrency 16`);
+    // Postgres's share likewise: the CPU time of the server processes serving this database.
+    progress(`control-plane and Postgres CPU time over ${CPU_WRITES} writes at concurrency 16`);
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    const postgresCpuMs = async () => {
+      const { rows } = await pg.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      const byPid = new Map<number, number>();
+      for (const { pid } of rows) {
+        try {
+          byPid.set(pid, processCpuMs(pid));
+        } catch {
+          // the connection closed meanwhile
+        }
+      }
+      return byPid;
+    };
     const cpuBefore = processCpuMs(cp.child.pid!);
+    const postgresBefore = await postgresCpuMs();
     await fixedCount(16, CPU_WRITES, (worker, i) => write(worker, i));
     await new Promise((r) => setTimeout(r, 300)); // the relay publishes the last writes
     const cpuMsPerWrite = (processCpuMs(cp.child.pid!) - cpuBefore) / CPU_WRITES;
+    let postgresUsed = 0; // a connection opened during the run counts whole
+    for (const [pid, ms] of await postgresCpuMs())
+      postgresUsed += ms - (postgresBefore.get(pid) ?? 0);
+    const postgresCpuMsPerWrite = postgresUsed / CPU_WRITES;
+    await pg.end();
 
     // Relay pickup: from the write's HTTP answer to its event arriving at a NATS subscriber of
     // the events stream, one write at a time (an idle relay must wake at once, not on a poll).
@@ -135,6 +159,7 @@ async function main() {
       apiP99MsC16: round(percentile(c16.latencies, 99)),
       apiErrors: c1.errors + c16.errors,
       controlPlaneCpuMsPerWrite: round(cpuMsPerWrite, 3),
+      postgresCpuMsPerWrite: round(postgresCpuMsPerWrite, 3),
       appendsPerSec: round(appends.perSec, 0),
       pgInsertsPerSecC16: round(baseline.perSec, 0),
       // ack -> event on NATS; negative when the event arrived before the HTTP answer did
