@@ -41,6 +41,32 @@ export async function closedLoop(
   return { perSec: latencies.length / elapsed, latencies, errors, count: latencies.length };
 }
 
+/** Runs `total` ops spread over `concurrency` loops; resolves once all are done. */
+export async function fixedCount(
+  concurrency: number,
+  total: number,
+  op: (worker: number, i: number) => Promise<void>,
+) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      for (let i = next++; i < total; i = next++) await op(worker, i);
+    }),
+  );
+}
+
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc/<pid>/stat (Linux). Unlike
+ * throughput it hardly depends on what else runs on the machine, so CPU per operation compares
+ * versions of the code on a busy host.
+ */
+export function processCpuMs(pid: number): number {
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const CLOCK_TICKS_PER_SEC = 100; // USER_HZ, 100 on every Linux platform Node runs on
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SEC;
+}
+
 /**
  * A lean keep-alive HTTP/1.1 client for load generation. The load generator shares the two cores
  * with the system under test; node:http costs about a quarter of the CPU per request that fetch

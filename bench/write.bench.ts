@@ -5,15 +5,25 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect } from 'nats';
+import { Client } from 'pg';
 import { appendToStream, Database } from '@plexus/event-store';
 import { createTestDatabase } from '../test/support/databases';
 import { freePort } from '../test/support/ports';
 import { spawnControlPlane } from '../test/support/processes';
-import { closedLoop, jsonClient, percentile, progress, round } from './support';
+import {
+  closedLoop,
+  fixedCount,
+  jsonClient,
+  percentile,
+  processCpuMs,
+  progress,
+  round,
+} from './support';
 
 const TOKEN = 'bench-admin-token-0123456789';
 const NODES = 200;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CPU_WRITES = Number(process.env.BENCH_CPU_WRITES ?? 5000);
 
 async function main() {
   const db = await createTestDatabase('plexus_bench_write');
@@ -49,6 +59,37 @@ async function main() {
     const c1 = await closedLoop(1, SECONDS, write);
     progress(`concurrency 16 for ${SECONDS}s`);
     const c16 = await closedLoop(16, SECONDS, write);
+
+    // The control plane's CPU time per write (utime + stime of its process, relay included):
+    // unlike writes/s it hardly moves when other work shares the machine.
+    // Postgres's share likewise: the CPU time of the server processes serving this database.
+    progress(`control-plane and Postgres CPU time over ${CPU_WRITES} writes at concurrency 16`);
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    const postgresCpuMs = async () => {
+      const { rows } = await pg.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      const byPid = new Map<number, number>();
+      for (const { pid } of rows) {
+        try {
+          byPid.set(pid, processCpuMs(pid));
+        } catch {
+          // the connection closed meanwhile
+        }
+      }
+      return byPid;
+    };
+    const cpuBefore = processCpuMs(cp.child.pid!);
+    const postgresBefore = await postgresCpuMs();
+    await fixedCount(16, CPU_WRITES, (worker, i) => write(worker, i));
+    await new Promise((r) => setTimeout(r, 300)); // the relay publishes the last writes
+    const cpuMsPerWrite = (processCpuMs(cp.child.pid!) - cpuBefore) / CPU_WRITES;
+    let postgresUsed = 0; // a connection opened during the run counts whole
+    for (const [pid, ms] of await postgresCpuMs())
+      postgresUsed += ms - (postgresBefore.get(pid) ?? 0);
+    const postgresCpuMsPerWrite = postgresUsed / CPU_WRITES;
+    await pg.end();
 
     // Relay pickup: from the write's HTTP answer to its event arriving at a NATS subscriber of
     // the events stream, one write at a time (an idle relay must wake at once, not on a poll).
@@ -117,6 +158,8 @@ async function main() {
       apiP50MsC16: round(percentile(c16.latencies, 50)),
       apiP99MsC16: round(percentile(c16.latencies, 99)),
       apiErrors: c1.errors + c16.errors,
+      controlPlaneCpuMsPerWrite: round(cpuMsPerWrite, 3),
+      postgresCpuMsPerWrite: round(postgresCpuMsPerWrite, 3),
       appendsPerSec: round(appends.perSec, 0),
       pgInsertsPerSecC16: round(baseline.perSec, 0),
       // ack -> event on NATS; negative when the event arrived before the HTTP answer did

@@ -53,12 +53,10 @@ export class AppModule {
               ],
               censor: '******',
             },
-            // One line per request at debug level: at info a busy control plane would log more than it works.
-            customLogLevel: (_req, res, err) =>
-              err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
-            autoLogging: { ignore: (req) => req.url === '/health' },
-            quietReqLogger: true,
           },
+          // Request lines come from http/request-log.ts (main.ts), which costs nothing per call
+          // while its level is off; nestjs-pino's own per-request middleware did not.
+          forRoutes: [],
         }),
         TerminusModule,
         InfraModule.forRoot(env),

@@ -3,12 +3,14 @@ import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import { CONTROL_PLANE_QUEUE, natsAuthOptions } from '@plexus/bus';
-import { json, raw } from 'express';
+import { raw } from 'express';
 import { AppModule } from './app.module';
 import { PROPERTIES_MEDIA_TYPES, PROPERTIES_PATH } from './module-config/module-config.controller';
 import { bodyParserErrors } from './http/error.filter';
+import { jsonBody } from './http/json-body';
+import { requestLog } from './http/request-log';
 import { ControlPlaneEnv, validateEnv } from './env';
 import { validationPipe } from './http/validation';
 
@@ -18,12 +20,13 @@ export async function createControlPlane(env: ControlPlaneEnv) {
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  app.use(requestLog((await app.resolve(PinoLogger)).logger));
   app.set('etag', false); // ETag is the node version, set by the controllers
   // DESIGN.md: bodies over 1 MiB are refused with 413; errors keep the API's error shape.
   // POST /module-config/properties also takes the file itself, as bytes: its parser decodes them
   // strictly as UTF-8 and names the line of a bad byte. Other routes stay JSON only.
   app.use(PROPERTIES_PATH, raw({ type: PROPERTIES_MEDIA_TYPES, limit: '1mb' }));
-  app.use(json({ limit: '1mb' }), bodyParserErrors);
+  app.use(jsonBody(1024 * 1024), bodyParserErrors);
   app.useGlobalPipes(validationPipe);
   app.enableShutdownHooks();
   app.connectMicroservice<MicroserviceOptions>(

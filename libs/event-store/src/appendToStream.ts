@@ -79,9 +79,11 @@ export async function appendToStream(
     params.push(document.version, document.archived, JSON.stringify(document), snapshot);
   }
   try {
+    // Prepared: Postgres plans these CTEs once per connection instead of at every write.
     const rows = await sql.query<{ global_position: string }>(
       document ? INSERT_EVENTS_AND_DOCUMENT : INSERT_EVENTS,
       params,
+      document ? 'plexus_append_events_and_document' : 'plexus_append_events',
     );
     if (rows.length !== events.length) throw new StreamVersionConflict(streamId, expectedVersion);
     return {

@@ -4,12 +4,19 @@ import { migrations } from '../../../migrations';
 
 /** The one thing every SQL operation file needs: run a statement, get rows back. */
 export interface Sql {
-  query<T = Record<string, any>>(text: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * `name` makes it a prepared statement: each connection has Postgres parse and plan it once,
+   * and later calls send only the parameters. For hot statements with fixed text only.
+   */
+  query<T = Record<string, any>>(text: string, params?: unknown[], name?: string): Promise<T[]>;
 }
 
 const clientSql = (client: PoolClient): Sql => ({
-  async query<T>(text: string, params?: unknown[]) {
-    return (await client.query(text, params as unknown[])).rows as T[];
+  async query<T>(text: string, params?: unknown[], name?: string) {
+    const result = name
+      ? await client.query({ name, text, values: params })
+      : await client.query(text, params);
+    return result.rows as T[];
   },
 });
 
@@ -58,8 +65,16 @@ export class Database implements Sql {
     }
   }
 
-  async query<T = Record<string, any>>(text: string, params?: unknown[]): Promise<T[]> {
-    return (await this.pool.query(text, params as unknown[])).rows as T[];
+  async query<T = Record<string, any>>(
+    text: string,
+    params?: unknown[],
+    name?: string,
+  ): Promise<T[]> {
+    // A config object costs pg a descriptor-by-descriptor copy: only where a name needs one.
+    const result = name
+      ? await this.pool.query({ name, text, values: params })
+      : await this.pool.query(text, params);
+    return result.rows as T[];
   }
 
   async transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {

@@ -38,7 +38,12 @@ describe('readNodeDocumentAt (real Postgres)', () => {
         { kind: 'PatchModuleConfig', moduleId: 'web', changes: { message: `v${i}` } },
         ctx,
       );
-      if (i % 50 === 0) times[i] = new Date();
+      // A Date has whole milliseconds and recorded_at microseconds: a write that took less than a
+      // millisecond would otherwise be recorded after the moment taken just after it.
+      if (i % 50 === 0) {
+        await new Promise((r) => setTimeout(r, 2));
+        times[i] = new Date();
+      }
     }
   });
   afterAll(async () => {

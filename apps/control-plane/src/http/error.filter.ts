@@ -28,7 +28,12 @@ export class ErrorFilter implements ExceptionFilter {
     if (host.getType() !== 'http') throw exception;
     const res = host.switchToHttp().getResponse<Response>();
     const { status, message } = this.describe(exception, res);
-    if (status >= 500 && status !== 503) this.logger.error(exception);
+    // reqId joins this line to the request's own log line (http/request-log.ts).
+    if (status >= 500 && status !== 503)
+      this.logger.error({
+        err: exception,
+        reqId: host.switchToHttp().getRequest<{ id?: number }>().id,
+      });
     res
       .status(status)
       .json({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message });

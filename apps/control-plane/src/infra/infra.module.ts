@@ -30,7 +30,14 @@ const providers = [
     provide: NATS,
     inject: [ControlPlaneEnv],
     useFactory: async (env: ControlPlaneEnv) => {
-      const nc = await connectNats(env.NATS_URL, 'plexus-control-plane', {}, env.NATS_CREDS);
+      // noAsyncTraces: otherwise every request (two per relayed write: the event and the node
+      // document) builds two Error objects up front just for their stack traces.
+      const nc = await connectNats(
+        env.NATS_URL,
+        'plexus-control-plane',
+        { noAsyncTraces: true },
+        env.NATS_CREDS,
+      );
       await ensureTopology(nc);
       // Workers may lack the right to create buckets (examples/nats-auth.conf): create it here.
       await openSessionsBucket(nc);
