@@ -6,5 +6,10 @@ import { persistenceType } from './types/persistence/persistence.module-type';
 
 /** The module types every Plexus process knows. */
 export function builtInModuleTypes(): ModuleTypeRegistry {
-  return new ModuleTypeRegistry([httpEndpointType, localSecurityType, localIndexType, persistenceType]);
+  return new ModuleTypeRegistry([
+    httpEndpointType,
+    localSecurityType,
+    localIndexType,
+    persistenceType,
+  ]);
 }
