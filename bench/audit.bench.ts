@@ -24,9 +24,8 @@ import {
   nodeName,
   NODES,
 } from './audit-seed';
-import { jsonClient, percentile, progress, round } from './support';
+import { BENCH_TOKEN, jsonClient, percentile, progress, round } from './support';
 
-const TOKEN = 'bench-admin-token-0123456789';
 const DATABASE_NAME = process.env.BENCH_AUDIT_DATABASE ?? 'plexus_bench_audit';
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 200);
 
@@ -71,8 +70,12 @@ async function main() {
 
   const port = await freePort();
   progress(`starting the built control plane on :${port}`);
-  const cp = await spawnControlPlane({ DATABASE_URL: url, PORT: port, PLEXUS_ADMIN_TOKEN: TOKEN });
-  const request = jsonClient(cp.url, { authorization: `Bearer ${TOKEN}` });
+  const cp = await spawnControlPlane({
+    DATABASE_URL: url,
+    PORT: port,
+    PLEXUS_ADMIN_TOKEN: BENCH_TOKEN,
+  });
+  const request = jsonClient(cp.url, { authorization: `Bearer ${BENCH_TOKEN}` });
   const call = async (path: string) => {
     const t0 = performance.now();
     const res = await request('GET', path);

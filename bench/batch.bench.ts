@@ -29,10 +29,9 @@ import {
   spawnWorker,
   stopProcess,
 } from '../test/support/processes';
-import { progress, round } from './support';
+import { BENCH_TOKEN, progress, round } from './support';
 import { takeoverBench } from './takeover.bench';
 
-const TOKEN = 'bench-admin-token-0123456789';
 const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 2000);
 const ROWS_PER_CHUNK = Number(process.env.BENCH_ROWS_PER_CHUNK ?? 50);
 
@@ -102,9 +101,9 @@ async function main() {
     DATABASE_URL: db.url,
     NATS_URL: nats.url,
     PORT: await freePort(),
-    PLEXUS_ADMIN_TOKEN: TOKEN,
+    PLEXUS_ADMIN_TOKEN: BENCH_TOKEN,
   });
-  const api = new AdminApi(cp.url, TOKEN);
+  const api = new AdminApi(cp.url, BENCH_TOKEN);
   const workers: SpawnedProcess[] = [];
   const startWorker = async () => {
     const w = spawnWorker({ nodeId, natsUrl: nats.url, logLevel: 'info' });

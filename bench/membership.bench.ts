@@ -22,20 +22,20 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { connect, NatsConnection } from 'nats';
-import {
-  announceMembership,
-  DEFAULT_NATS_URL,
-  eventSubject,
-  Heartbeat,
-  publishHeartbeat,
-} from '@plexus/bus';
+import { announceMembership, eventSubject, Heartbeat, publishHeartbeat } from '@plexus/bus';
 import { createTestDatabase } from '../test/support/databases';
 import { freePort } from '../test/support/ports';
 import { spawnControlPlane, stopProcess } from '../test/support/processes';
-import { cpuMs, jsonClient, percentile, progress, round } from './support';
+import {
+  BENCH_NATS_URL,
+  BENCH_TOKEN,
+  cpuMs,
+  jsonClient,
+  percentile,
+  progress,
+  round,
+} from './support';
 
-const TOKEN = 'bench-admin-token-0123456789';
-const NATS_URL = process.env.NATS_URL ?? DEFAULT_NATS_URL;
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 1000);
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 20);
 const KILLS = Number(process.env.BENCH_KILLS ?? 50);
@@ -107,13 +107,13 @@ async function main() {
   progress(`control plane on :${port}, database ${db.name}, ${PROCESSES} simulated processes`);
   const cp = await spawnControlPlane({
     DATABASE_URL: db.url,
-    NATS_URL,
+    NATS_URL: BENCH_NATS_URL,
     PORT: port,
-    PLEXUS_ADMIN_TOKEN: TOKEN,
+    PLEXUS_ADMIN_TOKEN: BENCH_TOKEN,
     LOST_AFTER_MS,
   });
-  const api = jsonClient(`http://127.0.0.1:${port}`, { authorization: `Bearer ${TOKEN}` });
-  const nc = await connect({ servers: NATS_URL, name: 'bench-membership' });
+  const api = jsonClient(`http://127.0.0.1:${port}`, { authorization: `Bearer ${BENCH_TOKEN}` });
+  const nc = await connect({ servers: BENCH_NATS_URL, name: 'bench-membership' });
   const nodeId = `bench-mem-${randomBytes(3).toString('hex')}`;
   let simulator: HeartbeatSimulator | null = null;
   const hogs: ChildProcess[] = Array.from({ length: CPU_HOGS }, () =>

@@ -29,13 +29,7 @@ import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { connect, NatsConnection } from 'nats';
-import {
-  APPLIED_ALL,
-  AppliedReport,
-  DEFAULT_NATS_URL,
-  nodeDocumentKey,
-  NODES_BUCKET,
-} from '@plexus/bus';
+import { APPLIED_ALL, AppliedReport, nodeDocumentKey, NODES_BUCKET } from '@plexus/bus';
 import { createTestDatabase } from '../test/support/databases';
 import { freePort } from '../test/support/ports';
 import {
@@ -44,10 +38,17 @@ import {
   spawnWorker,
   stopProcess,
 } from '../test/support/processes';
-import { cpuMs, jsonClient, percentile, progress, round, rssMb } from './support';
+import {
+  BENCH_NATS_URL,
+  BENCH_TOKEN,
+  cpuMs,
+  jsonClient,
+  percentile,
+  progress,
+  round,
+  rssMb,
+} from './support';
 
-const TOKEN = 'bench-admin-token-0123456789';
-const NATS_URL = process.env.NATS_URL ?? DEFAULT_NATS_URL;
 const FLEETS = (process.env.BENCH_FLEETS ?? '3,20').split(',').map(Number);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 200);
 const POLL_EVERY = Number(process.env.BENCH_POLL_EVERY ?? 5);
@@ -170,20 +171,22 @@ interface Sample {
 async function main() {
   const db = await createTestDatabase('plexus_bench_prop');
   const cpPort = await freePort();
-  progress(`starting the control plane on :${cpPort} with database ${db.name}, NATS ${NATS_URL}`);
+  progress(
+    `starting the control plane on :${cpPort} with database ${db.name}, NATS ${BENCH_NATS_URL}`,
+  );
   const cp = await spawnControlPlane({
     DATABASE_URL: db.url,
-    NATS_URL,
+    NATS_URL: BENCH_NATS_URL,
     PORT: cpPort,
-    PLEXUS_ADMIN_TOKEN: TOKEN,
+    PLEXUS_ADMIN_TOKEN: BENCH_TOKEN,
   });
-  const request = jsonClient(cp.url, { authorization: `Bearer ${TOKEN}` });
+  const request = jsonClient(cp.url, { authorization: `Bearer ${BENCH_TOKEN}` });
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await request(method, path, body);
     if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${res.body}`);
     return JSON.parse(res.body);
   };
-  const nc = await connect({ servers: NATS_URL, name: 'bench-propagation' });
+  const nc = await connect({ servers: BENCH_NATS_URL, name: 'bench-propagation' });
   const observer = new Observer(nc);
   const nodeIds: string[] = [];
   let workers: SpawnedProcess[] = [];
@@ -206,7 +209,7 @@ async function main() {
         `fleet of ${n}: starting ${n} workers of ${nodeId} on ports ${base}..${base + n - 1}`,
       );
       workers = Array.from({ length: n }, (_, i) =>
-        spawnWorker({ nodeId, portOffset: i, natsUrl: NATS_URL, logLevel: WORKER_LOG_LEVEL }),
+        spawnWorker({ nodeId, portOffset: i, natsUrl: BENCH_NATS_URL, logLevel: WORKER_LOG_LEVEL }),
       );
       if (!(await observer.appliedBy(version, n, 90_000))) {
         const dead = workers.filter((w) => w.child.exitCode !== null);

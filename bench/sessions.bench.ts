@@ -32,7 +32,6 @@ import { connect } from 'nats';
 import {
   AppliedReport,
   appliedSubject,
-  DEFAULT_NATS_URL,
   nodeDocumentKey,
   NODES_BUCKET,
   SESSIONS_DROPPED_ALL,
@@ -47,10 +46,16 @@ import {
   spawnWorker,
   stopProcess,
 } from '../test/support/processes';
-import { closedLoop, jsonClient, percentile, progress, round } from './support';
+import {
+  BENCH_NATS_URL,
+  BENCH_TOKEN,
+  closedLoop,
+  jsonClient,
+  percentile,
+  progress,
+  round,
+} from './support';
 
-const TOKEN = 'bench-admin-token-0123456789';
-const NATS_URL = process.env.NATS_URL ?? DEFAULT_NATS_URL;
 const PROCESSES = 3;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 500);
@@ -100,20 +105,22 @@ async function portBase(): Promise<number> {
 async function main() {
   const db = await createTestDatabase('plexus_bench_sessions');
   const cpPort = await freePort();
-  progress(`starting the control plane on :${cpPort} with database ${db.name}, NATS ${NATS_URL}`);
+  progress(
+    `starting the control plane on :${cpPort} with database ${db.name}, NATS ${BENCH_NATS_URL}`,
+  );
   const cp = await spawnControlPlane({
     DATABASE_URL: db.url,
-    NATS_URL,
+    NATS_URL: BENCH_NATS_URL,
     PORT: cpPort,
-    PLEXUS_ADMIN_TOKEN: TOKEN,
+    PLEXUS_ADMIN_TOKEN: BENCH_TOKEN,
   });
-  const admin = jsonClient(cp.url, { authorization: `Bearer ${TOKEN}` });
+  const admin = jsonClient(cp.url, { authorization: `Bearer ${BENCH_TOKEN}` });
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await admin(method, path, body);
     if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${res.body}`);
     return JSON.parse(res.body);
   };
-  const nc = await connect({ servers: NATS_URL, name: 'bench-sessions' });
+  const nc = await connect({ servers: BENCH_NATS_URL, name: 'bench-sessions' });
   const nodeId = `sess-${randomBytes(4).toString('hex')}`;
   let workers: SpawnedProcess[] = [];
   const result: Record<string, unknown> = {};
@@ -176,7 +183,7 @@ async function main() {
       `starting ${PROCESSES} workers of ${nodeId}: web on ${base}.., open on ${base + 10}..`,
     );
     workers = Array.from({ length: PROCESSES }, (_, i) =>
-      spawnWorker({ nodeId, portOffset: i, natsUrl: NATS_URL, logLevel: WORKER_LOG_LEVEL }),
+      spawnWorker({ nodeId, portOffset: i, natsUrl: BENCH_NATS_URL, logLevel: WORKER_LOG_LEVEL }),
     );
     const deadline = Date.now() + 90_000;
     while ((applied.get(last.version)?.size ?? 0) < PROCESSES) {

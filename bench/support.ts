@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
+import { DEFAULT_NATS_URL } from '@plexus/bus';
+
+/** The admin token every benchmark's control plane is started with. */
+export const BENCH_TOKEN = 'bench-admin-token-0123456789';
+/** The NATS benchmarks use: the shared one unless NATS_URL names another. */
+export const BENCH_NATS_URL = process.env.NATS_URL ?? DEFAULT_NATS_URL;
 
 /** Benchmarks print progress on stderr and one JSON object as the last line of stdout. */
 export const progress = (message: string) => process.stderr.write(`[bench] ${message}\n`);

@@ -19,13 +19,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
-import {
-  DEFAULT_NATS_URL,
-  LEASES_BUCKET,
-  moduleLeaseKey,
-  nodeDocumentKey,
-  NODES_BUCKET,
-} from '@plexus/bus';
+import { LEASES_BUCKET, moduleLeaseKey, nodeDocumentKey, NODES_BUCKET } from '@plexus/bus';
 import { createTestDatabase } from '../test/support/databases';
 import { freePort, freePortBlock, waitFor } from '../test/support/ports';
 import {
@@ -35,10 +29,8 @@ import {
   stopProcess,
 } from '../test/support/processes';
 import { probe } from '../test/support/serving-watch';
-import { jsonClient, percentile, progress, round } from './support';
+import { BENCH_NATS_URL, BENCH_TOKEN, jsonClient, percentile, progress, round } from './support';
 
-const TOKEN = 'bench-admin-token-0123456789';
-const NATS_URL = process.env.NATS_URL ?? DEFAULT_NATS_URL;
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 3);
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 25);
@@ -123,14 +115,16 @@ export async function takeoverBench(runs = RUNS) {
   const dir = mkdtempSync(join(tmpdir(), 'plexus-takeover-'));
   const offsets = Array.from({ length: PROCESSES }, (_, i) => i * 100);
   const base = await freePortBlock(offsets, [cpPort]);
-  progress(`starting the control plane on :${cpPort} with database ${db.name}, NATS ${NATS_URL}`);
+  progress(
+    `starting the control plane on :${cpPort} with database ${db.name}, NATS ${BENCH_NATS_URL}`,
+  );
   const cp = await spawnControlPlane({
     DATABASE_URL: db.url,
-    NATS_URL,
+    NATS_URL: BENCH_NATS_URL,
     PORT: cpPort,
-    PLEXUS_ADMIN_TOKEN: TOKEN,
+    PLEXUS_ADMIN_TOKEN: BENCH_TOKEN,
   });
-  const request = jsonClient(cp.url, { authorization: `Bearer ${TOKEN}` });
+  const request = jsonClient(cp.url, { authorization: `Bearer ${BENCH_TOKEN}` });
   const upPids = async () =>
     (JSON.parse((await request('GET', `/processes?nodeId=${nodeId}&status=up`)).body) as any[])
       .filter((p) => p.modules?.web?.state === 'running' || p.modules?.web?.state === 'standby')
@@ -146,7 +140,7 @@ export async function takeoverBench(runs = RUNS) {
       nodeId,
       propertiesFile: join(dir, 'node.properties'),
       portOffset: offset,
-      natsUrl: NATS_URL,
+      natsUrl: BENCH_NATS_URL,
       logLevel: 'warn',
     });
     workers.set(offset, w);
@@ -193,7 +187,7 @@ export async function takeoverBench(runs = RUNS) {
   } finally {
     await Promise.all(all.map((w) => stopProcess(w, 5000)));
     await stopProcess(cp);
-    const nc = await connect({ servers: NATS_URL });
+    const nc = await connect({ servers: BENCH_NATS_URL });
     const nodes = await nc.jetstream().views.kv(NODES_BUCKET);
     await nodes.purge(nodeDocumentKey(nodeId)).catch(() => undefined);
     const leases = await nc.jetstream().views.kv(LEASES_BUCKET);

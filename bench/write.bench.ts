@@ -11,6 +11,7 @@ import { createTestDatabase } from '../test/support/databases';
 import { freePort } from '../test/support/ports';
 import { spawnControlPlane } from '../test/support/processes';
 import {
+  BENCH_TOKEN,
   closedLoop,
   fixedCount,
   jsonClient,
@@ -20,7 +21,6 @@ import {
   round,
 } from './support';
 
-const TOKEN = 'bench-admin-token-0123456789';
 const NODES = 200;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CPU_WRITES = Number(process.env.BENCH_CPU_WRITES ?? 5000);
@@ -32,9 +32,9 @@ async function main() {
   const cp = await spawnControlPlane({
     DATABASE_URL: db.url,
     PORT: port,
-    PLEXUS_ADMIN_TOKEN: TOKEN,
+    PLEXUS_ADMIN_TOKEN: BENCH_TOKEN,
   });
-  const request = jsonClient(cp.url, { authorization: `Bearer ${TOKEN}` });
+  const request = jsonClient(cp.url, { authorization: `Bearer ${BENCH_TOKEN}` });
   const call = async (method: string, path: string, body: unknown) => {
     const res = await request(method, path, body);
     if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status}: ${res.body}`);
