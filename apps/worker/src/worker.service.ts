@@ -48,6 +48,8 @@ const HEARTBEAT_MS = 1000;
  * measured with 3 processes, the report's socket write was a third of a process's CPU per change.
  */
 const REPORT_DELAY_MS = 30;
+/** A process whose start of a single module failed contends for its lease again after this. */
+const RETRY_LEASE_AFTER_FAILURE_MS = 5000;
 
 /** Where the NATS URL points, without credentials, for the log. */
 function safeUrl(url: string) {
@@ -265,6 +267,16 @@ export class WorkerService {
     }
     if (this.leases && this.leases.contended().some((id) => !keep.has(id)))
       void this.leases.retain(keep);
+    // The active process of a single module that failed to start it hands it to another process.
+    for (const id of this.leases?.held() ?? []) {
+      const status = result.modules[id];
+      if (status?.state === 'failed')
+        void this.leases!.yieldLease(
+          id,
+          `it failed to start here: ${status.error ?? 'unknown error'}`,
+          RETRY_LEASE_AFTER_FAILURE_MS,
+        );
+    }
   }
 
   /** The parsed --properties file (null without one); a bad file stops the start. */

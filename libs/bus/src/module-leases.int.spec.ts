@@ -110,6 +110,30 @@ describe('ModuleLeases against the real NATS', () => {
     await until(() => b.leases.holds('m'), 'B to take over');
   });
 
+  it('a holder that yields (its module failed to start) hands over at once and stays out for the backoff', async () => {
+    const node = 'n-yield';
+    const cluster: Contender[] = [];
+    const a = new Contender(`${node}:a`, node, open, cluster);
+    const b = new Contender(`${node}:b`, node, open, cluster);
+    contenders.push(a, b);
+    await a.leases.contend(['m']);
+    await b.leases.contend(['m']);
+    expect([a.leases.holds('m'), b.leases.holds('m')]).toEqual([true, false]);
+    // when A yields with a 2 s backoff
+    const yieldedAt = performance.now();
+    await a.leases.yieldLease('m', 'it failed to start here', 2000);
+    expect(a.running).toBe(false);
+    expect(a.lostReason).toBe('it failed to start here');
+    // then B takes over within a poll or so, long before the lease could have lapsed
+    await until(() => b.leases.holds('m'), 'B to take over');
+    expect(b.startedAt - yieldedAt).toBeLessThan(LEASE_MS);
+    // and when B releases it within A's backoff, A only contends again once the backoff is over
+    b.running = false;
+    await b.leases.close();
+    await until(() => a.leases.holds('m'), 'A to take it back', 10_000);
+    expect(a.startedAt - yieldedAt).toBeGreaterThanOrEqual(2000);
+  });
+
   it('lets a standby take a lease whose holder died only after the lease expired', async () => {
     const node = 'n2';
     const key = moduleLeaseKey(node, 'm');

@@ -201,6 +201,17 @@ export class ModuleLeases {
     await Promise.all(gone.map((c) => this.drop(c)));
   }
 
+  /**
+   * Gives up a held lease because this process could not run the module (its start failed): the
+   * module is stopped, the key released so that another process takes over, and this one waits
+   * `backoffMs` before contending again, so a module that fails everywhere moves between the
+   * processes slowly instead of spinning.
+   */
+  async yieldLease(moduleId: string, reason: string, backoffMs: number): Promise<void> {
+    const c = this.contests.get(moduleId);
+    if (c?.phase === 'held') await this.lose(c, reason, backoffMs);
+  }
+
   /** Releases every lease (call after the modules stopped) and stops contending. */
   async close(): Promise<void> {
     this.closed = true;
@@ -338,8 +349,11 @@ export class ModuleLeases {
     );
   }
 
-  /** Stops the module (onLost) before anything else; then releases what may still be ours. */
-  private async lose(c: Contest, reason: string) {
+  /**
+   * Stops the module (onLost) before anything else; then releases what may still be ours and
+   * stands by, contending again after `retryMs` (default: the next poll).
+   */
+  private async lose(c: Contest, reason: string, retryMs?: number) {
     if (c.phase !== 'held') return;
     c.phase = 'stopping';
     if (c.deadlineTimer) clearTimeout(c.deadlineTimer);
@@ -359,7 +373,7 @@ export class ModuleLeases {
     await this.kv?.delete(c.key, { previousSeq: c.revision }).catch(() => undefined);
     if (this.closed || this.contests.get(c.moduleId) !== c) return;
     c.phase = 'standby';
-    this.schedule(c, this.timings?.pollMs ?? 200);
+    this.schedule(c, retryMs ?? this.timings?.pollMs ?? 200);
   }
 
   private async drop(c: Contest) {

@@ -324,7 +324,9 @@ export class ModuleHost {
     const idle = new Map<string, IdleModule>(plan.idle.map((i) => [i.moduleId, i]));
     for (const [id, f] of this.failures) {
       const m = doc.modules.find((x) => x.moduleId === id);
-      if (!m || !sameSpec(m, f.spec)) this.failures.delete(id);
+      // A module standing by failed on this process as the active one: when this process is
+      // active again, it tries again (what failed may have been the previous holder's doing).
+      if (!m || !sameSpec(m, f.spec) || idle.get(id)?.state === 'standby') this.failures.delete(id);
     }
     this.statusById.clear();
     for (const m of doc.modules) {

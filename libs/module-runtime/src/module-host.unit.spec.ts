@@ -302,6 +302,42 @@ describe('ModuleHost', () => {
     });
   });
 
+  it('tries a single module again when its lease comes back after it failed to start here', async () => {
+    // given a single module whose start fails while something else holds what it needs
+    let blocked = true;
+    const starts: string[] = [];
+    const flaky: ModuleTypeDefinition = {
+      ...recordingType('flaky', []),
+      async start(_config, ctx) {
+        starts.push(blocked ? 'failed' : 'started');
+        if (blocked) throw new Error(`${ctx.moduleId}: index held by another process`);
+        return { stop: async () => undefined };
+      },
+    };
+    const leases = new Set(['idx']);
+    const h = new ModuleHost({
+      registry: new ModuleTypeRegistry([flaky]),
+      nodeId: 'n1',
+      processId: 'p1',
+      portOffset: 0,
+      logger: quiet,
+      holdsLease: (id) => leases.has(id),
+    });
+    const d = doc(1, [mod('idx', { type: 'flaky', activation: 'single' })]);
+    await h.apply(d);
+    expect(h.statuses().idx).toMatchObject({ state: 'failed' });
+    // when the lease goes (the process handed it over) and comes back once the cause is gone
+    leases.delete('idx');
+    await h.reevaluate();
+    expect(h.statuses().idx).toEqual({ state: 'standby', version: 1 });
+    blocked = false;
+    leases.add('idx');
+    await h.reevaluate();
+    // then the same config is started again, and runs
+    expect(starts).toEqual(['failed', 'started']);
+    expect(h.statuses().idx).toEqual({ state: 'running', version: 1 });
+  });
+
   it('tells a running single module it may no longer serve the moment its lease is not held', async () => {
     // given a single module running on the lease holder, and an all module
     const journal: string[] = [];
