@@ -10,7 +10,7 @@ import { spawnControlPlane, SpawnedProcess, spawnWorker, stopProcess } from './s
 import { validSignature, WebhookReceiver } from './support/webhook-receiver';
 
 /**
- * Process events reach a webhook: the built control plane (LOST_AFTER_MS=2000) and two worker
+ * Process events reach a webhook: the built control plane (LOST_AFTER_MS=2000) and worker
  * processes on a NATS of their own, and an HTTP receiver in this test process.
  */
 describe('webhooks end to end', () => {
@@ -34,6 +34,12 @@ describe('webhooks end to end', () => {
       PORT: await freePort(),
       PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       LOST_AFTER_MS: 2000,
+      // quick retries and a breaker that lets a trial through after a second, for the outage test
+      more: {
+        WEBHOOK_RETRY_BASE_MS: '100',
+        WEBHOOK_RETRY_CAP_MS: '400',
+        WEBHOOK_BREAKER_RESET_MS: '1000',
+      },
     });
     api = new AdminApi(cp.url);
     const hook = await api.post('/hooks', {
@@ -131,4 +137,66 @@ describe('webhooks end to end', () => {
       attempts: 1,
     });
   });
+
+  it('keeps retrying a target that is down, opens the breaker, and delivers the backlog once it is back', async () => {
+    const [hook] = (await api.get('/hooks')).body;
+    target.status = 500;
+    // a third process joins and is killed while the target answers 500
+    const third = spawnWorker({
+      nodeId,
+      propertiesFile: join(dir, 'node.properties'),
+      portOffset: 200,
+      natsUrl: nats.url,
+    });
+    workers.push(third);
+    const { processId } = await waitFor(
+      'the third process up',
+      async () => processOf(third.child.pid!).then((p) => p?.status === 'up' && p),
+      20_000,
+      100,
+    );
+    third.child.kill('SIGKILL');
+    // the ProcessJoined delivery is retried and the breaker opens; the ProcessLost waits behind it
+    const held = await waitFor(
+      'the breaker open on the pending delivery',
+      async () => {
+        const deliveries = (await api.get(`/hooks/${hook.id}/deliveries`)).body as any[];
+        const joined = deliveries.find(
+          (d) => d.eventType === 'ProcessJoined' && d.status === 'pending' && d.attempts >= 2,
+        );
+        return joined?.outcomes.some((o: any) => o.outcome === 'breaker-open') && joined;
+      },
+      20_000,
+      100,
+    );
+    expect(held.outcomes.filter((o: any) => o.outcome === 'http-error').length).toBeGreaterThan(1);
+    await waitFor(
+      'ProcessLost recorded for the killed process',
+      async () => (await processOf(third.child.pid!))?.status === 'lost',
+      15_000,
+      100,
+    );
+    expect(delivered('ProcessLost', processId).filter((r) => r.status === 200)).toHaveLength(0);
+
+    // the target is back: the backlog arrives, each event once, in order, signed
+    target.status = 200;
+    const [joinedOk, lostOk] = await waitFor(
+      'the backlog delivered',
+      async () => {
+        const joined = delivered('ProcessJoined', processId).filter((r) => r.status === 200);
+        const lost = delivered('ProcessLost', processId).filter((r) => r.status === 200);
+        return joined.length === 1 && lost.length === 1 && [joined[0], lost[0]];
+      },
+      20_000,
+      100,
+    );
+    expect(joinedOk.receivedAt).toBeLessThanOrEqual(lostOk.receivedAt);
+    expect(joinedOk.body.deliveryId).toBe(held.deliveryId); // the same delivery, retried
+    for (const r of [joinedOk, lostOk])
+      expect(validSignature(secret, r.raw, r.headers['x-plexus-signature'])).toBe(true);
+    const deliveries = (await api.get(`/hooks/${hook.id}/deliveries`)).body as any[];
+    expect(deliveries.find((d) => d.deliveryId === held.deliveryId)).toMatchObject({
+      status: 'succeeded',
+    });
+  }, 60_000);
 });

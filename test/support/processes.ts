@@ -46,8 +46,11 @@ export async function spawnControlPlane(env: {
   LOG_LEVEL?: string;
   LOST_AFTER_MS?: number;
   SCALE_EVALUATE_MS?: number;
+  /** Any other variables (WEBHOOK_RETRY_BASE_MS, ...). */
+  more?: Record<string, string>;
 }) {
   const proc = spawnApp('control-plane', [], {
+    ...env.more,
     ...(env.LOST_AFTER_MS ? { LOST_AFTER_MS: String(env.LOST_AFTER_MS) } : {}),
     ...(env.SCALE_EVALUATE_MS ? { SCALE_EVALUATE_MS: String(env.SCALE_EVALUATE_MS) } : {}),
     DATABASE_URL: env.DATABASE_URL,
