@@ -22,7 +22,7 @@ export default tseslint.config(
   },
   {
     // A worker (and the supervisor that runs workers) needs no database.
-    files: ['apps/worker/**/*.ts', 'apps/supervisor/**/*.ts', 'libs/module-runtime/**/*.ts', 'libs/bus/**/*.ts', 'libs/sessions/**/*.ts'],
+    files: ['apps/worker/**/*.ts', 'apps/supervisor/**/*.ts', 'libs/config/**/*.ts', 'libs/module-runtime/**/*.ts', 'libs/bus/**/*.ts', 'libs/sessions/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['@plexus/event-store', 'typeorm', 'pg'] }],
     },

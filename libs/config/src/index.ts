@@ -1,0 +1,3 @@
+export * from './usage-error';
+export * from './parse-command';
+export * from './process-env';
