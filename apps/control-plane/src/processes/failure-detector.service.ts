@@ -13,6 +13,7 @@ import {
   recordProcessRejoined,
 } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
+import { LeaderInterval } from '../infra/leader-interval';
 import { RelayService } from '../infra/relay.service';
 import { DATABASE } from '../infra/injection-tokens';
 import { MembershipService } from './membership.service';
@@ -30,22 +31,23 @@ const CHECK_EVERY_MS = 250;
 export class FailureDetector implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('FailureDetector');
   private readonly startedAt = Date.now();
-  private timer: NodeJS.Timeout | null = null;
-  private checking = false;
+  private readonly interval: LeaderInterval;
 
   constructor(
     @Inject(DATABASE) private readonly db: Database,
     private readonly membership: MembershipService,
     private readonly relay: RelayService,
     private readonly env: ControlPlaneEnv,
-  ) {}
+  ) {
+    this.interval = new LeaderInterval(relay, CHECK_EVERY_MS, () => this.check());
+  }
 
   onApplicationBootstrap() {
-    this.timer = setInterval(() => void this.check(), CHECK_EVERY_MS);
+    this.interval.start();
   }
 
   onModuleDestroy() {
-    if (this.timer) clearInterval(this.timer);
+    return this.interval.stop();
   }
 
   private lastHeard(row: ProcessRow): number {
@@ -53,9 +55,7 @@ export class FailureDetector implements OnApplicationBootstrap, OnModuleDestroy 
     return Math.max(hb?.receivedAt ?? 0, Date.parse(row.joinedAt), this.startedAt);
   }
 
-  async check(): Promise<void> {
-    if (!this.relay.isLeader || this.checking) return;
-    this.checking = true;
+  private async check(): Promise<void> {
     try {
       const now = Date.now();
       const rows = await listProcesses(this.db, { status: 'up,lost' });
@@ -88,8 +88,6 @@ export class FailureDetector implements OnApplicationBootstrap, OnModuleDestroy 
       }
     } catch (err) {
       this.logger.warn(`failure check failed: ${(err as Error).message}`);
-    } finally {
-      this.checking = false;
     }
   }
 }

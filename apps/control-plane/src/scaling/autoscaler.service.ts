@@ -17,6 +17,7 @@ import {
 } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
 import { DATABASE } from '../infra/injection-tokens';
+import { LeaderInterval } from '../infra/leader-interval';
 import { RelayService } from '../infra/relay.service';
 import { MembershipService } from '../processes/membership.service';
 
@@ -39,27 +40,26 @@ const metricValue = (hb: Heartbeat, policy: ScalingPolicy) =>
 export class Autoscaler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Autoscaler');
   private readonly histories = new Map<string, TimedRecommendation[]>();
-  private timer: NodeJS.Timeout | null = null;
-  private evaluating = false;
+  private readonly interval: LeaderInterval;
 
   constructor(
     @Inject(DATABASE) private readonly db: Database,
     private readonly membership: MembershipService,
     private readonly relay: RelayService,
-    private readonly env: ControlPlaneEnv,
-  ) {}
+    env: ControlPlaneEnv,
+  ) {
+    this.interval = new LeaderInterval(relay, env.SCALE_EVALUATE_MS, () => this.evaluate());
+  }
 
   onApplicationBootstrap() {
-    this.timer = setInterval(() => void this.evaluate(), this.env.SCALE_EVALUATE_MS);
+    this.interval.start();
   }
 
   onModuleDestroy() {
-    if (this.timer) clearInterval(this.timer);
+    return this.interval.stop();
   }
 
-  async evaluate(): Promise<void> {
-    if (!this.relay.isLeader || this.evaluating) return;
-    this.evaluating = true;
+  private async evaluate(): Promise<void> {
     try {
       const states = await listScalingStates(this.db);
       if (!states.length) return;
@@ -71,8 +71,6 @@ export class Autoscaler implements OnApplicationBootstrap, OnModuleDestroy {
         );
     } catch (err) {
       this.logger.warn(`scaling evaluation failed: ${(err as Error).message}`);
-    } finally {
-      this.evaluating = false;
     }
   }
 
