@@ -148,11 +148,14 @@ describe("Smile CDR's multi-node design from one properties file", () => {
   }, 120_000);
 
   it('fhir_node runs its local index on exactly one process, the other stands by', async () => {
+    // A process heartbeats from the moment it joins, before it has applied its node document, so
+    // wait until both report the module before judging which one runs it.
     const rollout = await waitFor(
-      'the index active on one fhir process',
+      'the index active on one fhir process, both reporting it',
       async () => {
         const r = (await api.get(`/nodes/${FHIR}/rollout`)).body;
-        return r.active?.search_index && r;
+        const reported = r.processes?.filter((p: any) => p.modules?.search_index).length;
+        return r.active?.search_index && reported === 2 && r;
       },
       20_000,
       200,
