@@ -111,4 +111,21 @@ describe('Postgres down (a Postgres this test owns)', () => {
     );
     expect(back.body.version).toBe(2);
   });
+
+  it('a control plane started while Postgres is down waits for it, then serves', async () => {
+    pg.stopProcess();
+    const starting = startControlPlane({ databaseUrl: pg.url('plexus') });
+    let started = false;
+    void starting.then(() => (started = true)).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(started).toBe(false); // still waiting, not exited
+    await pg.startProcess();
+    const late = await starting;
+    try {
+      const nodeId = `pl-${randomBytes(4).toString('hex')}`;
+      expect((await late.api.put(`/nodes/${nodeId}`, { properties: {} })).status).toBe(201);
+    } finally {
+      await late.close();
+    }
+  });
 });

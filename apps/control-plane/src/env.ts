@@ -47,6 +47,12 @@ export class ControlPlaneEnv {
   @Min(10)
   RELAY_IDLE_POLL_MS: number = 250;
 
+  /** How long a starting control plane waits for Postgres before it gives up and exits. */
+  @Type(() => Number)
+  @IsInt({ message: 'STARTUP_TIMEOUT_MS must be an integer' })
+  @Min(0, { message: 'STARTUP_TIMEOUT_MS must be at least 0' })
+  STARTUP_TIMEOUT_MS: number = 30_000;
+
   /** A process that has not heartbeated for this long is recorded as lost. */
   @Type(() => Number)
   @IsInt({ message: 'LOST_AFTER_MS must be an integer' })

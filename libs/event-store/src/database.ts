@@ -102,6 +102,42 @@ export class Database implements Sql {
   }
 }
 
+/**
+ * Opens and migrates the database, retrying while Postgres does not answer: a control plane
+ * started before (or while) its database comes up waits for it, up to `timeoutMs`, instead of
+ * exiting on the first refused or slow connection. Each attempt keeps the short connect timeout.
+ */
+export async function openMigratedDatabase(
+  url: string,
+  timeoutMs: number,
+  onRetry: (err: Error, attempt: number) => void = () => undefined,
+): Promise<Database> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    let db: Database | undefined;
+    try {
+      db = await Database.open(url);
+      await db.migrate();
+      return db;
+    } catch (err) {
+      await db?.close();
+      if (!isConnectionFailure(err) || Date.now() + 500 > deadline) throw err;
+      onRetry(err as Error, attempt);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2000)));
+    }
+  }
+}
+
+/** Postgres unreachable, starting up or too slow to accept: worth another try. */
+function isConnectionFailure(err: unknown): boolean {
+  const { code, message } = err as { code?: string; message?: string };
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P03', '53300'].includes(
+      code ?? '',
+    ) || /timeout expired|Connection terminated/i.test(message ?? '')
+  );
+}
+
 /** DESIGN.md: the database is created when missing. */
 export async function createDatabaseIfMissing(url: string): Promise<void> {
   const target = new URL(url);

@@ -1,7 +1,7 @@
 import { DynamicModule, Global, Logger, Module } from '@nestjs/common';
 import { NatsConnection } from 'nats';
 import { connectNats, ensureTopology, NatsConnectionState } from '@plexus/bus';
-import { Database, NodeCommandHandler } from '@plexus/event-store';
+import { Database, NodeCommandHandler, openMigratedDatabase } from '@plexus/event-store';
 import { openSessionsBucket } from '@plexus/sessions';
 import { builtInModuleTypes, ModuleTypeRegistry } from '@plexus/module-runtime';
 import { ControlPlaneEnv } from '../env';
@@ -14,10 +14,11 @@ const providers = [
   {
     provide: DATABASE,
     inject: [ControlPlaneEnv],
-    useFactory: async (env: ControlPlaneEnv) => {
-      const db = await Database.open(env.DATABASE_URL);
-      await db.migrate();
-      return db;
+    useFactory: (env: ControlPlaneEnv) => {
+      const logger = new Logger('Postgres');
+      return openMigratedDatabase(env.DATABASE_URL, env.STARTUP_TIMEOUT_MS, (err, attempt) =>
+        logger.warn(`Postgres not answering yet (attempt ${attempt}): ${err.message}; retrying`),
+      );
     },
   },
   {
