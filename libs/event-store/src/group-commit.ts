@@ -1,0 +1,77 @@
+export interface GroupCommitOptions {
+  /** Batches sent to Postgres at once; a write arriving while all are busy joins the next batch. */
+  maxInFlight: number;
+  /** The most writes one batch carries. */
+  maxBatch: number;
+}
+
+interface Waiting<T, R> {
+  item: T;
+  resolve: (result: R) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit: writes that arrive while earlier ones are on their way to the database are sent
+ * together, as one batch, when a slot frees up. Nothing waits on a timer: with a free slot a write
+ * goes at once (alone, at low load), and under load one statement and one commit serve many
+ * writes instead of one each. A batch holds at most one write per key (a node), so the writes of
+ * one batch never compete with each other; a later write of the same key waits for the next batch.
+ *
+ * `flush` answers each write of a batch in order: its result, or an Error for that write alone.
+ * If `flush` throws, every write of the batch fails with that error.
+ */
+export class GroupCommit<T, R> {
+  private readonly waiting: Waiting<T, R>[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly keyOf: (item: T) => string,
+    private readonly flush: (items: T[]) => Promise<(R | Error)[]>,
+    private readonly options: GroupCommitOptions,
+  ) {}
+
+  submit(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump() {
+    while (this.inFlight < this.options.maxInFlight && this.waiting.length) {
+      const batch = this.takeBatch();
+      this.inFlight++;
+      this.flush(batch.map((w) => w.item))
+        .then(
+          (results) =>
+            batch.forEach((w, i) => {
+              const result = results[i];
+              if (result instanceof Error) w.reject(result);
+              else w.resolve(result);
+            }),
+          (err) => batch.forEach((w) => w.reject(err)),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.pump();
+        });
+    }
+  }
+
+  /** The oldest waiting writes, one per key, up to maxBatch; the rest keep their place. */
+  private takeBatch(): Waiting<T, R>[] {
+    const keys = new Set<string>();
+    const batch: Waiting<T, R>[] = [];
+    const rest: Waiting<T, R>[] = [];
+    for (const w of this.waiting) {
+      const key = this.keyOf(w.item);
+      if (batch.length < this.options.maxBatch && !keys.has(key)) {
+        keys.add(key);
+        batch.push(w);
+      } else rest.push(w);
+    }
+    this.waiting.splice(0, this.waiting.length, ...rest);
+    return batch;
+  }
+}
