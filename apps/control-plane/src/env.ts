@@ -47,6 +47,20 @@ export class ControlPlaneEnv {
   @Min(10)
   RELAY_IDLE_POLL_MS: number = 250;
 
+  /**
+   * Group commit: node writes that arrive while this many statements are in flight wait and go
+   * together in the next one (one statement and one commit for up to GROUP_COMMIT_MAX_BATCH).
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'GROUP_COMMIT_IN_FLIGHT must be an integer' })
+  @Min(1, { message: 'GROUP_COMMIT_IN_FLIGHT must be at least 1' })
+  GROUP_COMMIT_IN_FLIGHT: number = 2;
+
+  @Type(() => Number)
+  @IsInt({ message: 'GROUP_COMMIT_MAX_BATCH must be an integer' })
+  @Min(1, { message: 'GROUP_COMMIT_MAX_BATCH must be at least 1' })
+  GROUP_COMMIT_MAX_BATCH: number = 64;
+
   /** How long a starting control plane waits for Postgres before it gives up and exits. */
   @Type(() => Number)
   @IsInt({ message: 'STARTUP_TIMEOUT_MS must be an integer' })

@@ -10,8 +10,10 @@ import {
   NodeEvent,
   redactEvent,
 } from '@plexus/domain';
+import { appendNodeWrites, NodeWrite } from './appendNodeWrites';
 import { appendToStream, StreamVersionConflict } from './appendToStream';
 import { Database, Sql } from './database';
+import { GroupCommit, GroupCommitOptions } from './group-commit';
 import { readNodeDocument } from './node-documents';
 import { guardPersistenceDatabases } from './persistence-guard';
 import { EventMetadata, NewEvent } from './stored-event';
@@ -78,12 +80,45 @@ export class NodeCommandHandler {
    */
   private readonly recent = new Map<string, NodeDocument>();
 
+  /** Optimistic writes of different nodes share statements and commits under load. */
+  private readonly groupCommit: GroupCommit<NodeWrite, boolean>;
+
   constructor(
     private readonly db: Database,
     private readonly catalog: ModuleTypeCatalog,
     private readonly onCommitted: () => void = () => undefined,
     private readonly cacheSize = 10_000,
-  ) {}
+    groupCommit: GroupCommitOptions = { maxInFlight: 2, maxBatch: 64 },
+  ) {
+    this.groupCommit = new GroupCommit(
+      (w) => w.nodeId,
+      (ws) => this.commitTogether(ws),
+      groupCommit,
+    );
+  }
+
+  /** Applied (true) or refused because the node moved on (false), per write, in order. */
+  private async commitTogether(writes: NodeWrite[]): Promise<(boolean | Error)[]> {
+    if (writes.length > 1) {
+      try {
+        const applied = await appendNodeWrites(this.db, writes);
+        return writes.map((w) => applied.has(w.nodeId));
+      } catch (err) {
+        // Another writer created one of these nodes meanwhile (unique key), or a rare lock cycle
+        // with a multi-node transaction: sort it out write by write.
+        const code = (err as { code?: string }).code;
+        if (code !== '23505' && code !== '40P01') throw err;
+      }
+    }
+    return Promise.all(
+      writes.map((w) =>
+        appendToStream(this.db, w.nodeId, w.nodeId, w.expectedVersion, w.events, w.document).then(
+          () => true,
+          (err: Error) => (err instanceof StreamVersionConflict ? false : err),
+        ),
+      ),
+    );
+  }
 
   async handle(nodeId: string, command: NodeCommand, ctx: CommandContext): Promise<CommandResult> {
     let result: CommandResult | null = null;
@@ -163,7 +198,11 @@ export class NodeCommandHandler {
       await guardPersistenceDatabases(sql, [next]);
     }
     const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
-    await appendToStream(sql, nodeId, nodeId, version, stored, next);
+    if (mode === 'lock') await appendToStream(sql, nodeId, nodeId, version, stored, next);
+    else {
+      const write = { nodeId, expectedVersion: version, events: stored, document: next };
+      if (!(await this.groupCommit.submit(write))) throw new StreamVersionConflict(nodeId, version);
+    }
     return { document: next, appended: events.length, eventTypes: events.map((e) => e.type) };
   }
 }

@@ -61,9 +61,17 @@ const providers = [
   ShutdownService,
   {
     provide: NodeCommandHandler,
-    inject: [DATABASE, CATALOG, RelayService],
-    useFactory: (db: Database, catalog: ModuleTypeRegistry, relay: RelayService) =>
-      new NodeCommandHandler(db, catalog, () => relay.committed()),
+    inject: [DATABASE, CATALOG, RelayService, ControlPlaneEnv],
+    useFactory: (
+      db: Database,
+      catalog: ModuleTypeRegistry,
+      relay: RelayService,
+      env: ControlPlaneEnv,
+    ) =>
+      new NodeCommandHandler(db, catalog, () => relay.committed(), undefined, {
+        maxInFlight: env.GROUP_COMMIT_IN_FLIGHT,
+        maxBatch: env.GROUP_COMMIT_MAX_BATCH,
+      }),
   },
 ];
 
