@@ -26,6 +26,7 @@ export async function closedLoop(
 ) {
   const latencies: number[] = [];
   let errors = 0;
+  let firstError: string | undefined;
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
   await Promise.all(
@@ -37,6 +38,7 @@ export async function closedLoop(
           latencies.push(performance.now() - t0);
         } catch (err) {
           errors++;
+          firstError ??= (err as Error).message.slice(0, 300);
           if (errors <= 3) progress(`error: ${(err as Error).message}`);
         }
       }
@@ -44,7 +46,13 @@ export async function closedLoop(
   );
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { perSec: latencies.length / elapsed, latencies, errors, count: latencies.length };
+  return {
+    perSec: latencies.length / elapsed,
+    latencies,
+    errors,
+    firstError,
+    count: latencies.length,
+  };
 }
 
 /** Runs `total` ops spread over `concurrency` loops; resolves once all are done. */

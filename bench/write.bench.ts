@@ -158,6 +158,10 @@ async function main() {
       apiP50MsC16: round(percentile(c16.latencies, 50)),
       apiP99MsC16: round(percentile(c16.latencies, 99)),
       apiErrors: c1.errors + c16.errors,
+      // what the first failed write answered, so that an error count can be explained
+      ...(c1.firstError || c16.firstError
+        ? { apiFirstError: c1.firstError ?? c16.firstError }
+        : {}),
       controlPlaneCpuMsPerWrite: round(cpuMsPerWrite, 3),
       postgresCpuMsPerWrite: round(postgresCpuMsPerWrite, 3),
       appendsPerSec: round(appends.perSec, 0),
