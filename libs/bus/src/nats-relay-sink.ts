@@ -1,5 +1,6 @@
 import { JetStreamClient, KV, NatsConnection } from 'nats';
 import { NodeDocument, RecordedEvent } from '@plexus/domain';
+import { AckedPublisher } from './acked-publisher';
 import { eventSubject, nodeDocumentKey, NODES_BUCKET } from './names';
 import {
   desiredProcessesFromEvents,
@@ -23,9 +24,14 @@ export class NatsRelaySink {
   private readonly js: JetStreamClient;
   private kv: KV | null = null;
   private scalingKv: KV | null = null;
+  private readonly acked: AckedPublisher;
 
-  constructor(private readonly nc: NatsConnection) {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly ackTimeoutMs = 5000,
+  ) {
     this.js = nc.jetstream();
+    this.acked = new AckedPublisher(nc);
   }
 
   private async nodesBucket(): Promise<KV> {
@@ -34,17 +40,26 @@ export class NatsRelaySink {
   }
 
   async publish(events: PublishedEvent[], documents: NodeDocument[]): Promise<void> {
-    const kv = await this.nodesBucket();
+    await this.nodesBucket(); // created with its options if missing (the puts below need it)
     const desired = desiredProcessesFromEvents(events);
     if (desired.length) this.scalingKv ??= await openScalingBucket(this.nc);
     await Promise.all([
-      ...events.map((e) =>
-        this.js.publish(eventSubject(e.nodeId, e.type), encoder.encode(JSON.stringify(e)), {
-          msgID: e.eventId,
-        }),
+      this.acked.publishAll(
+        [
+          ...events.map((e) => ({
+            subject: eventSubject(e.nodeId, e.type),
+            data: encoder.encode(JSON.stringify(e)),
+            msgId: e.eventId,
+          })),
+          // Sent together with the events: a worker that sees a document before its events is
+          // fine. A KV put is a publish to the bucket's subject for the key.
+          ...documents.map((d) => ({
+            subject: `$KV.${NODES_BUCKET}.${nodeDocumentKey(d.nodeId)}`,
+            data: encoder.encode(JSON.stringify(d)),
+          })),
+        ],
+        this.ackTimeoutMs,
       ),
-      // Sent together with the events: a worker that sees a document before its events is fine.
-      ...documents.map((d) => kv.put(nodeDocumentKey(d.nodeId), encoder.encode(JSON.stringify(d)))),
       ...desired.map((d) => putDesiredProcesses(this.scalingKv!, d)),
     ]);
   }
