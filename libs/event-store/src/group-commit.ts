@@ -5,6 +5,13 @@ export interface GroupCommitOptions {
   maxBatch: number;
 }
 
+/** The caller gave up on a write before it was sent: it was not stored. */
+export class WriteAbandoned extends Error {
+  constructor() {
+    super('the write was abandoned before it was sent to the database');
+  }
+}
+
 interface Waiting<T, R> {
   item: T;
   resolve: (result: R) => void;
@@ -31,9 +38,25 @@ export class GroupCommit<T, R> {
     private readonly options: GroupCommitOptions,
   ) {}
 
-  submit(item: T): Promise<R> {
+  /**
+   * Queues a write. If `signal` aborts while the write is still waiting (its caller gave up, e.g.
+   * answered 503 on a timeout), it is dropped and never sent; once sent, it runs to its outcome.
+   */
+  submit(item: T, signal?: AbortSignal): Promise<R> {
+    if (signal?.aborted) return Promise.reject(new WriteAbandoned());
     return new Promise<R>((resolve, reject) => {
-      this.waiting.push({ item, resolve, reject });
+      const entry = { item, resolve, reject };
+      this.waiting.push(entry);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const at = this.waiting.indexOf(entry);
+          if (at < 0) return; // already on its way
+          this.waiting.splice(at, 1);
+          reject(new WriteAbandoned());
+        },
+        { once: true },
+      );
       this.pump();
     });
   }

@@ -1,4 +1,4 @@
-import { GroupCommit } from './group-commit';
+import { GroupCommit, WriteAbandoned } from './group-commit';
 
 /** A flush the test completes by hand, recording every batch it was given. */
 function manualFlush() {
@@ -75,5 +75,25 @@ describe('GroupCommit', () => {
     batches[3].fail(new Error('database down'));
     await expect(c).rejects.toThrow('database down');
     await expect(d).rejects.toThrow('database down');
+  });
+
+  it('drops a waiting write whose caller gave up; one already sent runs to its outcome', async () => {
+    const { batches, flush } = manualFlush();
+    const gc = new GroupCommit(keyOf, flush, { maxInFlight: 1, maxBatch: 10 });
+    const sent = new AbortController();
+    const first = gc.submit('a', sent.signal);
+    const waiting = new AbortController();
+    const dropped = gc.submit('b', waiting.signal);
+    const kept = gc.submit('c');
+    sent.abort();
+    waiting.abort();
+    await expect(dropped).rejects.toBeInstanceOf(WriteAbandoned);
+    batches[0].finish();
+    await expect(first).resolves.toBe(true);
+    await tick();
+    expect(batches.map((b) => b.items)).toEqual([['a'], ['c']]);
+    batches[1].finish();
+    await expect(kept).resolves.toBe(true);
+    await expect(gc.submit('d', waiting.signal)).rejects.toBeInstanceOf(WriteAbandoned);
   });
 });

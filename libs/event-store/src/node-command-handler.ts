@@ -120,12 +120,18 @@ export class NodeCommandHandler {
     );
   }
 
-  async handle(nodeId: string, command: NodeCommand, ctx: CommandContext): Promise<CommandResult> {
+  /** `signal`: the caller gave up (timeout); a write not yet sent is then dropped, not stored. */
+  async handle(
+    nodeId: string,
+    command: NodeCommand,
+    ctx: CommandContext,
+    signal?: AbortSignal,
+  ): Promise<CommandResult> {
     let result: CommandResult | null = null;
     for (const mode of ['cached', 'read'] as const) {
       if (mode === 'cached' && !this.recent.has(nodeId)) continue;
       try {
-        result = await this.attempt(this.db, nodeId, command, ctx, mode);
+        result = await this.attempt(this.db, nodeId, command, ctx, mode, signal);
         break;
       } catch (err) {
         this.recent.delete(nodeId);
@@ -143,6 +149,7 @@ export class NodeCommandHandler {
     // Lost a race without If-Match: take the row-locking path, where every writer gets its turn.
     // Two creations of the same new node race on the unique key even then (no row yet).
     for (let attempt = 1; !result; attempt++) {
+      signal?.throwIfAborted();
       try {
         result = await this.db.transaction((sql) =>
           this.attempt(sql, nodeId, command, ctx, 'lock'),
@@ -169,6 +176,7 @@ export class NodeCommandHandler {
     command: NodeCommand,
     ctx: CommandContext,
     mode: 'cached' | 'read' | 'lock',
+    signal?: AbortSignal,
   ): Promise<CommandResult> {
     const { expectedVersion, ...metadata } = ctx;
     const current =
@@ -201,7 +209,8 @@ export class NodeCommandHandler {
     if (mode === 'lock') await appendToStream(sql, nodeId, nodeId, version, stored, next);
     else {
       const write = { nodeId, expectedVersion: version, events: stored, document: next };
-      if (!(await this.groupCommit.submit(write))) throw new StreamVersionConflict(nodeId, version);
+      if (!(await this.groupCommit.submit(write, signal)))
+        throw new StreamVersionConflict(nodeId, version);
     }
     return { document: next, appended: events.length, eventTypes: events.map((e) => e.type) };
   }

@@ -54,10 +54,20 @@ export class DependencyBreakers implements OnModuleDestroy {
     });
   }
 
-  async run<T>(dependency: 'postgres' | 'nats', work: () => Promise<T>): Promise<T> {
+  /**
+   * `work` gets a signal of its own (one per call) that aborts once this call has failed, e.g. on
+   * the timeout, so that work not yet started (a queued write) is dropped instead of being done
+   * after the caller was told 503.
+   */
+  async run<T>(
+    dependency: 'postgres' | 'nats',
+    work: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const controller = new AbortController();
     try {
-      return (await this.breakers[dependency].fire(work)) as T;
+      return (await this.breakers[dependency].fire(() => work(controller.signal))) as T;
     } catch (err) {
+      controller.abort();
       const code = (err as { code?: string }).code;
       if (code === 'EOPENBREAKER' || code === 'ETIMEDOUT' || isConnectionError(err))
         throw new DependencyUnavailable(dependency, err);
@@ -65,11 +75,11 @@ export class DependencyBreakers implements OnModuleDestroy {
     }
   }
 
-  postgres<T>(work: () => Promise<T>) {
+  postgres<T>(work: (signal: AbortSignal) => Promise<T>) {
     return this.run('postgres', work);
   }
 
-  nats<T>(work: () => Promise<T>) {
+  nats<T>(work: (signal: AbortSignal) => Promise<T>) {
     return this.run('nats', work);
   }
 

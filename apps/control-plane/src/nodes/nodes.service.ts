@@ -38,7 +38,9 @@ export class NodesService {
 
   async execute(nodeId: string, command: NodeCommand, ctx: CommandContext) {
     checkId('nodeId', nodeId);
-    const result = await this.breakers.postgres(() => this.commands.handle(nodeId, command, ctx));
+    const result = await this.breakers.postgres((signal) =>
+      this.commands.handle(nodeId, command, ctx, signal),
+    );
     return { ...result, document: redactDocument(result.document, this.catalog) };
   }
 

@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { createTestDatabase } from './support/databases';
+import { RunningControlPlane, startControlPlane } from './support/control-plane';
+
+/**
+ * Group commit keeps writes waiting while GROUP_COMMIT_IN_FLIGHT (2) statements are in flight.
+ * A write whose caller was answered 503 (the 1 s Postgres timeout) while it was still waiting
+ * must never be stored afterwards.
+ */
+describe('a write that times out before it reaches Postgres (real Postgres)', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let cp: RunningControlPlane;
+  const suffix = randomBytes(3).toString('hex');
+  const [stuckA, stuckB, queued] = [`stuck-a-${suffix}`, `stuck-b-${suffix}`, `queued-${suffix}`];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cp = await startControlPlane({ databaseUrl: db.url });
+    for (const node of [stuckA, stuckB, queued])
+      expect((await cp.api.put(`/nodes/${node}`, { properties: {} })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await cp?.close();
+    await db?.drop();
+  });
+
+  it('answers 503 and stores nothing, while the statements it waited behind go on', async () => {
+    // Another session holds the rows of two nodes: a write to each fills one in-flight slot.
+    const locker = new Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM node_documents WHERE node_id = ANY($1) FOR UPDATE', [
+        [stuckA, stuckB],
+      ]);
+      const change = (node: string) => cp.api.put(`/nodes/${node}`, { properties: { k: 'v' } });
+      const blocked = [change(stuckA), change(stuckB)];
+      await new Promise((r) => setTimeout(r, 100));
+      const waiting = await change(queued); // no free slot: waits, then times out
+      expect(waiting.status).toBe(503);
+      expect(waiting.headers.get('retry-after')).toBeTruthy();
+      expect(waiting.ms).toBeLessThan(2000);
+      expect((await Promise.all(blocked)).map((r) => r.status)).toEqual([503, 503]);
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+    // The blocked statements now finish; the abandoned write must not follow them.
+    await new Promise((r) => setTimeout(r, 1500));
+    const rows = await cp.api.get(`/nodes/${queued}`);
+    expect(rows.body).toMatchObject({ version: 1, properties: {} });
+  });
+});
