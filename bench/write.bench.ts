@@ -3,6 +3,7 @@
  * nodes (writes to one node serialise by design), and raw event-store appends/s.
  * Starts the built control plane as its own process against a fresh database.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'nats';
 import { Client } from 'pg';
@@ -80,11 +81,18 @@ async function main() {
       }
       return byPid;
     };
+    // NATS (the relay's publishes) and this load generator share the machine too: their share.
+    const natsPid = natsServerPid();
+    const natsBefore = natsPid ? processCpuMs(natsPid) : 0;
+    const clientBefore = process.cpuUsage();
     const cpuBefore = processCpuMs(cp.child.pid!);
     const postgresBefore = await postgresCpuMs();
     await fixedCount(16, CPU_WRITES, (worker, i) => write(worker, i));
     await new Promise((r) => setTimeout(r, 300)); // the relay publishes the last writes
     const cpuMsPerWrite = (processCpuMs(cp.child.pid!) - cpuBefore) / CPU_WRITES;
+    const natsCpuMsPerWrite = natsPid ? (processCpuMs(natsPid) - natsBefore) / CPU_WRITES : null;
+    const client = process.cpuUsage(clientBefore);
+    const clientCpuMsPerWrite = (client.user + client.system) / 1000 / CPU_WRITES;
     let postgresUsed = 0; // a connection opened during the run counts whole
     for (const [pid, ms] of await postgresCpuMs())
       postgresUsed += ms - (postgresBefore.get(pid) ?? 0);
@@ -164,6 +172,8 @@ async function main() {
         : {}),
       controlPlaneCpuMsPerWrite: round(cpuMsPerWrite, 3),
       postgresCpuMsPerWrite: round(postgresCpuMsPerWrite, 3),
+      natsCpuMsPerWrite: natsCpuMsPerWrite === null ? null : round(natsCpuMsPerWrite, 3),
+      loadGeneratorCpuMsPerWrite: round(clientCpuMsPerWrite, 3),
       appendsPerSec: round(appends.perSec, 0),
       pgInsertsPerSecC16: round(baseline.perSec, 0),
       // ack -> event on NATS; negative when the event arrived before the HTTP answer did
@@ -183,3 +193,14 @@ main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
+
+/** The nats-server serving 127.0.0.1:4222 (the shared one), if this user can see it. */
+function natsServerPid(): number | null {
+  try {
+    const out = execFileSync('pgrep', ['-f', 'nats-server.*-p 4222'], { encoding: 'utf8' });
+    const pid = Number(out.trim().split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
