@@ -61,6 +61,15 @@ export class ControlPlaneEnv {
   @Min(1, { message: 'GROUP_COMMIT_MAX_BATCH must be at least 1' })
   GROUP_COMMIT_MAX_BATCH: number = 64;
 
+  /** How long the NATS events stream keeps an event (Postgres keeps every event forever). */
+  @Type(() => Number)
+  @IsInt({ message: 'EVENTS_STREAM_MAX_AGE_MS must be an integer' })
+  @Min(120_000, {
+    message:
+      'EVENTS_STREAM_MAX_AGE_MS must be at least 120000 (the stream deduplicates over 2 minutes)',
+  })
+  EVENTS_STREAM_MAX_AGE_MS: number = 7 * 24 * 60 * 60 * 1000;
+
   /** How long a starting control plane waits for Postgres before it gives up and exits. */
   @Type(() => Number)
   @IsInt({ message: 'STARTUP_TIMEOUT_MS must be an integer' })

@@ -12,15 +12,29 @@ import { openLeasesBucket } from './module-leases';
 const TWO_MINUTES_NS = 2 * 60 * 1_000_000_000;
 const SEVEN_DAYS_NS = 7 * 24 * 60 * 60 * 1_000_000_000;
 
+/** The events stream keeps a week by default: it is a copy for consumers, Postgres keeps all. */
+export const DEFAULT_EVENTS_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+
 /**
- * Creates the streams and buckets Plexus needs when they are missing. Idempotent; run by the
- * control plane at start (workers only use what exists).
+ * Creates the streams and buckets Plexus needs when they are missing, and brings the streams'
+ * retention to what is asked. Idempotent; run by the control plane at start (workers only use
+ * what exists).
  */
-export async function ensureTopology(nc: NatsConnection): Promise<void> {
+export async function ensureTopology(
+  nc: NatsConnection,
+  options: { eventsMaxAgeMs?: number } = {},
+): Promise<void> {
   const jsm = await nc.jetstreamManager();
   const streams = [
-    // msg-id dedup over the window makes re-publishing after a relay crash harmless.
-    { name: EVENTS_STREAM, subjects: [EVENTS_SUBJECTS], duplicate_window: TWO_MINUTES_NS },
+    // msg-id dedup over the window makes re-publishing after a relay crash harmless. Without a
+    // limit the stream would grow forever (measured here: 915 MB after a day of benchmarks);
+    // the audit trail is Postgres, so the copy only needs to outlive a consumer's downtime.
+    {
+      name: EVENTS_STREAM,
+      subjects: [EVENTS_SUBJECTS],
+      duplicate_window: TWO_MINUTES_NS,
+      max_age: (options.eventsMaxAgeMs ?? DEFAULT_EVENTS_MAX_AGE_MS) * 1_000_000,
+    },
     // Announcements matter until recorded; a week covers any control-plane outage worth riding out.
     {
       name: MEMBERSHIP_STREAM,

@@ -39,7 +39,7 @@ const providers = [
         { noAsyncTraces: true },
         env.NATS_CREDS,
       );
-      await ensureTopology(nc);
+      await ensureTopology(nc, { eventsMaxAgeMs: env.EVENTS_STREAM_MAX_AGE_MS });
       // Workers may lack the right to create buckets (examples/nats-auth.conf): create it here.
       await openSessionsBucket(nc);
       return nc;
