@@ -1,4 +1,4 @@
-import { createInbox, headers, Msg, MsgHdrs, NatsConnection, Subscription } from 'nats';
+import { createInbox, headers, Msg, MsgHdrs, NatsConnection } from 'nats';
 
 interface PendingAck {
   resolve: () => void;
@@ -14,13 +14,13 @@ interface PendingAck {
  */
 export class AckedPublisher {
   private readonly inbox: string;
-  private readonly sub: Subscription;
   private readonly pending = new Map<string, PendingAck>();
   private seq = 0;
 
   constructor(private readonly nc: NatsConnection) {
     this.inbox = createInbox();
-    this.sub = nc.subscribe(`${this.inbox}.*`, { callback: (_err, msg) => this.settle(msg) });
+    // Lives as long as the connection: the relay publishes until the process ends.
+    nc.subscribe(`${this.inbox}.*`, { callback: (_err, msg) => this.settle(msg) });
   }
 
   /** Publishes every message (in order, on this connection) and resolves when all are stored. */
@@ -80,9 +80,5 @@ export class AckedPublisher {
     } catch {
       waiting.reject(new Error('JetStream answered a publish with something that is not an ack'));
     }
-  }
-
-  close() {
-    this.sub.unsubscribe();
   }
 }

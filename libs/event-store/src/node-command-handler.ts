@@ -66,8 +66,9 @@ export function toNewEvent(
  * Runs a command against a node: read the document, decide, then append the events and save the
  * new document atomically.
  *
- * The first attempt is optimistic: a plain read, then one statement that appends and saves (two
- * round trips; the unique (stream, version) key catches a concurrent writer). If another writer
+ * The first attempt is optimistic: a plain read (or the cached document), then one statement
+ * that appends and saves, shared with other nodes' writes under load (group commit); the version
+ * check in that statement and the unique (stream, version) key catch a concurrent writer. If another writer
  * won, a write with If-Match gets PreconditionFailed; one without takes the locked path: a
  * transaction that locks the node's row, so that under contention every writer gets its turn
  * instead of retrying forever.
