@@ -71,9 +71,7 @@ export class AckedPublisher {
       return;
     }
     try {
-      const ack = JSON.parse(new TextDecoder().decode(msg.data)) as {
-        error?: { code?: number; description?: string };
-      };
+      const ack = msg.json<{ error?: { code?: number; description?: string } }>();
       if (ack.error)
         waiting.reject(new Error(`JetStream refused a message: ${ack.error.description}`));
       else waiting.resolve();

@@ -1,7 +1,10 @@
 import { NodeDocument } from '@plexus/domain';
-import { SNAPSHOT_EVERY } from './appendToStream';
+import { isVersionClash, StreamVersionConflict } from './appendToStream';
 import { Sql } from './database';
 import { NewEvent } from './stored-event';
+
+/** A node's document is also kept as a snapshot whenever its version passes a multiple of this. */
+export const SNAPSHOT_EVERY = 100;
 
 /** One node's write: its new events, appended only if the node is still at `expectedVersion`. */
 export interface NodeWrite {
@@ -84,4 +87,20 @@ export async function appendNodeWrites(sql: Sql, writes: NodeWrite[]): Promise<S
     'plexus_append_node_writes',
   );
   return new Set(rows.map((r) => r.node_id));
+}
+
+/**
+ * One node's write. StreamVersionConflict when the node is no longer at `expectedVersion`, or
+ * another writer created it meanwhile.
+ */
+export async function appendNodeWrite(sql: Sql, write: NodeWrite): Promise<void> {
+  let applied: Set<string>;
+  try {
+    applied = await appendNodeWrites(sql, [write]);
+  } catch (err) {
+    if (isVersionClash(err)) throw new StreamVersionConflict(write.nodeId, write.expectedVersion);
+    throw err;
+  }
+  if (!applied.has(write.nodeId))
+    throw new StreamVersionConflict(write.nodeId, write.expectedVersion);
 }

@@ -103,13 +103,15 @@ export class Database implements Sql {
 }
 
 /**
- * Opens and migrates the database, retrying while Postgres does not answer: a control plane
- * started before (or while) its database comes up waits for it, up to `timeoutMs`, instead of
- * exiting on the first refused or slow connection. Each attempt keeps the short connect timeout.
+ * Opens and migrates the database, retrying while Postgres does not answer (`isUnreachable` says
+ * which errors mean that): a control plane started before (or while) its database comes up waits
+ * for it, up to `timeoutMs`, instead of exiting on the first refused or slow connection. Each
+ * attempt keeps the short connect timeout.
  */
 export async function openMigratedDatabase(
   url: string,
   timeoutMs: number,
+  isUnreachable: (err: unknown) => boolean,
   onRetry: (err: Error, attempt: number) => void = () => undefined,
 ): Promise<Database> {
   const deadline = Date.now() + timeoutMs;
@@ -121,21 +123,11 @@ export async function openMigratedDatabase(
       return db;
     } catch (err) {
       await db?.close();
-      if (!isConnectionFailure(err) || Date.now() + 500 > deadline) throw err;
+      if (!isUnreachable(err) || Date.now() + 500 > deadline) throw err;
       onRetry(err as Error, attempt);
       await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2000)));
     }
   }
-}
-
-/** Postgres unreachable, starting up or too slow to accept: worth another try. */
-function isConnectionFailure(err: unknown): boolean {
-  const { code, message } = err as { code?: string; message?: string };
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P03', '53300'].includes(
-      code ?? '',
-    ) || /timeout expired|Connection terminated/i.test(message ?? '')
-  );
 }
 
 /** DESIGN.md: the database is created when missing. */

@@ -10,8 +10,8 @@ import {
   NodeEvent,
   redactEvent,
 } from '@plexus/domain';
-import { appendNodeWrites, NodeWrite } from './appendNodeWrites';
-import { appendToStream, StreamVersionConflict } from './appendToStream';
+import { appendNodeWrite, appendNodeWrites, NodeWrite } from './appendNodeWrites';
+import { StreamVersionConflict } from './appendToStream';
 import { Database, Sql } from './database';
 import { GroupCommit, GroupCommitOptions } from './group-commit';
 import { readNodeDocument } from './node-documents';
@@ -113,7 +113,7 @@ export class NodeCommandHandler {
     }
     return Promise.all(
       writes.map((w) =>
-        appendToStream(this.db, w.nodeId, w.nodeId, w.expectedVersion, w.events, w.document).then(
+        appendNodeWrite(this.db, w).then(
           () => true,
           (err: Error) => (err instanceof StreamVersionConflict ? false : err),
         ),
@@ -207,12 +207,10 @@ export class NodeCommandHandler {
       await guardPersistenceDatabases(sql, [next]);
     }
     const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
-    if (mode === 'lock') await appendToStream(sql, nodeId, nodeId, version, stored, next);
-    else {
-      const write = { nodeId, expectedVersion: version, events: stored, document: next };
-      if (!(await this.groupCommit.submit(write, signal)))
-        throw new StreamVersionConflict(nodeId, version);
-    }
+    const write = { nodeId, expectedVersion: version, events: stored, document: next };
+    if (mode === 'lock') await appendNodeWrite(sql, write);
+    else if (!(await this.groupCommit.submit(write, signal)))
+      throw new StreamVersionConflict(nodeId, version);
     return { document: next, appended: events.length, eventTypes: events.map((e) => e.type) };
   }
 }

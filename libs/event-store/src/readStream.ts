@@ -1,5 +1,5 @@
 import { emptyNode, evolve, NodeDocument, NodeEvent } from '@plexus/domain';
-import { SNAPSHOT_EVERY } from './appendToStream';
+import { SNAPSHOT_EVERY } from './appendNodeWrites';
 import { Sql } from './database';
 
 export interface PointInHistory {

@@ -25,7 +25,8 @@ const isCallerError = (err: unknown) =>
 const CONNECTION_ERROR =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|terminating connection|the database system is|CONNECTION_CLOSED|TIMEOUT|DISCONNECT|no responders/i;
 
-function isConnectionError(err: unknown): boolean {
+/** The dependency could not be reached or dropped the connection: worth another try later. */
+export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (typeof e?.code === 'string' && (e.code.startsWith('08') || e.code.startsWith('57P')))
     return true;

@@ -5,7 +5,7 @@ import { Database, NodeCommandHandler, openMigratedDatabase } from '@plexus/even
 import { openSessionsBucket } from '@plexus/sessions';
 import { builtInModuleTypes, ModuleTypeRegistry } from '@plexus/module-runtime';
 import { ControlPlaneEnv } from '../env';
-import { DependencyBreakers } from './dependency-breakers';
+import { DependencyBreakers, isConnectionError } from './dependency-breakers';
 import { RelayService } from './relay.service';
 import { ShutdownService } from './shutdown.service';
 import { CATALOG, DATABASE, NATS, RELAY_DATABASE } from './injection-tokens';
@@ -16,8 +16,12 @@ const providers = [
     inject: [ControlPlaneEnv],
     useFactory: (env: ControlPlaneEnv) => {
       const logger = new Logger('Postgres');
-      return openMigratedDatabase(env.DATABASE_URL, env.STARTUP_TIMEOUT_MS, (err, attempt) =>
-        logger.warn(`Postgres not answering yet (attempt ${attempt}): ${err.message}; retrying`),
+      return openMigratedDatabase(
+        env.DATABASE_URL,
+        env.STARTUP_TIMEOUT_MS,
+        isConnectionError, // what the Postgres breaker counts as the database being down
+        (err, attempt) =>
+          logger.warn(`Postgres not answering yet (attempt ${attempt}): ${err.message}; retrying`),
       );
     },
   },

@@ -19,7 +19,7 @@ import {
   REDACTED,
 } from '@plexus/domain';
 import {
-  appendToStream,
+  appendNodeWrite,
   CommandContext,
   Database,
   EventMetadata,
@@ -212,7 +212,12 @@ export class ModuleConfigService {
           if ((locked.get(nodeId) ?? 0) !== version)
             throw new StreamVersionConflict(nodeId, version);
           const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
-          await appendToStream(sql, nodeId, nodeId, version, stored, next!);
+          await appendNodeWrite(sql, {
+            nodeId,
+            expectedVersion: version,
+            events: stored,
+            document: next!,
+          });
         }
       });
     } catch (err) {
