@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase } from './support/databases';
-import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { OwnNatsServer } from './support/nats-server';
 import { freePort, freePortBlock, waitFor } from './support/ports';
 import { spawnControlPlane, SpawnedProcess, spawnWorker, stopProcess } from './support/processes';
@@ -70,7 +70,7 @@ describe('activation: single', () => {
       PORT: await freePort(),
       PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     });
-    api = new AdminApi(cp.url);
+    api = retryingAdminApi(cp.url);
     base = await freePortBlock(OFFSETS);
     writeFileSync(
       join(dir, 'node.properties'),

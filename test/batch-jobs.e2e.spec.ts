@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listScheduleFires, openPool, Pool } from '@plexus/batch-jobs';
-import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { createTestDatabase } from './support/databases';
 import { createModuleDatabase } from './support/module-database';
 import { OwnNatsServer } from './support/nats-server';
@@ -80,7 +80,7 @@ describe('batch jobs of a persistence module shared by the processes of a node',
       PORT: await freePort(),
       PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     });
-    api = new AdminApi(cp.url);
+    api = retryingAdminApi(cp.url);
     writeFileSync(
       propertiesFile,
       [

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hashPassword } from '@plexus/module-runtime';
 import { createTestDatabase } from './support/databases';
-import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { createModuleDatabase } from './support/module-database';
 import { OwnNatsServer } from './support/nats-server';
 import { freePort, freePortBlock, waitFor } from './support/ports';
@@ -44,7 +44,7 @@ describe("Smile CDR's multi-node design from one properties file", () => {
       PORT: await freePort(),
       PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     });
-    api = new AdminApi(cp.url);
+    api = retryingAdminApi(cp.url);
     for (const node of [ADMIN, AUTH, FHIR])
       ports[node] = await freePortBlock(
         [0, STEP, 2 * STEP],

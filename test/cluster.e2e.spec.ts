@@ -6,7 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, NatsConnection, Subscription } from 'nats';
 import { AppliedReport, appliedSubject } from '@plexus/bus';
-import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { createTestDatabase } from './support/databases';
 import { OwnNatsServer } from './support/nats-server';
 import { freePort, freePortBlock, waitFor } from './support/ports';
@@ -147,7 +147,7 @@ describe('a node of three worker processes under the built control plane', () =>
       PORT: await freePort(),
       PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     });
-    api = new AdminApi(cp.url);
+    api = retryingAdminApi(cp.url);
     nc = await connect({
       servers: nats.url,
       name: 'cluster-e2e-spec',

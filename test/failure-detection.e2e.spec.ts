@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase } from './support/databases';
-import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { OwnNatsServer } from './support/nats-server';
 import { freePort, waitFor } from './support/ports';
 import { spawnControlPlane, SpawnedProcess, spawnWorker, stopProcess } from './support/processes';
@@ -31,7 +31,7 @@ describe('failure detection', () => {
       PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       LOST_AFTER_MS: 2000,
     });
-    api = new AdminApi(cp.url);
+    api = retryingAdminApi(cp.url);
     const port = await freePort();
     writeFileSync(
       join(dir, 'node.properties'),

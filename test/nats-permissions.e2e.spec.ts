@@ -6,7 +6,7 @@ import { connect } from 'nats';
 import { NODES_BUCKET } from '@plexus/bus';
 import { createTestDatabase } from './support/databases';
 import { createModuleDatabase } from './support/module-database';
-import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { OwnNatsServer } from './support/nats-server';
 import { freePort, freePortBlock, waitFor } from './support/ports';
 import {
@@ -89,7 +89,7 @@ describe('a worker with only the documented NATS permissions', () => {
         50,
       );
     await served('hello');
-    const api = new AdminApi(cp.url);
+    const api = retryingAdminApi(cp.url);
     expect(
       (await api.patch(`/nodes/${nodeId}/modules/web/config`, { message: 'changed' })).status,
     ).toBe(200);
@@ -119,7 +119,7 @@ describe('a worker with only the documented NATS permissions', () => {
   });
 
   it('is enough for a supervisor, which runs the count the scaling policy asks for', async () => {
-    const api = new AdminApi(cp.url);
+    const api = retryingAdminApi(cp.url);
     expect(
       (await api.put(`/nodes/${nodeId}/scaling`, { min: 2, max: 2, target: 50 })).body.desired,
     ).toBe(2);

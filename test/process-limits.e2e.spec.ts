@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase } from './support/databases';
-import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { freePort, waitFor } from './support/ports';
 import { spawnControlPlane, SpawnedProcess, spawnWorker, stopProcess } from './support/processes';
 
@@ -28,7 +28,7 @@ describe('a node limited to one process by a local index', () => {
       PORT: await freePort(),
       PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     });
-    api = new AdminApi(cp.url);
+    api = retryingAdminApi(cp.url);
     writeFileSync(
       join(dir, 'node.properties'),
       [

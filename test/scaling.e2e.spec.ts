@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase } from './support/databases';
-import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { OwnNatsServer } from './support/nats-server';
 import { freePort, freePortBlock, waitFor } from './support/ports';
 import { spawnApp, spawnControlPlane, SpawnedProcess, stopProcess } from './support/processes';
@@ -73,7 +73,7 @@ describe('autoscaling with the supervisor', () => {
       PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       SCALE_EVALUATE_MS: 500,
     });
-    api = new AdminApi(cp.url);
+    api = retryingAdminApi(cp.url);
     port = await freePortBlock([0, PORT_STEP, 2 * PORT_STEP]);
     writeFileSync(
       join(dir, 'node.properties'),

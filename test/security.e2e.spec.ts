@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'nats';
 import { createTestDatabase } from './support/databases';
 import { eventsOnStream } from './support/event-stream';
-import { AdminApi } from './support/control-plane';
+import { AdminApi, retryingAdminApi } from './support/control-plane';
 import { freePort } from './support/ports';
 import { spawnControlPlane, SpawnedProcess, stopProcess } from './support/processes';
 
@@ -30,12 +30,12 @@ describe('admin API security (built control plane)', () => {
       PLEXUS_ADMIN_TOKEN: BOOTSTRAP,
       LOG_LEVEL: 'debug',
     });
-    admin = new AdminApi(cp.url, BOOTSTRAP);
+    admin = retryingAdminApi(cp.url, BOOTSTRAP);
     const op = await admin.post('/tokens', { name: 'ops-oncall', role: 'operator' });
     const au = await admin.post('/tokens', { name: 'audit-team', role: 'auditor' });
     expect([op.status, au.status]).toEqual([201, 201]);
-    operator = new AdminApi(cp.url, op.body.token);
-    auditor = new AdminApi(cp.url, au.body.token);
+    operator = retryingAdminApi(cp.url, op.body.token);
+    auditor = retryingAdminApi(cp.url, au.body.token);
     operatorTokenId = op.body.id;
     await admin.put(`/nodes/${nodeId}`, { properties: { 'db.password': PLAINTEXT, region: 'eu' } });
     await admin.put(`/nodes/${nodeId}/modules/web`, {
@@ -62,7 +62,7 @@ describe('admin API security (built control plane)', () => {
     }
     expect(calls.length).toBeGreaterThan(10);
     for (const token of [null, 'wrong-token']) {
-      const api = new AdminApi(cp.url, token);
+      const api = retryingAdminApi(cp.url, token);
       for (const [method, path] of calls) {
         const res = await api.request(
           method,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { connect, NatsConnection, Subscription } from 'nats';
 import { AppliedReport, appliedSubject } from '@plexus/bus';
 import { hashPassword } from '@plexus/module-runtime';
-import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { createTestDatabase } from './support/databases';
 import { OwnNatsServer } from './support/nats-server';
 import { freePort, freePortBlock, waitFor } from './support/ports';
@@ -179,7 +179,7 @@ describe('shared sessions across the processes of a node and across nodes', () =
       PORT: await freePort(),
       PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     });
-    api = new AdminApi(cp.url);
+    api = retryingAdminApi(cp.url);
     nc = await connect({ servers: nats.url, name: 'sessions-e2e-spec' });
     reportsSub = nc.subscribe(appliedSubject(nodeId, '*'), {
       callback: (_err, msg) => msg && reports.push(msg.json<AppliedReport>()),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase } from './support/databases';
-import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { OwnNatsServer } from './support/nats-server';
 import { freePort, waitFor } from './support/ports';
 import { spawnControlPlane, SpawnedProcess, spawnWorker, stopProcess } from './support/processes';
@@ -41,7 +41,7 @@ describe('webhooks end to end', () => {
         WEBHOOK_BREAKER_RESET_MS: '1000',
       },
     });
-    api = new AdminApi(cp.url);
+    api = retryingAdminApi(cp.url);
     const hook = await api.post('/hooks', {
       url: target.url,
       events: ['ProcessJoined', 'ProcessLost'],
