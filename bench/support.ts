@@ -214,7 +214,6 @@ class HttpSocket {
   }
 
   exchange(request: string): Promise<{ status: number; body: string }> {
-    if (!this.reusable) return Promise.reject(new ClosedBeforeAnswer());
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
       this.socket.write(request);

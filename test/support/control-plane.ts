@@ -33,8 +33,8 @@ export class AdminApi {
     for (let retries = this.options.retryUnavailable ?? 0; ; retries--) {
       const res = await this.requestOnce<T>(method, path, body, headers);
       if (res.status !== 503 || retries <= 0) return res;
-      const afterSeconds = Number(res.headers.get('retry-after') ?? 1);
-      await new Promise((r) => setTimeout(r, Math.min(afterSeconds || 1, 2) * 1000));
+      const afterSeconds = Number(res.headers.get('retry-after')) || 1;
+      await new Promise((r) => setTimeout(r, Math.min(afterSeconds, 2) * 1000));
     }
   }
 
