@@ -33,7 +33,8 @@ export async function dispatchHookDeliveries(
        batch AS (
          SELECT event_id, type, transaction_id, global_position
          FROM events
-         WHERE ((transaction_id = $1::xid8 AND global_position > $2::bigint) OR transaction_id > $1::xid8)
+         -- a row comparison, so that the cursor bounds the index scan (see readMessagesBatch)
+         WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
            AND transaction_id < (SELECT xid FROM horizon)
          ORDER BY transaction_id, global_position
          LIMIT $3),

@@ -11,14 +11,6 @@ export interface LogCursor {
 export const LOG_START: LogCursor = { transactionId: '0', position: '0' };
 
 /**
- * The next events after `after`, in the order their transactions committed safely, without gaps.
- *
- * Positions come from a sequence taken before commit, so a transaction can commit after one with
- * a higher position. Reading only transactions older than the oldest still running one
- * (`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`, refined by HORIZON) and ordering by
- * (transaction_id, position) means no event can later appear behind the cursor (emmett's approach).
- */
-/**
  * The oldest transaction that may still add events behind the cursor: the oldest one in progress
  * when the statement's snapshot was taken, ignoring those still running in another database of
  * the server (transaction IDs are server-wide, so a long transaction of another application must
@@ -41,6 +33,18 @@ export const HORIZON = `
            AND a.datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())))) AS xid
     FROM (SELECT pg_current_snapshot() AS s) AS snapshot)`;
 
+/**
+ * The next events after `after`, in the order their transactions committed safely, without gaps.
+ *
+ * Positions come from a sequence taken before commit, so a transaction can commit after one with
+ * a higher position. Reading only transactions older than the oldest still running one
+ * (`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`, refined by HORIZON) and ordering by
+ * (transaction_id, position) means no event can later appear behind the cursor (emmett's approach).
+ *
+ * The cursor is a row comparison so that it bounds the index scan: written as
+ * `(tx = $1 AND pos > $2) OR tx > $1` Postgres scanned the log from its start and filtered, and a
+ * read after 33k events took 12.5 ms instead of 0.45.
+ */
 export async function readMessagesBatch(
   sql: Sql,
   after: LogCursor,
@@ -54,7 +58,7 @@ export async function readMessagesBatch(
        SELECT event_id, node_id, stream_id, stream_version, global_position, type, payload, metadata,
               recorded_at, transaction_id
        FROM events
-       WHERE ((transaction_id = $1::xid8 AND global_position > $2::bigint) OR transaction_id > $1::xid8)
+       WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
          AND transaction_id < (SELECT xid FROM horizon)
        ORDER BY transaction_id, global_position
        LIMIT $3)
