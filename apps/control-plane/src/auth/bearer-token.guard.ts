@@ -7,12 +7,15 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { AdminRole } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
 import { TokenCache } from '../tokens/token-cache.service';
 import { IS_PUBLIC } from './public.decorator';
 import { ROLES } from './roles.decorator';
+
+/** A request of the admin API, with the caller the guard identified. */
+export type ApiRequest = FastifyRequest & { caller?: Caller };
 
 export interface Caller {
   /** The token's name: the actor of every event the call causes. */
@@ -43,7 +46,7 @@ export class BearerTokenGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const req = context.switchToHttp().getRequest<Request & { caller?: Caller }>();
+    const req = context.switchToHttp().getRequest<ApiRequest>();
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     if (!match) throw new UnauthorizedException('Authorization: Bearer <token> header is required');
     const caller = await this.identify(match[1]);
@@ -55,7 +58,7 @@ export class BearerTokenGuard implements CanActivate {
         : ['admin']);
     if (!allowed.includes(caller.role))
       throw new ForbiddenException(
-        `role ${caller.role} may not ${req.method} ${req.route?.path ?? req.path} (allowed: ${allowed.join(', ')})`,
+        `role ${caller.role} may not ${req.method} ${req.routeOptions.url ?? req.url} (allowed: ${allowed.join(', ')})`,
       );
     req.caller = caller;
     return true;

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { ALL_EVENT_TYPES } from '@plexus/domain';
 import { DEFAULT_LIMIT, MAX_LIMIT, parseEventsQuery } from './events-query';
 import { EventsService } from './events.service';
@@ -40,10 +40,10 @@ export class EventsController {
   })
   @ApiQuery({ name: 'format', ...optional, enum: ['json', 'ndjson'] })
   @ApiProduces('application/json', 'application/x-ndjson')
-  async list(@Query() query: Record<string, unknown>, @Res() res: Response): Promise<void> {
+  async list(@Query() query: Record<string, unknown>, @Res() res: FastifyReply): Promise<void> {
     const parsed = parseEventsQuery(query);
     if (parsed.format === 'ndjson') return this.events.export(parsed, res);
-    res.json(await this.events.list(parsed));
+    await res.send(await this.events.list(parsed));
   }
 
   @Get(':id')

@@ -1,5 +1,6 @@
 import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
-import { Response } from 'express';
+import { ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
 import { invalid, notFound } from '@plexus/domain';
 import {
   Database,
@@ -66,7 +67,8 @@ export class EventsService {
    * failure there is still an ordinary JSON error; a later one aborts the response, so that a
    * client sees a truncated transfer rather than a complete-looking export.
    */
-  async export(query: EventsQuery, res: Response): Promise<void> {
+  async export(query: EventsQuery, reply: FastifyReply): Promise<void> {
+    const res = reply.raw;
     let gone = false;
     const onClose = () => (gone = true);
     res.on('close', onClose);
@@ -74,9 +76,11 @@ export class EventsService {
     try {
       let page: EventPage = await this.page(query, query.after, EXPORT_BATCH);
       if (gone) return;
-      res.status(200);
-      res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
-      res.setHeader('Cache-Control', 'no-store');
+      reply.hijack(); // from here on the answer is written to the socket directly
+      res.writeHead(200, {
+        'Content-Type': 'application/x-ndjson; charset=utf-8',
+        'Cache-Control': 'no-store',
+      });
       let sent = 0;
       try {
         for (;;) {
@@ -100,7 +104,7 @@ export class EventsService {
 }
 
 /** Resolves once the response can take more data, or once it is closed. */
-function drained(res: Response, gone: () => boolean): Promise<void> {
+function drained(res: ServerResponse, gone: () => boolean): Promise<void> {
   return new Promise((resolve) => {
     if (gone() || res.destroyed) return resolve();
     const done = () => {

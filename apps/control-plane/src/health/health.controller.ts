@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { NatsConnection } from 'nats';
 import { NatsConnectionState } from '@plexus/bus';
 import { Database } from '@plexus/event-store';
@@ -36,7 +36,7 @@ export class HealthController {
   }
 
   @Get()
-  async get(@Res({ passthrough: true }) res: Response) {
+  async get(@Res({ passthrough: true }) res: FastifyReply) {
     const result = await this.health
       .check([
         () => this.check('postgres', () => this.db.query('SELECT 1')),
@@ -50,7 +50,7 @@ export class HealthController {
     const up = (k: string) => (result.details?.[k]?.status === 'up' ? 'up' : 'down');
     const status = result.status === 'ok' ? 'ok' : 'error';
     res.status(status === 'ok' ? 200 : 503);
-    if (status !== 'ok') res.setHeader('Retry-After', '2');
+    if (status !== 'ok') res.header('Retry-After', '2');
     return {
       status,
       postgres: up('postgres'),

@@ -13,7 +13,6 @@ import {
   Req,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { Request } from 'express';
 import {
   createHook,
   Database,
@@ -23,7 +22,7 @@ import {
   listHooks,
   readHook,
 } from '@plexus/event-store';
-import { Caller } from '../auth/bearer-token.guard';
+import { ApiRequest } from '../auth/bearer-token.guard';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { DATABASE } from '../infra/injection-tokens';
 import { CreateHookDto } from './dto/create-hook.dto';
@@ -51,7 +50,7 @@ export class HooksController {
 
   /** Receives the chosen events recorded from now on. */
   @Post()
-  async create(@Body() body: CreateHookDto, @Req() req: Request & { caller?: Caller }) {
+  async create(@Body() body: CreateHookDto, @Req() req: ApiRequest) {
     const hook = await this.breakers.postgres(() =>
       createHook(this.db, {
         url: body.url,

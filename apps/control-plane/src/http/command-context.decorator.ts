@@ -1,8 +1,7 @@
 import { BadRequestException, createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { Request } from 'express';
 import { CommandContext } from '@plexus/event-store';
-import { Caller } from '../auth/bearer-token.guard';
+import { ApiRequest } from '../auth/bearer-token.guard';
 import { parseIfMatch } from '../nodes/version-headers';
 
 /**
@@ -11,18 +10,22 @@ import { parseIfMatch } from '../nodes/version-headers';
  */
 export const WriteContext = createParamDecorator(
   (_: unknown, ctx: ExecutionContext): CommandContext => {
-    const req = ctx.switchToHttp().getRequest<Request & { caller?: Caller }>();
-    const correlationId = req.header('x-correlation-id') ?? randomUUID();
+    const req = ctx.switchToHttp().getRequest<ApiRequest>();
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    const correlationId = header('x-correlation-id') ?? randomUUID();
     if (correlationId.length > 200)
       throw new BadRequestException('X-Correlation-Id must be at most 200 characters');
-    const reason = req.header('x-plexus-reason');
+    const reason = header('x-plexus-reason');
     if (reason && reason.length > 1000)
       throw new BadRequestException('X-Plexus-Reason must be at most 1000 characters');
     return {
       actor: req.caller?.name ?? 'anonymous',
       correlationId,
       ...(reason ? { reason } : {}),
-      expectedVersion: parseIfMatch(req.header('if-match')),
+      expectedVersion: parseIfMatch(header('if-match')),
     };
   },
 );

@@ -7,10 +7,11 @@ import {
   Logger,
 } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
-import { NextFunction, Request, Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { DomainError } from '@plexus/domain';
 import { PreconditionFailed } from '@plexus/event-store';
 import { DependencyUnavailable } from '../infra/dependency-breakers';
+import { BODY_LIMIT_TEXT } from './body-parsers';
 
 const DOMAIN_STATUS: Record<DomainError['kind'], number> = {
   invalid: 400,
@@ -26,7 +27,7 @@ export class ErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost) {
     if (host.getType() !== 'http') throw exception;
-    const res = host.switchToHttp().getResponse<Response>();
+    const res = host.switchToHttp().getResponse<FastifyReply>();
     const { status, message } = this.describe(exception, res);
     // reqId joins this line to the request's own log line (http/request-log.ts).
     if (status >= 500 && status !== 503)
@@ -36,38 +37,27 @@ export class ErrorFilter implements ExceptionFilter {
       });
     res
       .status(status)
-      .json({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message });
+      .send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message });
   }
 
-  private describe(exception: unknown, res: Response): { status: number; message: string } {
+  private describe(exception: unknown, res: FastifyReply): { status: number; message: string } {
     if (exception instanceof DomainError)
       return { status: DOMAIN_STATUS[exception.kind], message: exception.message };
     if (exception instanceof PreconditionFailed) return { status: 412, message: exception.message };
     if (exception instanceof DependencyUnavailable) {
-      res.setHeader('Retry-After', String(exception.retryAfterSeconds));
+      res.header('Retry-After', String(exception.retryAfterSeconds));
       return { status: 503, message: exception.message };
     }
     if (exception instanceof HttpException) {
       const body = exception.getResponse();
       const raw = typeof body === 'string' ? body : (body as { message?: unknown }).message;
       const message = Array.isArray(raw) ? raw.join('; ') : String(raw ?? exception.message);
-      return { status: exception.getStatus(), message };
+      const status = exception.getStatus();
+      // Only Fastify's body limit answers 413 (Nest hands on its error as an HttpException).
+      if (status === 413)
+        return { status, message: `request body is larger than ${BODY_LIMIT_TEXT}` };
+      return { status, message };
     }
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error' };
   }
-}
-
-/**
- * Express error middleware for the JSON body parser, which runs before Nest's routing: a
- * malformed or oversized body gets the same error shape as everything else.
- */
-export function bodyParserErrors(err: any, _req: Request, res: Response, next: NextFunction) {
-  if (!err) return next();
-  const [status, message] =
-    err.type === 'entity.too.large'
-      ? [413, 'request body is larger than 1 MiB']
-      : err.type === 'entity.parse.failed'
-        ? [400, `body is not valid JSON: ${err.message}`]
-        : [typeof err.status === 'number' ? err.status : 400, String(err.message ?? 'bad request')];
-  res.status(status).json({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message });
 }

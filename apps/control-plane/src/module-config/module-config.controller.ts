@@ -11,7 +11,8 @@ import {
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import Negotiator from 'negotiator';
 import { CommandContext } from '@plexus/event-store';
 import { WriteContext } from '../http/command-context.decorator';
 import { setVersionHeaders } from '../nodes/version-headers';
@@ -25,9 +26,10 @@ export const PROPERTIES_MEDIA_TYPES = ['text/plain', 'text/x-java-properties'];
 const UTF8 = /^utf-?8$/i;
 
 /** The file's text: bytes are decoded by the parser (strict UTF-8, naming a bad line) unless another charset is named. */
-function fileFrom(req: Request, body: unknown): string | Uint8Array {
+function fileFrom(req: FastifyRequest, body: unknown): string | Uint8Array {
   const contentType = req.headers['content-type'] ?? '';
-  if (req.is(PROPERTIES_MEDIA_TYPES)) {
+  const mediaType = contentType.split(';', 1)[0].trim().toLowerCase();
+  if (PROPERTIES_MEDIA_TYPES.includes(mediaType)) {
     if (body === undefined || body === null) return '';
     if (!Buffer.isBuffer(body)) throw new BadRequestException('the body is not a properties file');
     const charset = /;\s*charset="?([^";\s]+)"?/i.exec(contentType)?.[1];
@@ -40,7 +42,7 @@ function fileFrom(req: Request, body: unknown): string | Uint8Array {
       throw new BadRequestException(`the body is not valid ${charset}`);
     }
   }
-  if (req.is('application/json')) {
+  if (mediaType === 'application/json') {
     const b = body as Record<string, unknown> | undefined;
     if (typeof b !== 'object' || b === null || Array.isArray(b) || typeof b.properties !== 'string')
       throw new BadRequestException('properties must be the text of a properties file');
@@ -64,12 +66,12 @@ export class ModuleConfigController {
   @ApiProduces(...PROPERTIES_MEDIA_TYPES)
   async export(
     @Query('nodeId') nodeId: string | undefined,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<string> {
     const { text, version } = await this.service.export(nodeId);
-    const type = req.accepts(PROPERTIES_MEDIA_TYPES) || PROPERTIES_MEDIA_TYPES[0];
-    res.setHeader('Content-Type', `${type}; charset=utf-8`);
+    const type = new Negotiator(req).mediaType(PROPERTIES_MEDIA_TYPES) ?? PROPERTIES_MEDIA_TYPES[0];
+    res.header('Content-Type', `${type}; charset=utf-8`);
     if (version !== undefined) setVersionHeaders(res, version);
     return text;
   }
@@ -86,7 +88,7 @@ export class ModuleConfigController {
     schema: { type: 'string', example: 'node.id=n1\nmodule.web.type=http-endpoint\n' },
   })
   async import(
-    @Req() req: Request,
+    @Req() req: FastifyRequest,
     @Body() body: unknown,
     @WriteContext() ctx: CommandContext,
   ): Promise<{ nodes: ImportedNode[] }> {

@@ -13,7 +13,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
-import { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { NodeCommand } from '@plexus/domain';
 import { CommandContext } from '@plexus/event-store';
 import { Roles } from '../auth/roles.decorator';
@@ -56,7 +56,7 @@ export class NodesController {
     @Param('nodeId') nodeId: string,
     @Query('version') version: string | undefined,
     @Query('asOf') asOf: string | undefined,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     const at = { version: parseVersion(version), asOf: parseAsOf(asOf) };
     if (at.version !== undefined && at.asOf !== undefined)
@@ -79,7 +79,7 @@ export class NodesController {
     @Param('nodeId') nodeId: string,
     @Body() body: RevertNodeDto,
     @WriteContext() ctx: CommandContext,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     const { document, appended } = await this.nodes.revert(nodeId, body.toVersion, {
       ...ctx,
@@ -94,7 +94,7 @@ export class NodesController {
     @Param('nodeId') nodeId: string,
     @Body() body: PutNodeDto,
     @WriteContext() ctx: CommandContext,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     return this.write(nodeId, { kind: 'PutNode', properties: body.properties }, ctx, res);
   }
@@ -103,7 +103,7 @@ export class NodesController {
   archive(
     @Param('nodeId') nodeId: string,
     @WriteContext() ctx: CommandContext,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     return this.write(nodeId, { kind: 'ArchiveNode' }, ctx, res);
   }
@@ -114,7 +114,7 @@ export class NodesController {
     @Param('moduleId') moduleId: string,
     @Body() body: PutModuleDto,
     @WriteContext() ctx: CommandContext,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     checkId('moduleId', moduleId);
     const { type, config, requires, enabled, activation } = body;
@@ -136,7 +136,7 @@ export class NodesController {
     @Param('moduleId') moduleId: string,
     @Body() body: unknown,
     @WriteContext() ctx: CommandContext,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     checkId('moduleId', moduleId);
     const problem = stringMapProblem('config', body, true);
@@ -153,7 +153,7 @@ export class NodesController {
     @Param('moduleId') moduleId: string,
     @Param('action') action: string,
     @WriteContext() ctx: CommandContext,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     checkId('moduleId', moduleId);
     const kinds = { start: 'StartModule', stop: 'StopModule', restart: 'RestartModule' } as const;
@@ -168,13 +168,18 @@ export class NodesController {
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,
     @WriteContext() ctx: CommandContext,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     checkId('moduleId', moduleId);
     return this.write(nodeId, { kind: 'RemoveModule', moduleId }, ctx, res);
   }
 
-  private async write(nodeId: string, command: NodeCommand, ctx: CommandContext, res: Response) {
+  private async write(
+    nodeId: string,
+    command: NodeCommand,
+    ctx: CommandContext,
+    res: FastifyReply,
+  ) {
     const { document, appended, eventTypes } = await this.nodes.execute(nodeId, command, ctx);
     setVersionHeaders(res, document.version);
     const created = eventTypes[0] === 'NodeCreated' || eventTypes[0] === 'ModuleAdded';

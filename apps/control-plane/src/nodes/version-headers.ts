@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 
 export const etagOf = (version: number) => `"${version}"`;
 
@@ -12,6 +12,6 @@ export function parseIfMatch(header: string | undefined): number | undefined {
   return Number(match[1]);
 }
 
-export function setVersionHeaders(res: Response, version: number) {
-  res.setHeader('ETag', etagOf(version));
+export function setVersionHeaders(res: FastifyReply, version: number) {
+  res.header('ETag', etagOf(version));
 }

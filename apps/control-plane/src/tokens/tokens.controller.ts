@@ -11,7 +11,6 @@ import {
   Req,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { Request } from 'express';
 import { conflict } from '@plexus/domain';
 import {
   createAdminToken,
@@ -20,7 +19,7 @@ import {
   revokeAdminToken,
   TokenNameTaken,
 } from '@plexus/event-store';
-import { Caller } from '../auth/bearer-token.guard';
+import { ApiRequest } from '../auth/bearer-token.guard';
 import { Roles } from '../auth/roles.decorator';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { DATABASE } from '../infra/injection-tokens';
@@ -40,7 +39,7 @@ export class TokensController {
   ) {}
 
   @Post()
-  async create(@Body() body: CreateTokenDto, @Req() req: Request & { caller?: Caller }) {
+  async create(@Body() body: CreateTokenDto, @Req() req: ApiRequest) {
     try {
       return await this.breakers.postgres(() =>
         createAdminToken(this.db, body.name, body.role, req.caller!.name),
