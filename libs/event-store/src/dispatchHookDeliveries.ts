@@ -1,6 +1,6 @@
 import { readCheckpoint, storeCheckpoint } from './checkpoints';
 import { Database } from './database';
-import { HORIZON } from './readMessagesBatch';
+import { AFTER_CURSOR, HORIZON } from './readMessagesBatch';
 
 /** The dispatcher's checkpoint in relay_checkpoints. */
 export const HOOK_DISPATCH_CHECKPOINT = 'webhooks';
@@ -32,11 +32,7 @@ export async function dispatchHookDeliveries(
       `WITH ${HORIZON},
        batch AS (
          SELECT event_id, type, transaction_id, global_position
-         FROM events
-         -- a row comparison, so that the cursor bounds the index scan (see readMessagesBatch)
-         WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
-           AND transaction_id < (SELECT xid FROM horizon)
-         ORDER BY transaction_id, global_position
+         FROM events ${AFTER_CURSOR}
          LIMIT $3),
        dispatched AS (
          INSERT INTO hook_deliveries (delivery_id, hook_id, event_id, event_type, next_attempt_at)

@@ -5,7 +5,7 @@ import type { Readable, Transform } from 'node:stream';
 
 /** DESIGN.md: bodies over 1 MiB are refused with 413. */
 export const BODY_LIMIT = 1024 * 1024;
-export const BODY_LIMIT_TEXT = '1 MiB';
+export const BODY_LIMIT_TEXT = `${BODY_LIMIT / 1024 / 1024} MiB`;
 
 /**
  * The API's JSON: strict (an object or an array, as body-parser's `strict`), a leading byte-order
@@ -57,7 +57,7 @@ export function registerBodyParsers(
     opts.rawMediaTypes,
     { parseAs: 'buffer', bodyLimit: opts.limit },
     (req, bytes, done) => {
-      if (req.url.split('?', 1)[0] !== opts.rawPath)
+      if (req.routeOptions.url !== opts.rawPath)
         return done(
           new UnsupportedMediaTypeException('send the body as application/json'),
           undefined,

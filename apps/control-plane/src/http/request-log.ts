@@ -5,7 +5,7 @@ import type { Level, Logger } from 'pino';
 export const requestLogLevel = (statusCode: number): Level =>
   statusCode >= 500 ? 'error' : statusCode >= 400 ? 'info' : 'debug';
 
-const describe = (req: FastifyRequest) => ({
+const requestFields = (req: FastifyRequest) => ({
   id: req.id,
   method: req.method,
   url: req.url,
@@ -26,7 +26,7 @@ export function registerRequestLog(fastify: FastifyInstance, logger: Logger) {
     if (req.url !== '/health' && logger.isLevelEnabled(level))
       logger[level](
         {
-          req: describe(req),
+          req: requestFields(req),
           res: { statusCode: reply.statusCode, headers: reply.getHeaders() },
           responseTime: Math.round(reply.elapsedTime),
         },
@@ -35,7 +35,7 @@ export function registerRequestLog(fastify: FastifyInstance, logger: Logger) {
     done();
   });
   fastify.addHook('onRequestAbort', (req, done) => {
-    if (logger.isLevelEnabled('info')) logger.info({ req: describe(req) }, 'request aborted');
+    if (logger.isLevelEnabled('info')) logger.info({ req: requestFields(req) }, 'request aborted');
     done();
   });
 }
