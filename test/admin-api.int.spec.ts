@@ -22,7 +22,7 @@ describe('admin API (real Postgres and NATS)', () => {
     db = await createTestDatabase();
     cp = await startControlPlane({ databaseUrl: db.url });
     api = cp.api;
-    nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+    nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
   });
 
   afterAll(async () => {

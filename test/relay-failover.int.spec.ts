@@ -21,7 +21,7 @@ describe('relay failover between two control-plane replicas', () => {
     db = await createTestDatabase();
     a = await startControlPlane({ databaseUrl: db.url });
     b = await startControlPlane({ databaseUrl: db.url });
-    nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+    nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
   });
   afterAll(async () => {
     await nc?.close();

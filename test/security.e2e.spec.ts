@@ -109,7 +109,7 @@ describe('admin API security (built control plane)', () => {
     const restarted = await operator.post(`/nodes/${nodeId}/modules/web/restart`);
     expect(restarted.status).toBe(200);
     expect(restarted.body.version).toBe(4);
-    const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+    const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
     try {
       let events: Awaited<ReturnType<typeof eventsOnStream>> = [];
       for (let i = 0; i < 50 && events.length < 4; i++) {
@@ -160,7 +160,7 @@ describe('admin API security (built control plane)', () => {
     ]);
     for (const res of answers) expect(res.status).toBe(200);
     expect(answers[0].body.properties['db.password']).toBe('******');
-    const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+    const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
     const published = JSON.stringify(await eventsOnStream(nc, nodeId));
     await nc.close();
     expect(published).toContain('db.password');

@@ -54,7 +54,7 @@ export async function spawnControlPlane(env: {
     ...(env.LOST_AFTER_MS ? { LOST_AFTER_MS: String(env.LOST_AFTER_MS) } : {}),
     ...(env.SCALE_EVALUATE_MS ? { SCALE_EVALUATE_MS: String(env.SCALE_EVALUATE_MS) } : {}),
     DATABASE_URL: env.DATABASE_URL,
-    NATS_URL: env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    NATS_URL: env.NATS_URL ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
     PORT: String(env.PORT),
     PLEXUS_ADMIN_TOKEN: env.PLEXUS_ADMIN_TOKEN,
     LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
@@ -87,7 +87,7 @@ export function spawnWorker(opts: {
   if (opts.propertiesFile !== undefined) args.push('--properties', opts.propertiesFile);
   if (opts.portOffset !== undefined) args.push('--port-offset', String(opts.portOffset));
   return spawnApp('worker', args, {
-    NATS_URL: opts.natsUrl ?? 'nats://127.0.0.1:4222',
+    NATS_URL: opts.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
     LOG_LEVEL: opts.logLevel ?? 'info',
   });
 }

@@ -28,7 +28,7 @@ describe('relay (real Postgres and NATS)', () => {
     testDb = await createTestDatabase();
     db = await Database.open(testDb.url);
     await db.migrate();
-    nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+    nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
     await ensureTopology(nc);
     natsSink = new NatsRelaySink(nc);
   });
