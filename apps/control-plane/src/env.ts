@@ -1,6 +1,7 @@
 import { plainToInstance, Type } from 'class-transformer';
 import {
   IsInt,
+  IsIP,
   IsNotEmpty,
   IsOptional,
   IsString,
@@ -57,6 +58,13 @@ export class ControlPlaneEnv {
   @Min(0)
   @Max(65535)
   PORT: number = 9000;
+
+  /** The address the admin API listens on (0.0.0.0: every IPv4 address of the host). */
+  @IsIP(undefined, {
+    message:
+      'BIND_ADDRESS must be an IP address (IPv4 or IPv6) of this host, e.g. 127.0.0.1 or 0.0.0.0',
+  })
+  BIND_ADDRESS: string = '0.0.0.0';
 
   @IsString({ message: 'PLEXUS_ADMIN_TOKEN must be set: it is the bootstrap admin token' })
   @IsNotEmpty({ message: 'PLEXUS_ADMIN_TOKEN must be set: it is the bootstrap admin token' })
