@@ -79,7 +79,7 @@ function embeddedIPv4(v6: ipaddr.IPv6): ipaddr.IPv4 | null {
   return null;
 }
 
-const describe = (category: AddressCategory, range: string): string => {
+const descriptionOf = (category: AddressCategory, range: string): string => {
   switch (category) {
     case 'external':
       return 'a public address';
@@ -96,22 +96,22 @@ const describe = (category: AddressCategory, range: string): string => {
   }
 };
 
+const sameKind = (address: Address, [net]: [Address, number]) => address.kind() === net.kind();
+
 function classify(address: Address): AddressClass {
   if (address.kind() === 'ipv6') {
     const v4 = embeddedIPv4(address as ipaddr.IPv6);
     if (v4) return classify(v4);
   }
   if (CLOUD_METADATA.some((cidr) => sameKind(address, cidr) && address.match(cidr)))
-    return { category: 'cloud-metadata', description: describe('cloud-metadata', '') };
+    return { category: 'cloud-metadata', description: descriptionOf('cloud-metadata', '') };
   const range = address.range();
   let category =
     (address.kind() === 'ipv4' ? IPV4_CATEGORY : IPV6_CATEGORY)[range] ?? 'non-routable';
   if (category === 'external' && address.kind() === 'ipv6' && address.match(IPV6_RESERVED_ZERO))
     category = 'non-routable';
-  return { category, description: describe(category, range) };
+  return { category, description: descriptionOf(category, range) };
 }
-
-const sameKind = (address: Address, [net]: [Address, number]) => address.kind() === net.kind();
 
 const parseAddress = (text: string): Address => ipaddr.parse(text);
 
@@ -124,7 +124,7 @@ export function classifyAddress(address: string): AddressClass {
 const isIpLiteral = (text: string) =>
   ipaddr.IPv4.isValidFourPartDecimal(text) || ipaddr.IPv6.isValid(text);
 
-/** WEBHOOK_ALLOWED_HOSTS, parsed: what a webhook may target besides nothing. */
+/** WEBHOOK_ALLOWED_HOSTS, parsed: what a webhook may target. */
 export interface WebhookTargetPolicy {
   readonly keywords: ReadonlySet<TargetKeyword>;
   readonly cidrs: readonly [Address, number][];
