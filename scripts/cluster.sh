@@ -12,6 +12,10 @@ mkdir -p "$STATE"
 export PLEXUS_ADMIN_TOKEN="${PLEXUS_ADMIN_TOKEN:-plexus-local-admin-token}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/plexus}"
 export NATS_URL="${NATS_URL:-nats://127.0.0.1:4222}"
+# Webhooks of a local cluster usually post to something on this host or the LAN, which the
+# control plane refuses by default (public addresses only): allow loopback and private targets
+# besides public ones. Set WEBHOOK_ALLOWED_HOSTS yourself to change that.
+export WEBHOOK_ALLOWED_HOSTS="${WEBHOOK_ALLOWED_HOSTS:-external,loopback,private}"
 PORT="${PORT:-9000}"
 NODE_ID=sample_node
 PROPERTIES=examples/sample.properties
@@ -85,6 +89,7 @@ cat >&2 <<INFO
 
   Plexus is running.
     admin API     http://127.0.0.1:$PORT   (token: $PLEXUS_ADMIN_TOKEN; OpenAPI at /docs)
+    webhooks      may target: $WEBHOOK_ALLOWED_HOSTS (WEBHOOK_ALLOWED_HOSTS)
     sample_node   process 1 http://127.0.0.1:8000/   process 2 http://127.0.0.1:8100/
     logs          .plexus/logs/
 

@@ -39,6 +39,8 @@ describe('webhooks end to end', () => {
         WEBHOOK_RETRY_BASE_MS: '100',
         WEBHOOK_RETRY_CAP_MS: '400',
         WEBHOOK_BREAKER_RESET_MS: '1000',
+        // the receiver listens on 127.0.0.1, which the default target policy refuses
+        WEBHOOK_ALLOWED_HOSTS: 'loopback',
       },
     });
     api = retryingAdminApi(cp.url);

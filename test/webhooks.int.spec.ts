@@ -21,6 +21,8 @@ const WEBHOOK_ENV = {
   WEBHOOK_MAX_ATTEMPTS: '100',
   WEBHOOK_TIMEOUT_MS: '2000',
   WEBHOOK_BREAKER_RESET_MS: '1500',
+  // The test receivers listen on 127.0.0.1, which the default target policy refuses.
+  WEBHOOK_ALLOWED_HOSTS: 'loopback',
 };
 
 describe('webhooks (real Postgres and NATS, a test HTTP receiver)', () => {

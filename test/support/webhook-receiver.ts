@@ -24,6 +24,7 @@ export function validSignature(secret: string, raw: Buffer, signature: unknown):
 /**
  * A webhook target for tests: records every request and answers `status` (200 unless told
  * otherwise). `close()` makes its port refuse connections; `listen()` takes the same port again.
+ * It listens on 127.0.0.1: a control plane that posts to it needs WEBHOOK_ALLOWED_HOSTS=loopback.
  */
 export class WebhookReceiver {
   readonly received: ReceivedDelivery[] = [];

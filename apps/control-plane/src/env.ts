@@ -1,16 +1,42 @@
 import { plainToInstance, Type } from 'class-transformer';
 import {
   IsInt,
+  IsIP,
   IsNotEmpty,
   IsOptional,
   IsString,
   Matches,
   Max,
   Min,
+  registerDecorator,
   validateSync,
 } from 'class-validator';
 import { DEFAULT_NATS_URL } from '@plexus/bus';
 import { DEFAULT_DATABASE_URL } from '@plexus/event-store';
+import { parseWebhookTargetPolicy } from './hooks/targets';
+
+/** Why a WEBHOOK_ALLOWED_HOSTS value does not parse (naming the bad entry), or null. */
+const webhookTargetListProblem = (value: unknown): string | null => {
+  try {
+    parseWebhookTargetPolicy(String(value));
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+};
+
+function IsWebhookTargetList(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isWebhookTargetList',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: (value) => webhookTargetListProblem(value) === null,
+        defaultMessage: (args) => webhookTargetListProblem(args!.value) ?? '',
+      },
+    });
+}
 
 /** The control plane's environment, parsed and checked once at start (immich style). */
 export class ControlPlaneEnv {
@@ -32,6 +58,13 @@ export class ControlPlaneEnv {
   @Min(0)
   @Max(65535)
   PORT: number = 9000;
+
+  /** The address the admin API listens on (0.0.0.0: every IPv4 address of the host). */
+  @IsIP(undefined, {
+    message:
+      'BIND_ADDRESS must be an IP address (IPv4 or IPv6) of this host, e.g. 127.0.0.1 or 0.0.0.0',
+  })
+  BIND_ADDRESS: string = '0.0.0.0';
 
   @IsString({ message: 'PLEXUS_ADMIN_TOKEN must be set: it is the bootstrap admin token' })
   @IsNotEmpty({ message: 'PLEXUS_ADMIN_TOKEN must be set: it is the bootstrap admin token' })
@@ -123,6 +156,14 @@ export class ControlPlaneEnv {
   @IsInt({ message: 'WEBHOOK_POLL_MS must be an integer' })
   @Min(10, { message: 'WEBHOOK_POLL_MS must be at least 10' })
   WEBHOOK_POLL_MS: number = 250;
+
+  /**
+   * Which webhook targets are allowed (hooks/targets/target-policy.ts): by default public
+   * addresses only, so that a hook cannot reach the control plane's own host, its private
+   * network or a cloud metadata service.
+   */
+  @IsWebhookTargetList()
+  WEBHOOK_ALLOWED_HOSTS: string = 'external';
 
   /** How often the autoscaler evaluates the nodes with a scaling policy. */
   @Type(() => Number)

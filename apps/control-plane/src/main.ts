@@ -61,8 +61,9 @@ async function main() {
     process.exit(2);
   }
   const app = await createControlPlane(env);
-  await app.listen(env.PORT, '0.0.0.0');
-  app.get(Logger).log(`control plane listening on :${env.PORT} (admin API, docs at /docs)`);
+  await app.listen(env.PORT, env.BIND_ADDRESS);
+  const host = env.BIND_ADDRESS.includes(':') ? `[${env.BIND_ADDRESS}]` : env.BIND_ADDRESS;
+  app.get(Logger).log(`control plane listening on ${host}:${env.PORT} (admin API, docs at /docs)`);
 }
 
 if (require.main === module) {

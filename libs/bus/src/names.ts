@@ -40,6 +40,12 @@ export const APPLIED_ALL = 'plexus.applied.>';
 /** A hint, sent after a commit, that wakes the relay at once instead of on its next poll. */
 export const RELAY_WAKE = 'plexus.relay.wake';
 
+/**
+ * Core NATS (fire and forget): a named admin token was revoked (payload `{tokenId}`, never the
+ * token). Every control-plane replica drops it from its token cache at once.
+ */
+export const TOKEN_REVOKED = 'plexus.tokens.revoked';
+
 /** Request/reply patterns served by the control plane through @nestjs/microservices. */
 export const PATTERNS = {
   seedNode: 'plexus.rpc.nodes.seed',

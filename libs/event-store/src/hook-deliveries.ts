@@ -6,7 +6,7 @@ export type HookDeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled
 /** What happened to one try of a delivery, or that the hook's breaker held it back. */
 export interface HookDeliveryOutcome {
   at: string;
-  /** `succeeded`, `http-error`, `timeout`, `connection-error` or `breaker-open`. */
+  /** `succeeded`, `http-error`, `timeout`, `connection-error`, `target-refused` or `breaker-open`. */
   outcome: string;
   /** The attempt's number; absent when no attempt was made (breaker-open). */
   attempt?: number;

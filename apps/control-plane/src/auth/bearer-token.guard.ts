@@ -11,6 +11,7 @@ import type { FastifyRequest } from 'fastify';
 import { AdminRole } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
 import { TokenCache } from '../tokens/token-cache.service';
+import { BOOTSTRAP_ACTOR } from './actors';
 import { IS_PUBLIC } from './public.decorator';
 import { ROLES } from './roles.decorator';
 
@@ -67,7 +68,7 @@ export class BearerTokenGuard implements CanActivate {
   private async identify(token: string): Promise<Caller | null> {
     // Digests compare in constant time whatever the token's length.
     if (timingSafeEqual(digest(token), this.bootstrapDigest))
-      return { name: 'admin', role: 'admin' };
+      return { name: BOOTSTRAP_ACTOR, role: 'admin' };
     const found = await this.tokens.resolve(token);
     return found ? { name: found.name, role: found.role } : null;
   }

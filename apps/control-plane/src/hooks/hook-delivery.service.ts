@@ -22,7 +22,8 @@ import { DATABASE } from '../infra/injection-tokens';
 import { RelayService } from '../infra/relay.service';
 import { ControlPlaneMetrics } from '../metrics/metrics.service';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signDelivery } from './hook-signature';
-import { AttemptResult, postDelivery } from './post-delivery';
+import { AttemptResult, WebhookPoster } from './post-delivery';
+import { parseWebhookTargetPolicy } from './targets';
 
 /** Events read from the log per dispatch transaction. */
 const DISPATCH_BATCH = 500;
@@ -56,6 +57,7 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly counts: Record<string, number> = {};
   private readonly outcomes: Counter;
+  private readonly poster: WebhookPoster;
 
   constructor(
     @Inject(DATABASE) private readonly db: Database,
@@ -63,10 +65,11 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
     private readonly env: ControlPlaneEnv,
     metrics: ControlPlaneMetrics,
   ) {
+    this.poster = new WebhookPoster(parseWebhookTargetPolicy(env.WEBHOOK_ALLOWED_HOSTS));
     this.outcomes = metrics.register(
       new Counter({
         name: 'plexus_webhook_deliveries_total',
-        help: 'Webhook delivery attempts by outcome (succeeded, http-error, timeout, connection-error, breaker-open), and deliveries given up (failed)',
+        help: 'Webhook delivery attempts by outcome (succeeded, http-error, timeout, connection-error, target-refused, breaker-open), and deliveries given up (failed)',
         labelNames: ['outcome'],
         registers: [],
       }),
@@ -86,11 +89,12 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
     await this.tickRunning;
     await Promise.all(this.draining.values());
     this.breakers.forEach((b) => b.shutdown());
+    this.poster.close();
   }
 
   /**
    * How many attempts ended how since this replica started (`succeeded`, `http-error`,
-   * `timeout`, `connection-error`), how often a breaker held a delivery back (`breaker-open`)
+   * `timeout`, `connection-error`, `target-refused`), how often a breaker held a delivery back (`breaker-open`)
    * and how many deliveries were given up (`failed`).
    */
   outcomeCounts(): Record<string, number> {
@@ -170,7 +174,7 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
     let result: AttemptResult;
     try {
       result = (await breaker.fire(() =>
-        postDelivery(head.url, body, headers, this.env.WEBHOOK_TIMEOUT_MS),
+        this.poster.post(head.url, body, headers, this.env.WEBHOOK_TIMEOUT_MS),
       )) as AttemptResult;
     } catch (err) {
       if (!(err instanceof AttemptFailed)) {

@@ -23,9 +23,11 @@ import {
   readHook,
 } from '@plexus/event-store';
 import { ApiRequest } from '../auth/bearer-token.guard';
+import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { DATABASE } from '../infra/injection-tokens';
 import { CreateHookDto } from './dto/create-hook.dto';
+import { parseWebhookTargetPolicy, targetHostProblem, WebhookTargetPolicy } from './targets';
 
 export const DEFAULT_DELIVERIES_LIMIT = 50;
 export const MAX_DELIVERIES_LIMIT = 500;
@@ -43,14 +45,24 @@ const uuid = new ParseUUIDPipe({ errorHttpStatusCode: 400 });
 @ApiBearerAuth()
 @Controller('hooks')
 export class HooksController {
+  private readonly targets: WebhookTargetPolicy;
+
   constructor(
     @Inject(DATABASE) private readonly db: Database,
     private readonly breakers: DependencyBreakers,
-  ) {}
+    env: ControlPlaneEnv,
+  ) {
+    this.targets = parseWebhookTargetPolicy(env.WEBHOOK_ALLOWED_HOSTS);
+  }
 
-  /** Receives the chosen events recorded from now on. */
+  /**
+   * Receives the chosen events recorded from now on. A literal address the target policy
+   * refuses is a 400 here; a host name is checked at each delivery, after resolution.
+   */
   @Post()
   async create(@Body() body: CreateHookDto, @Req() req: ApiRequest) {
+    const refused = targetHostProblem(this.targets, new URL(body.url).hostname);
+    if (refused) throw new BadRequestException(refused);
     const hook = await this.breakers.postgres(() =>
       createHook(this.db, {
         url: body.url,

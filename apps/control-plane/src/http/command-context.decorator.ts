@@ -1,6 +1,7 @@
 import { BadRequestException, createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { CommandContext } from '@plexus/event-store';
+import { ANONYMOUS_ACTOR } from '../auth/actors';
 import { ApiRequest } from '../auth/bearer-token.guard';
 import { parseIfMatch } from '../nodes/version-headers';
 
@@ -22,7 +23,7 @@ export const WriteContext = createParamDecorator(
     if (reason && reason.length > 1000)
       throw new BadRequestException('X-Plexus-Reason must be at most 1000 characters');
     return {
-      actor: req.caller?.name ?? 'anonymous',
+      actor: req.caller?.name ?? ANONYMOUS_ACTOR,
       correlationId,
       ...(reason ? { reason } : {}),
       expectedVersion: parseIfMatch(header('if-match')),

@@ -8,6 +8,7 @@ import {
 import { NatsConnection, Subscription } from 'nats';
 import { APPLIED_ALL, AppliedReport } from '@plexus/bus';
 import { ConfigReport, Database, recordConfigReports } from '@plexus/event-store';
+import { CONTROL_PLANE_ACTOR } from '../auth/actors';
 import { ControlPlaneEnv } from '../env';
 import { RelayService } from '../infra/relay.service';
 import { DATABASE, NATS } from '../infra/injection-tokens';
@@ -122,7 +123,7 @@ export class ConfigReportsService implements OnApplicationBootstrap, OnModuleDes
       const result = await recordConfigReports(
         this.db,
         batch.map(([, r]) => r),
-        { actor: 'control-plane' },
+        { actor: CONTROL_PLANE_ACTOR },
       );
       // Recorded, or implied by a later report that was: only reports of unknown processes stay.
       const retry = new Set(result.unknownProcess);

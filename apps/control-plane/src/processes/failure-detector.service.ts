@@ -12,6 +12,7 @@ import {
   recordProcessLost,
   recordProcessRejoined,
 } from '@plexus/event-store';
+import { CONTROL_PLANE_ACTOR } from '../auth/actors';
 import { ControlPlaneEnv } from '../env';
 import { LeaderInterval } from '../infra/leader-interval';
 import { RelayService } from '../infra/relay.service';
@@ -67,7 +68,7 @@ export class FailureDetector implements OnApplicationBootstrap, OnModuleDestroy 
           pid: row.pid,
           portOffset: row.portOffset,
         };
-        const metadata = { actor: 'control-plane', correlationId: row.processId };
+        const metadata = { actor: CONTROL_PLANE_ACTOR, correlationId: row.processId };
         const heard = this.lastHeard(row);
         let recorded = false;
         if (row.status === 'up' && now - heard > this.env.LOST_AFTER_MS) {

@@ -15,6 +15,7 @@ import {
   recordScaleRecommended,
   ScalingState,
 } from '@plexus/event-store';
+import { CONTROL_PLANE_ACTOR } from '../auth/actors';
 import { ControlPlaneEnv } from '../env';
 import { DATABASE } from '../infra/injection-tokens';
 import { LeaderInterval } from '../infra/leader-interval';
@@ -105,7 +106,7 @@ export class Autoscaler implements OnApplicationBootstrap, OnModuleDestroy {
         target: state.policy.target,
         reason: result.reason,
       },
-      { actor: 'control-plane', correlationId: randomUUID() },
+      { actor: CONTROL_PLANE_ACTOR, correlationId: randomUUID() },
     );
     if (!recorded) return;
     this.relay.committed();

@@ -59,7 +59,7 @@ export class TokensController {
   async revoke(@Param('id', new ParseUUIDPipe({ errorHttpStatusCode: 400 })) id: string) {
     const revoked = await this.breakers.postgres(() => revokeAdminToken(this.db, id));
     if (!revoked) throw new NotFoundException(`no live token with id ${id}`);
-    this.cache.forget(id);
+    this.cache.revoked(id);
     return revoked;
   }
 }
