@@ -15,6 +15,7 @@ import { StreamVersionConflict } from './appendToStream';
 import { Database, Sql } from './database';
 import { GroupCommit, GroupCommitOptions } from './group-commit';
 import { readNodeDocument } from './node-documents';
+import { lockNodeDocument } from './node-locks';
 import { guardPersistenceDatabases } from './persistence-guard';
 import { EventMetadata, NewEvent } from './stored-event';
 
@@ -183,7 +184,9 @@ export class NodeCommandHandler {
     const current =
       mode === 'cached'
         ? this.recent.get(nodeId)!
-        : await readNodeDocument(sql, nodeId, { forUpdate: mode === 'lock' });
+        : mode === 'lock'
+          ? await lockNodeDocument(sql, nodeId)
+          : await readNodeDocument(sql, nodeId);
     const version = current?.version ?? 0;
     if (expectedVersion !== undefined && expectedVersion !== version) {
       if (mode === 'cached') throw new StaleCache();
