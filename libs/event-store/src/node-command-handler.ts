@@ -106,8 +106,8 @@ export class NodeCommandHandler {
         const applied = await appendNodeWrites(this.db, writes);
         return writes.map((w) => applied.has(w.nodeId));
       } catch (err) {
-        // Another writer created one of these nodes meanwhile (unique key), or a rare lock cycle
-        // with a multi-node transaction: sort it out write by write.
+        // Another writer created one of these nodes meanwhile (unique key), or the statement
+        // lost every retry of a deadlock (Database): sort it out write by write.
         const code = (err as { code?: string }).code;
         if (code !== '23505' && code !== '40P01') throw err;
       }
