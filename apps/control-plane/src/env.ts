@@ -76,6 +76,21 @@ export class ControlPlaneEnv {
   @Min(0, { message: 'STARTUP_TIMEOUT_MS must be at least 0' })
   STARTUP_TIMEOUT_MS: number = 30_000;
 
+  /**
+   * Postgres cancels a statement of the control plane's pools that runs longer than this (0: no
+   * limit). Migrations run on a connection of their own, without it.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'DB_STATEMENT_TIMEOUT_MS must be an integer' })
+  @Min(0, { message: 'DB_STATEMENT_TIMEOUT_MS must be at least 0 (0: no limit)' })
+  DB_STATEMENT_TIMEOUT_MS: number = 10_000;
+
+  /** Postgres ends a session of those pools left idle inside a transaction this long (0: never). */
+  @Type(() => Number)
+  @IsInt({ message: 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS must be an integer' })
+  @Min(0, { message: 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS must be at least 0 (0: no limit)' })
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: number = 30_000;
+
   /** A process that has not heartbeated for this long is recorded as lost. */
   @Type(() => Number)
   @IsInt({ message: 'LOST_AFTER_MS must be an integer' })

@@ -57,6 +57,14 @@ export class ErrorFilter implements ExceptionFilter {
           'postgres aborted the write on every attempt because it collided with concurrent writes (deadlock or serialization failure); nothing was stored: retry',
       };
     }
+    if ((exception as { code?: unknown } | null)?.code === '57014') {
+      res.header('Retry-After', '2');
+      return {
+        status: 503,
+        message:
+          'postgres cancelled a statement of this request: it ran longer than DB_STATEMENT_TIMEOUT_MS (or was cancelled by an administrator)',
+      };
+    }
     if (exception instanceof HttpException) {
       const body = exception.getResponse();
       const raw = typeof body === 'string' ? body : (body as { message?: unknown }).message;

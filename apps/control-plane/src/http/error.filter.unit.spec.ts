@@ -43,6 +43,13 @@ describe('ErrorFilter', () => {
     },
   );
 
+  it('answers a statement Postgres cancelled (statement_timeout, 57014) with 503 naming the limit', () => {
+    const sent = answer(postgresError('57014', 'canceling statement due to statement timeout'));
+    expect(sent.status).toBe(503);
+    expect(Number(sent.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(sent.body.message).toMatch(/DB_STATEMENT_TIMEOUT_MS/);
+  });
+
   it('still answers 500 for an error it knows nothing about', () => {
     const sent = answer(new Error('a bug'));
     expect(sent.status).toBe(500);
