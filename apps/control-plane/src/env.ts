@@ -97,6 +97,21 @@ export class ControlPlaneEnv {
   @Min(1000, { message: 'LOST_AFTER_MS must be at least 1000 (workers heartbeat every second)' })
   LOST_AFTER_MS: number = 3000;
 
+  /**
+   * Process rows that left or were lost longer ago than this move to the archive (GET
+   * /processes?archived=true), out of the failure detector's and the listing's way.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'PROCESS_RETENTION_MS must be an integer' })
+  @Min(60_000, { message: 'PROCESS_RETENTION_MS must be at least 60000' })
+  PROCESS_RETENTION_MS: number = 24 * 60 * 60 * 1000;
+
+  /** How often the leader moves such rows. */
+  @Type(() => Number)
+  @IsInt({ message: 'PROCESS_ARCHIVE_EVERY_MS must be an integer' })
+  @Min(100, { message: 'PROCESS_ARCHIVE_EVERY_MS must be at least 100' })
+  PROCESS_ARCHIVE_EVERY_MS: number = 60_000;
+
   /** Applied-config reports are recorded as events, coalesced, in one batch this often (see ConfigReportsService). */
   @Type(() => Number)
   @IsInt({ message: 'CONFIG_REPORT_FLUSH_MS must be an integer' })
