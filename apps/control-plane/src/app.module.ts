@@ -23,6 +23,7 @@ import { ControlPlaneMetrics } from './metrics/metrics.service';
 import { ConfigReportsService } from './processes/config-reports.service';
 import { FailureDetector } from './processes/failure-detector.service';
 import { MembershipService } from './processes/membership.service';
+import { ProcessArchiver } from './processes/process-archiver.service';
 import { ProcessesController } from './processes/processes.controller';
 import { RolloutController } from './processes/rollout.controller';
 import { RolloutService } from './processes/rollout.service';
@@ -81,6 +82,7 @@ export class AppModule {
         NodesService,
         MembershipService,
         FailureDetector,
+        ProcessArchiver,
         RolloutService,
         ConfigReportsService,
         ControlPlaneMetrics,

@@ -109,11 +109,41 @@ export class ControlPlaneEnv {
   @Min(0, { message: 'STARTUP_TIMEOUT_MS must be at least 0' })
   STARTUP_TIMEOUT_MS: number = 30_000;
 
+  /**
+   * Postgres cancels a statement of the control plane's pools that runs longer than this (0: no
+   * limit). Migrations run on a connection of their own, without it.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'DB_STATEMENT_TIMEOUT_MS must be an integer' })
+  @Min(0, { message: 'DB_STATEMENT_TIMEOUT_MS must be at least 0 (0: no limit)' })
+  DB_STATEMENT_TIMEOUT_MS: number = 10_000;
+
+  /** Postgres ends a session of those pools left idle inside a transaction this long (0: never). */
+  @Type(() => Number)
+  @IsInt({ message: 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS must be an integer' })
+  @Min(0, { message: 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS must be at least 0 (0: no limit)' })
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: number = 30_000;
+
   /** A process that has not heartbeated for this long is recorded as lost. */
   @Type(() => Number)
   @IsInt({ message: 'LOST_AFTER_MS must be an integer' })
   @Min(1000, { message: 'LOST_AFTER_MS must be at least 1000 (workers heartbeat every second)' })
   LOST_AFTER_MS: number = 3000;
+
+  /**
+   * Process rows that left or were lost longer ago than this move to the archive (GET
+   * /processes?archived=true), out of the failure detector's and the listing's way.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'PROCESS_RETENTION_MS must be an integer' })
+  @Min(60_000, { message: 'PROCESS_RETENTION_MS must be at least 60000' })
+  PROCESS_RETENTION_MS: number = 24 * 60 * 60 * 1000;
+
+  /** How often the leader moves such rows. */
+  @Type(() => Number)
+  @IsInt({ message: 'PROCESS_ARCHIVE_EVERY_MS must be an integer' })
+  @Min(100, { message: 'PROCESS_ARCHIVE_EVERY_MS must be at least 100' })
+  PROCESS_ARCHIVE_EVERY_MS: number = 60_000;
 
   /** Applied-config reports are recorded as events, coalesced, in one batch this often (see ConfigReportsService). */
   @Type(() => Number)

@@ -1,6 +1,7 @@
 import { NodeDocument } from '@plexus/domain';
 import { isVersionClash, StreamVersionConflict } from './appendToStream';
 import { Sql } from './database';
+import { compareNodeIds, NODE_ROW_LOCK_ORDER } from './node-locks';
 import { NewEvent } from './stored-event';
 
 /** A node's document is also kept as a snapshot whenever its version passes a multiple of this. */
@@ -17,8 +18,8 @@ export interface NodeWrite {
 
 /**
  * Several nodes' writes in one statement (so one commit). It locks the rows of the nodes it
- * touches in node ID byte order, the order the properties import locks them in too, so two such
- * writers wait for each other rather than deadlock; and it appends events and
+ * touches in NODE_ROW_LOCK_ORDER (node-locks.ts), the order every other writer locks them in, so
+ * two such writers wait for each other rather than deadlock; and it appends events and
  * saves documents only for nodes still at their expected version; the others are left alone.
  */
 const APPEND_NODE_WRITES = `
@@ -27,7 +28,7 @@ const APPEND_NODE_WRITES = `
       AS i(node_id, expected, next_version, archived, document, snapshot)),
   current_doc AS (
     SELECT node_id, version FROM node_documents WHERE node_id = ANY($1::text[])
-    ORDER BY node_id COLLATE "C" FOR UPDATE),
+    ORDER BY ${NODE_ROW_LOCK_ORDER} FOR UPDATE),
   accepted AS (
     SELECT i.* FROM input i LEFT JOIN current_doc c USING (node_id)
     WHERE coalesce(c.version, 0) = i.expected),
@@ -59,9 +60,7 @@ export async function appendNodeWrites(sql: Sql, writes: NodeWrite[]): Promise<S
   if (new Set(writes.map((w) => w.nodeId)).size !== writes.length)
     throw new Error('appendNodeWrites: one write per node per statement');
   // Events in node order, like the row locks, so that concurrent statements wait rather than deadlock.
-  const ordered = [...writes].sort((a, b) =>
-    a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0,
-  );
+  const ordered = [...writes].sort((a, b) => compareNodeIds(a.nodeId, b.nodeId));
   const events = ordered.flatMap((w) => w.events.map((e, i) => ({ w, e, n: i + 1 })));
   const rows = await sql.query<{ node_id: string }>(
     APPEND_NODE_WRITES,

@@ -23,6 +23,41 @@ const clientSql = (client: PoolClient): Sql => ({
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/plexus';
 
 /**
+ * Postgres aborted the statement or transaction so that a concurrent one could go on
+ * (deadlock_detected, serialization_failure): nothing of it is stored, and running it again
+ * usually succeeds.
+ */
+export function isTransientConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
+export interface ConflictRetry {
+  /** Attempts in all, the first included. */
+  attempts: number;
+  /** The wait before the n-th retry is random in [0, baseDelayMs * 2^(n-1)] (full jitter). */
+  baseDelayMs: number;
+}
+
+/** Up to 4 attempts, waiting at most 20, 40, then 80 ms in between. */
+export const DEFAULT_CONFLICT_RETRY: ConflictRetry = { attempts: 4, baseDelayMs: 20 };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface DatabaseOptions {
+  poolSize?: number;
+  synchronousCommit?: boolean;
+  /** How statements and transactions that lose a deadlock (or serialization) are retried. */
+  conflictRetry?: ConflictRetry;
+  /**
+   * Postgres cancels a statement that runs longer (57014) and ends a session that sits idle in
+   * an open transaction longer, releasing its locks; unset or 0: the server's settings apply.
+   */
+  statementTimeoutMs?: number;
+  idleInTransactionTimeoutMs?: number;
+}
+
+/**
  * Postgres access. TypeORM runs the migrations; statements go through node-postgres's pool
  * directly, because TypeORM's query runner added about 0.3 ms to every statement (measured:
  * `SELECT 1` 0.41 ms through it), and a write is several statements.
@@ -31,22 +66,25 @@ export class Database implements Sql {
   private constructor(
     private readonly url: string,
     readonly pool: Pool,
+    private readonly retry: ConflictRetry,
   ) {}
 
-  static async open(
-    url: string,
-    options: { poolSize?: number; synchronousCommit?: boolean } = {},
-  ): Promise<Database> {
+  static async open(url: string, options: DatabaseOptions = {}): Promise<Database> {
     await createDatabaseIfMissing(url);
     const pool = new Pool({
       connectionString: url,
       max: options.poolSize ?? 20,
       ...(options.synchronousCommit === false ? { options: '-c synchronous_commit=off' } : {}),
+      // Sent in the startup packet, so every connection of the pool has them from its start.
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+      ...(options.idleInTransactionTimeoutMs
+        ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs }
+        : {}),
       // Fail fast when Postgres is unreachable, so callers answer 503 instead of hanging.
       connectionTimeoutMillis: 1000,
     });
     pool.on('error', () => undefined); // an idle client lost its server: the pool drops it
-    return new Database(url, pool);
+    return new Database(url, pool, options.conflictRetry ?? DEFAULT_CONFLICT_RETRY);
   }
 
   async migrate(): Promise<void> {
@@ -65,19 +103,43 @@ export class Database implements Sql {
     }
   }
 
-  async query<T = Record<string, any>>(
-    text: string,
-    params?: unknown[],
-    name?: string,
-  ): Promise<T[]> {
-    // A config object costs pg a descriptor-by-descriptor copy: only where a name needs one.
-    const result = name
-      ? await this.pool.query({ name, text, values: params })
-      : await this.pool.query(text, params);
-    return result.rows as T[];
+  /**
+   * Runs `attempt` again, after a short random wait, while it fails with a transient conflict,
+   * up to `retry.attempts` times in all; then hands on the last error (the HTTP layer answers it
+   * with 503 and Retry-After).
+   */
+  private async retryConflicts<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!isTransientConflict(err) || n >= this.retry.attempts) throw err;
+        await sleep(Math.random() * this.retry.baseDelayMs * 2 ** (n - 1));
+      }
+    }
   }
 
-  async transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+  /** One statement in its own transaction; a deadlock's victim is sent again (see retryConflicts). */
+  query<T = Record<string, any>>(text: string, params?: unknown[], name?: string): Promise<T[]> {
+    return this.retryConflicts(async () => {
+      // A config object costs pg a descriptor-by-descriptor copy: only where a name needs one.
+      const result = name
+        ? await this.pool.query({ name, text, values: params })
+        : await this.pool.query(text, params);
+      return result.rows as T[];
+    });
+  }
+
+  /**
+   * Runs `work` in a transaction. A transaction that loses a deadlock (or a serialization
+   * conflict) is rolled back and run again from the start, so `work` may run more than once: it
+   * must do nothing outside the transaction that cannot be repeated.
+   */
+  transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    return this.retryConflicts(() => this.transactionOnce(work));
+  }
+
+  private async transactionOnce<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
     // A server that dies mid-transaction makes the client emit 'error'; the failing query reports it.
@@ -113,13 +175,14 @@ export async function openMigratedDatabase(
   timeoutMs: number,
   isUnreachable: (err: unknown) => boolean,
   onRetry: (err: Error, attempt: number) => void = () => undefined,
+  options: DatabaseOptions = {},
 ): Promise<Database> {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 1; ; attempt++) {
     let db: Database | undefined;
     try {
-      db = await Database.open(url);
-      await db.migrate();
+      db = await Database.open(url, options);
+      await db.migrate(); // on a connection of its own, without the pool's timeouts
       return db;
     } catch (err) {
       await db?.close();

@@ -7,6 +7,7 @@ export * from './readStream';
 export * from './readMessagesBatch';
 export * from './checkpoints';
 export * from './node-documents';
+export * from './node-locks';
 export * from './node-command-handler';
 export * from './relay';
 export * from './leader-lock';

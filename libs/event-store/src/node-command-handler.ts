@@ -15,6 +15,7 @@ import { StreamVersionConflict } from './appendToStream';
 import { Database, Sql } from './database';
 import { GroupCommit, GroupCommitOptions } from './group-commit';
 import { readNodeDocument } from './node-documents';
+import { lockNodeDocument } from './node-locks';
 import { guardPersistenceDatabases } from './persistence-guard';
 import { EventMetadata, NewEvent } from './stored-event';
 
@@ -105,8 +106,8 @@ export class NodeCommandHandler {
         const applied = await appendNodeWrites(this.db, writes);
         return writes.map((w) => applied.has(w.nodeId));
       } catch (err) {
-        // Another writer created one of these nodes meanwhile (unique key), or a rare lock cycle
-        // with a multi-node transaction: sort it out write by write.
+        // Another writer created one of these nodes meanwhile (unique key), or the statement
+        // lost every retry of a deadlock (Database): sort it out write by write.
         const code = (err as { code?: string }).code;
         if (code !== '23505' && code !== '40P01') throw err;
       }
@@ -183,7 +184,9 @@ export class NodeCommandHandler {
     const current =
       mode === 'cached'
         ? this.recent.get(nodeId)!
-        : await readNodeDocument(sql, nodeId, { forUpdate: mode === 'lock' });
+        : mode === 'lock'
+          ? await lockNodeDocument(sql, nodeId)
+          : await readNodeDocument(sql, nodeId);
     const version = current?.version ?? 0;
     if (expectedVersion !== undefined && expectedVersion !== version) {
       if (mode === 'cached') throw new StaleCache();

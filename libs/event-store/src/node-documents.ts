@@ -1,14 +1,13 @@
 import { NodeDocument } from '@plexus/domain';
 import { Sql } from './database';
 
-/** The node read model: the latest document of every node, updated in the append's transaction. */
-export async function readNodeDocument(
-  sql: Sql,
-  nodeId: string,
-  options: { forUpdate?: boolean } = {},
-): Promise<NodeDocument | null> {
+/**
+ * The node read model: the latest document of every node, updated in the append's transaction.
+ * (To read it locked, use lockNodeDocument: node-locks.ts owns the order rows are locked in.)
+ */
+export async function readNodeDocument(sql: Sql, nodeId: string): Promise<NodeDocument | null> {
   const [row] = await sql.query<{ document: NodeDocument }>(
-    `SELECT document FROM node_documents WHERE node_id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
+    'SELECT document FROM node_documents WHERE node_id = $1',
     [nodeId],
   );
   return row?.document ?? null;

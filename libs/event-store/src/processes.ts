@@ -18,7 +18,22 @@ export interface ProcessRow extends ProcessInfo {
   joinedAt: string;
   leftAt: string | null;
   lastSeenAt: string;
+  /** Only on rows read from the archive (listProcesses with `archived`). */
+  archivedAt?: string;
 }
+
+const toProcessRow = (r: any): ProcessRow => ({
+  processId: r.process_id,
+  nodeId: r.node_id,
+  status: r.status,
+  host: r.host,
+  pid: r.pid,
+  portOffset: r.port_offset,
+  joinedAt: r.joined_at.toISOString(),
+  leftAt: r.left_at ? r.left_at.toISOString() : null,
+  lastSeenAt: r.last_seen_at.toISOString(),
+  ...(r.archived_at ? { archivedAt: r.archived_at.toISOString() } : {}),
+});
 
 async function appendProcessEvent(
   sql: Sql,
@@ -35,8 +50,8 @@ async function appendProcessEvent(
 }
 
 /**
- * Records a join once: a redelivered announcement finds the row and changes nothing.
- * Returns whether it recorded anything.
+ * Records a join once: a redelivered announcement finds the row (or its archived copy) and
+ * changes nothing. Returns whether it recorded anything.
  */
 export async function recordProcessJoined(
   db: Database,
@@ -47,7 +62,9 @@ export async function recordProcessJoined(
   return db.transaction(async (sql) => {
     const inserted = await sql.query(
       `INSERT INTO processes (process_id, node_id, status, host, pid, port_offset, joined_at, last_seen_at)
-       VALUES ($1, $2, 'up', $3, $4, $5, $6, $6) ON CONFLICT (process_id) DO NOTHING RETURNING process_id`,
+       SELECT $1, $2, 'up', $3, $4, $5, $6, $6
+       WHERE NOT EXISTS (SELECT 1 FROM processes_archive WHERE process_id = $1)
+       ON CONFLICT (process_id) DO NOTHING RETURNING process_id`,
       [p.processId, p.nodeId, p.host, p.pid, p.portOffset, at],
     );
     if (!inserted.length) return false;
@@ -62,27 +79,62 @@ export async function recordProcessJoined(
   });
 }
 
+/**
+ * Processes, by node and join time: those of `processes` (live, and gone within the retention),
+ * or with `archived` those moved to the archive (archiveProcesses).
+ */
 export async function listProcesses(
   sql: Sql,
-  filter: { nodeId?: string; status?: string } = {},
+  filter: { nodeId?: string; status?: string; archived?: boolean } = {},
 ): Promise<ProcessRow[]> {
   const rows = await sql.query<any>(
-    `SELECT * FROM processes
+    `SELECT * FROM ${filter.archived ? 'processes_archive' : 'processes'}
      WHERE ($1::text IS NULL OR node_id = $1) AND ($2::text IS NULL OR status = ANY(string_to_array($2, ',')))
      ORDER BY node_id, joined_at`,
     [filter.nodeId ?? null, filter.status ?? null],
   );
-  return rows.map((r) => ({
-    processId: r.process_id,
-    nodeId: r.node_id,
-    status: r.status,
-    host: r.host,
-    pid: r.pid,
-    portOffset: r.port_offset,
-    joinedAt: r.joined_at.toISOString(),
-    leftAt: r.left_at ? r.left_at.toISOString() : null,
-    lastSeenAt: r.last_seen_at.toISOString(),
-  }));
+  return rows.map(toProcessRow);
+}
+
+/**
+ * What the failure detector reads several times a second: the up and lost processes. Its
+ * condition is the predicate of the partial index processes_watched, which holds no left row
+ * (archived ones are in another table), so the scan grows with the live processes and the
+ * recently lost ones, not with every process that ever left.
+ */
+export const WATCHED_PROCESSES_SQL = `SELECT * FROM processes WHERE status IN ('up', 'lost') ORDER BY node_id, joined_at`;
+
+export async function listWatchedProcesses(sql: Sql): Promise<ProcessRow[]> {
+  return (await sql.query<any>(WATCHED_PROCESSES_SQL, [], 'plexus_watched_processes')).map(
+    toProcessRow,
+  );
+}
+
+/**
+ * Moves left and lost processes last seen before `before` to processes_archive, at most `batch`
+ * per statement (each well within the statement timeout), until none is left. Their events stay
+ * in their streams. A lost process that heartbeats again after that is not seen again. Returns
+ * how many moved.
+ */
+export async function archiveProcesses(sql: Sql, before: Date, batch = 5000): Promise<number> {
+  let moved = 0;
+  for (;;) {
+    const rows = await sql.query(
+      `WITH gone AS (
+         DELETE FROM processes WHERE process_id IN (
+           SELECT process_id FROM processes
+           WHERE status IN ('left', 'lost') AND last_seen_at < $1 LIMIT $2)
+         AND status IN ('left', 'lost') AND last_seen_at < $1
+         RETURNING *)
+       INSERT INTO processes_archive (process_id, node_id, status, host, pid, port_offset, joined_at, left_at, last_seen_at)
+       SELECT process_id, node_id, status, host, pid, port_offset, joined_at, left_at, last_seen_at FROM gone
+       ON CONFLICT (process_id) DO NOTHING
+       RETURNING process_id`,
+      [before, batch],
+    );
+    moved += rows.length;
+    if (rows.length < batch) return moved;
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { desiredAfterPolicy, notFound, ScalingMetric, ScalingPolicy } from '@plexus/domain';
 import { appendToStream, readStreamVersion } from './appendToStream';
 import { Database, Sql } from './database';
-import { readNodeDocument } from './node-documents';
+import { lockNodeDocument } from './node-locks';
 import { EventMetadata, NewEvent, scalingStreamId } from './stored-event';
 
 /** The payload of ScaleRecommended. */
@@ -83,7 +83,7 @@ export async function setScalingPolicy(
   metadata: EventMetadata,
 ): Promise<ScalingState> {
   return db.transaction(async (sql) => {
-    const doc = await readNodeDocument(sql, nodeId, { forUpdate: true });
+    const doc = await lockNodeDocument(sql, nodeId);
     if (!doc || doc.archived) throw notFound(`node "${nodeId}" does not exist`);
     const [existing] = await sql.query<ScalingRow>(
       'SELECT * FROM node_scaling WHERE node_id = $1 FOR UPDATE',

@@ -9,7 +9,7 @@ import {
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { DomainError } from '@plexus/domain';
-import { PreconditionFailed } from '@plexus/event-store';
+import { isTransientConflict, PreconditionFailed } from '@plexus/event-store';
 import { DependencyUnavailable } from '../infra/dependency-breakers';
 import { BODY_LIMIT_TEXT } from './body-parsers';
 
@@ -47,6 +47,23 @@ export class ErrorFilter implements ExceptionFilter {
     if (exception instanceof DependencyUnavailable) {
       res.header('Retry-After', String(exception.retryAfterSeconds));
       return { status: 503, message: exception.message };
+    }
+    // Lost to concurrent writes on every attempt (Database retries a few times): nothing stored.
+    if (isTransientConflict(exception)) {
+      res.header('Retry-After', '1');
+      return {
+        status: 503,
+        message:
+          'postgres aborted the write on every attempt because it collided with concurrent writes (deadlock or serialization failure); nothing was stored: retry',
+      };
+    }
+    if ((exception as { code?: unknown } | null)?.code === '57014') {
+      res.header('Retry-After', '2');
+      return {
+        status: 503,
+        message:
+          'postgres cancelled a statement of this request: it ran longer than DB_STATEMENT_TIMEOUT_MS (or was cancelled by an administrator)',
+      };
     }
     if (exception instanceof HttpException) {
       const body = exception.getResponse();

@@ -10,6 +10,12 @@ import { RelayService } from './relay.service';
 import { ShutdownService } from './shutdown.service';
 import { CATALOG, DATABASE, NATS, RELAY_DATABASE } from './injection-tokens';
 
+/** Every pool of the control plane: no statement and no idle transaction holds on forever. */
+const poolTimeouts = (env: ControlPlaneEnv) => ({
+  statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+  idleInTransactionTimeoutMs: env.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+});
+
 const providers = [
   {
     provide: DATABASE,
@@ -22,6 +28,7 @@ const providers = [
         isConnectionError, // what the Postgres breaker counts as the database being down
         (err, attempt) =>
           logger.warn(`Postgres not answering yet (attempt ${attempt}): ${err.message}; retrying`),
+        poolTimeouts(env),
       );
     },
   },
@@ -29,7 +36,11 @@ const providers = [
     provide: RELAY_DATABASE,
     inject: [ControlPlaneEnv, DATABASE], // after DATABASE, which creates and migrates the database
     useFactory: (env: ControlPlaneEnv) =>
-      Database.open(env.DATABASE_URL, { poolSize: 2, synchronousCommit: false }),
+      Database.open(env.DATABASE_URL, {
+        poolSize: 2,
+        synchronousCommit: false,
+        ...poolTimeouts(env),
+      }),
   },
   {
     provide: NATS,

@@ -21,10 +21,12 @@ import {
 import {
   appendNodeWrite,
   CommandContext,
+  compareNodeIds,
   Database,
   EventMetadata,
   guardPersistenceDatabases,
   listNodeSummaries,
+  lockNodeRows,
   PreconditionFailed,
   readNodeDocument,
   readNodeDocuments,
@@ -74,7 +76,7 @@ const isDriverError = (err: unknown) =>
   typeof (err as { code?: unknown })?.code === 'string' ||
   /connection|terminat|timeout/i.test((err as Error)?.message ?? '');
 const byNodeId = (a: { nodeId: string }, b: { nodeId: string }) =>
-  a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0;
+  compareNodeIds(a.nodeId, b.nodeId);
 const RULE = '#'.repeat(80);
 
 /**
@@ -149,17 +151,19 @@ export class ModuleConfigService {
         `If-Match applies to one node, but the file has ${sections.length} nodes`,
       );
 
+    const ids = sections.map((s) => s.nodeId);
     for (let attempt = 1; ; attempt++) {
-      const plans = await this.plan(sections, expectedVersion);
-      const changed = plans.filter((p) => p.events.length > 0);
+      const docs = await this.breakers.postgres(() => readNodeDocuments(this.db, ids));
+      let plans = this.plan(sections, docs, expectedVersion);
       try {
-        if (changed.length) await this.write(changed, metadata);
+        if (plans.some((p) => p.events.length > 0))
+          plans = await this.write(sections, plans, expectedVersion, metadata);
       } catch (err) {
-        // Another writer got to one of the nodes in between: decide again on what it stored.
+        // Another writer created one of the file's new nodes in between: decide again on it.
         if (err instanceof StreamVersionConflict && attempt < MAX_ATTEMPTS) continue;
         throw err;
       }
-      if (changed.length) this.relay.committed();
+      if (plans.some((p) => p.events.length > 0)) this.relay.committed();
       return plans.map(({ section, version, events }) => ({
         nodeId: section.nodeId,
         version: version + events.length,
@@ -170,12 +174,10 @@ export class ModuleConfigService {
     }
   }
 
-  /** Reads every node of the file (one query) and decides its events; refusals store nothing. */
-  private async plan(sections: NodeFileSection[], expectedVersion?: number): Promise<Plan[]> {
-    const ids = sections.map((s) => s.nodeId);
-    const docs = await this.breakers.postgres(() => readNodeDocuments(this.db, ids));
+  /** Decides every node of the file on what is stored of it; refusals store nothing. */
+  private plan(sections: NodeFileSection[], docs: NodeDocument[], expectedVersion?: number) {
     const stored = new Map(docs.map((d) => [d.nodeId, d]));
-    return sections.map((section) => {
+    return sections.map((section): Plan => {
       const current = stored.get(section.nodeId) ?? null;
       const version = current?.version ?? 0;
       if (expectedVersion !== undefined && expectedVersion !== version)
@@ -187,38 +189,49 @@ export class ModuleConfigService {
   }
 
   /**
-   * One transaction: lock the nodes' rows in a fixed order (two imports of overlapping files
-   * cannot deadlock), check that each is still at the version decided on, append. Not through the
-   * breaker's 1 s timeout, which would answer 503 for a large file while the transaction goes on
-   * to commit; the reads just before went through it, so a dead server has already failed fast.
+   * One transaction: lock the file's nodes' rows in the one order every writer uses
+   * (lockNodeRows, so neither another import nor a group commit over the same nodes can deadlock
+   * with it); if another writer got to one of them since they were read, decide again on what is
+   * stored now, under the locks, where nobody can overtake (a retry from the start could lose
+   * the race again and again under load); append in that order. Returns the plans it wrote. Not
+   * through the breaker's 1 s timeout, which would answer 503 for a large file while the
+   * transaction goes on to commit; the reads just before went through it, so a dead server has
+   * already failed fast.
    */
-  private async write(plans: Plan[], metadata: EventMetadata) {
-    const ordered = [...plans].sort((a, b) => byNodeId(a.section, b.section));
+  private async write(
+    sections: NodeFileSection[],
+    plans: Plan[],
+    expectedVersion: number | undefined,
+    metadata: EventMetadata,
+  ): Promise<Plan[]> {
     try {
-      await this.db.transaction(async (sql) => {
-        const rows = await sql.query<{ node_id: string; version: number }>(
-          `SELECT node_id, version FROM node_documents WHERE node_id = ANY($1::text[])
-           ORDER BY node_id FOR UPDATE`,
-          [ordered.map((p) => p.section.nodeId)],
-        );
-        const locked = new Map(rows.map((r) => [r.node_id, Number(r.version)]));
-        if (ordered.some((p) => changesPersistenceModules(p.current, p.next!)))
+      return await this.db.transaction(async (sql) => {
+        const ids = sections.map((s) => s.nodeId);
+        const locked = await lockNodeRows(sql, ids);
+        const current = plans.every(
+          (p) => (locked.get(p.section.nodeId)?.version ?? 0) === p.version,
+        )
+          ? plans
+          : this.plan(sections, await readNodeDocuments(sql, ids), expectedVersion);
+        const changed = current
+          .filter((p) => p.events.length > 0)
+          .sort((a, b) => byNodeId(a.section, b.section));
+        if (changed.some((p) => changesPersistenceModules(p.current, p.next!)))
           await guardPersistenceDatabases(
             sql,
-            ordered.map((p) => p.next!),
+            changed.map((p) => p.next!),
           );
-        for (const { section, version, events, next } of ordered) {
-          const { nodeId } = section;
-          if ((locked.get(nodeId) ?? 0) !== version)
-            throw new StreamVersionConflict(nodeId, version);
+        for (const { section, version, events, next } of changed) {
           const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
+          // Still checks the version: a node created meanwhile (no row to lock) is a conflict.
           await appendNodeWrite(sql, {
-            nodeId,
+            nodeId: section.nodeId,
             expectedVersion: version,
             events: stored,
             document: next!,
           });
         }
+        return current;
       });
     } catch (err) {
       if (err instanceof StreamVersionConflict || !isDriverError(err)) throw err;

@@ -62,11 +62,19 @@ export class ConfigReportsService implements OnApplicationBootstrap, OnModuleDes
     private readonly membership: MembershipService,
     private readonly metrics: ControlPlaneMetrics,
     private readonly env: ControlPlaneEnv,
-  ) {}
+  ) {
+    // A process that left or was lost has no rollout state to show any more.
+    membership.onForget((processId) => this.latestByProcess.delete(processId));
+  }
 
   /** The newest report of a process, and when this replica received it. */
   latest(processId: string): ReceivedReport | undefined {
     return this.latestByProcess.get(processId);
+  }
+
+  /** The processes this replica keeps a latest report of (what its memory grows with). */
+  trackedProcessIds(): string[] {
+    return [...this.latestByProcess.keys()];
   }
 
   onApplicationBootstrap() {
@@ -117,6 +125,13 @@ export class ConfigReportsService implements OnApplicationBootstrap, OnModuleDes
     const now = Date.now();
     for (const [key, r] of this.pending)
       if (now - r.receivedAt.getTime() > FORGET_AFTER_MS) this.pending.delete(key);
+    // Reports of processes never heard from otherwise (another cluster's, on this NATS, say).
+    for (const [processId, r] of this.latestByProcess)
+      if (
+        now - r.receivedAt > this.membership.forgetSilentAfterMs &&
+        !this.membership.lastHeartbeat(processId)
+      )
+        this.latestByProcess.delete(processId);
     if (!this.pending.size || !this.relay.isLeader) return;
     const batch = coalesce([...this.pending.entries()]);
     try {

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import {
   Database,
-  listProcesses,
+  listWatchedProcesses,
   ProcessRow,
   recordProcessLost,
   recordProcessRejoined,
@@ -59,7 +59,7 @@ export class FailureDetector implements OnApplicationBootstrap, OnModuleDestroy 
   private async check(): Promise<void> {
     try {
       const now = Date.now();
-      const rows = await listProcesses(this.db, { status: 'up,lost' });
+      const rows = await listWatchedProcesses(this.db);
       for (const row of rows) {
         const info = {
           processId: row.processId,
@@ -73,10 +73,12 @@ export class FailureDetector implements OnApplicationBootstrap, OnModuleDestroy 
         let recorded = false;
         if (row.status === 'up' && now - heard > this.env.LOST_AFTER_MS) {
           recorded = await recordProcessLost(this.db, info, new Date(heard), metadata);
-          if (recorded)
+          if (recorded) {
+            this.membership.forget(row.processId);
             this.logger.warn(
               `process ${row.processId} of node ${row.nodeId} is lost (silent for ${now - heard} ms)`,
             );
+          }
         } else if (
           row.status === 'lost' &&
           (this.membership.lastHeartbeat(row.processId)?.receivedAt ?? 0) >

@@ -34,19 +34,32 @@ import { ControlPlaneEnv } from '../env';
 import { RelayService } from '../infra/relay.service';
 import { CATALOG, DATABASE, NATS } from '../infra/injection-tokens';
 
+/** How often every replica drops the heartbeats of processes silent for too long. */
+const SWEEP_EVERY_MS = 10_000;
+
 /**
  * Records join/leave announcements from the membership stream (durable: announcements made
  * while no control plane ran are recorded when one starts) and keeps the latest heartbeat of
  * every process in memory. Every replica reads heartbeats; the durable consumer is shared, so
  * each announcement is recorded by one replica (and recording is idempotent besides).
+ *
+ * A process's heartbeat is forgotten when it leaves (on the replica that records it), when the
+ * failure detector records it lost, and on every replica once it has been silent for
+ * `forgetSilentAfterMs`, by which time the leader has recorded it lost; so memory follows the
+ * live processes, not every process that ever came and went. `onForget` listeners drop what
+ * they keep per process at the same moment.
  */
 @Injectable()
 export class MembershipService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Membership');
   private readonly heartbeats = new Map<string, Heartbeat & { receivedAt: number }>();
+  private readonly forgetListeners: ((processId: string) => void)[] = [];
   private heartbeatSub: Subscription | null = null;
   private messages: ConsumerMessages | null = null;
+  private sweeper: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Ten times the lost threshold, at least a minute. */
+  readonly forgetSilentAfterMs: number;
 
   constructor(
     @Inject(DATABASE) private readonly db: Database,
@@ -54,10 +67,34 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
     private readonly env: ControlPlaneEnv,
     private readonly relay: RelayService,
     @Inject(CATALOG) private readonly catalog: ModuleTypeCatalog,
-  ) {}
+  ) {
+    this.forgetSilentAfterMs = Math.max(10 * env.LOST_AFTER_MS, 60_000);
+  }
 
   lastHeartbeat(processId: string) {
     return this.heartbeats.get(processId);
+  }
+
+  /** The processes this replica keeps a heartbeat of (what its memory grows with). */
+  trackedProcessIds(): string[] {
+    return [...this.heartbeats.keys()];
+  }
+
+  /** Calls `listener` with each process whose heartbeat this replica forgets. */
+  onForget(listener: (processId: string) => void) {
+    this.forgetListeners.push(listener);
+  }
+
+  /** The process left or was lost: drop what is kept of it (a later heartbeat brings it back). */
+  forget(processId: string) {
+    this.heartbeats.delete(processId);
+    for (const listener of this.forgetListeners) listener(processId);
+  }
+
+  /** Forgets the processes not heard from for `forgetSilentAfterMs`. */
+  sweep(now = Date.now()) {
+    for (const [processId, hb] of this.heartbeats)
+      if (now - hb.receivedAt > this.forgetSilentAfterMs) this.forget(processId);
   }
 
   /** IDs of a node's processes heard from within the last `withinMs`. */
@@ -87,6 +124,7 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
         }
       },
     });
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_EVERY_MS);
     const jsm = await this.nc.jetstreamManager();
     const durable = this.durableName();
     await jsm.consumers
@@ -140,6 +178,7 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
           : a.what === 'left' && (await recordProcessLeft(this.db, info, at, metadata));
       if (recorded && a.what === 'joined') await this.checkProcessLimit(doc, info, metadata);
       if (recorded) this.relay.committed();
+      if (a.what === 'left') this.forget(a.processId);
       msg.ack();
     } catch (err) {
       this.logger.warn(`could not record a membership announcement: ${(err as Error).message}`);
@@ -174,6 +213,7 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
 
   async onModuleDestroy() {
     this.stopped = true;
+    if (this.sweeper) clearInterval(this.sweeper);
     this.heartbeatSub?.unsubscribe();
     this.messages?.stop();
   }

@@ -16,12 +16,21 @@ export class ProcessesController {
     private readonly membership: MembershipService,
   ) {}
 
+  /** `archived=true`: the processes gone longer ago than PROCESS_RETENTION_MS instead. */
   @Get()
-  async list(@Query('nodeId') nodeId?: string, @Query('status') status?: string) {
+  async list(
+    @Query('nodeId') nodeId?: string,
+    @Query('status') status?: string,
+    @Query('archived') archived?: string,
+  ) {
     if (nodeId !== undefined) checkId('nodeId', nodeId);
     if (status !== undefined && !['up', 'left', 'lost'].includes(status))
       throw new BadRequestException('status must be up, left or lost');
-    const rows = await this.breakers.postgres(() => listProcesses(this.db, { nodeId, status }));
+    if (archived !== undefined && archived !== 'true' && archived !== 'false')
+      throw new BadRequestException('archived must be true or false');
+    const rows = await this.breakers.postgres(() =>
+      listProcesses(this.db, { nodeId, status, archived: archived === 'true' }),
+    );
     return rows.map((row) => {
       // Heartbeat details describe a live process only.
       const hb = row.status === 'up' ? this.membership.lastHeartbeat(row.processId) : undefined;

@@ -63,6 +63,10 @@ export class Autoscaler implements OnApplicationBootstrap, OnModuleDestroy {
   private async evaluate(): Promise<void> {
     try {
       const states = await listScalingStates(this.db);
+      // Nodes whose policy is gone (or that were archived) need no history any more.
+      const withPolicy = new Set(states.map((s) => s.nodeId));
+      for (const nodeId of this.histories.keys())
+        if (!withPolicy.has(nodeId)) this.histories.delete(nodeId);
       if (!states.length) return;
       const live = await listProcesses(this.db, { status: 'up' });
       for (const state of states)
