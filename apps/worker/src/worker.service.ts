@@ -119,7 +119,7 @@ export class WorkerService {
     const nc = await connectNats(
       natsUrl,
       `plexus-worker ${nodeId} ${this.processId}`,
-      { waitOnFirstConnect: true },
+      { waitOnFirstConnect: true, inboxPrefix: this.options.natsInboxPrefix },
       this.options.natsCredsFile ?? undefined,
     );
     this.nc = nc;

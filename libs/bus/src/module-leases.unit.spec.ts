@@ -46,6 +46,20 @@ describe('lease keys and entries', () => {
     for (const key of keys) expect(key).toMatch(/^[-/_=a-zA-Z0-9]+(\.[-/_=a-zA-Z0-9]+)*$/);
   });
 
+  it('puts the node first, as a token of its own, so a permission can grant a node its leases', () => {
+    expect(moduleLeaseKey('fhir_node', 'index')).toBe('fhir_node.index');
+    expect(moduleLeaseKey('a.b', 'c.d')).toBe('a=b.c=d');
+    // "$KV.plexus-leases.<node>.>" matches this node's keys and no other node's
+    for (const [n, m] of [
+      ['a', 'b.c'],
+      ['a.b', 'c'],
+    ]) {
+      const tokens = moduleLeaseKey(n, m).split('.');
+      expect(tokens).toHaveLength(2);
+      expect(tokens[0]).toBe(n.replace(/\./g, '='));
+    }
+  });
+
   it('treats a missing, deleted or purged key as free and a stored one as held', () => {
     expect(leaseIsFree(null)).toBe(true);
     expect(leaseIsFree({ operation: 'DEL' })).toBe(true);
