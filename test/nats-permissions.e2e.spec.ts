@@ -296,12 +296,13 @@ describe('per-node NATS users (examples/nats-auth.conf)', () => {
         setTimeout(() => resolve(null), 10_000);
       });
       const api = retryingAdminApi(cp.url);
-      const call = api.post(`/nodes/${B}/modules/db/batch-jobs`, {
-        jobType: 'analyze-tables',
-        params: {},
-      });
+      const call = api.get(`/batch-jobs?nodeId=${B}`);
       expect((await refused)?.message).toMatch(/permission/i);
-      expect((await call).status).toBe(503);
+      const listed = await call;
+      expect(listed.body.jobs).toEqual([]);
+      expect(listed.body.unanswered).toEqual([
+        expect.objectContaining({ nodeId: B, moduleId: 'db' }),
+      ]);
       expect(violations().join('\n')).toMatch(
         /Subscription Violation - User "sample_node", Subject "plexus.rpc.batch-jobs.other_node.db"/,
       );
