@@ -96,6 +96,8 @@ export const moduleLeaseKey = (nodeId: string, moduleId: string) =>
  * keys `<realm key>.<hash of the user name>` (libs/sessions loginFailureKey).
  */
 export const LOGIN_FAILURES_BUCKET = 'plexus-login-failures';
+/** `realmKey` as libs/sessions realmKey makes it; `userHash` one key token (base64url). */
+export const loginFailureKey = (realmKey: string, userHash: string) => `${realmKey}.${userHash}`;
 
 /**
  * The buckets worker processes read: each must allow direct gets, whose subject names the key
