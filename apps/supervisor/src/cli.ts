@@ -29,8 +29,8 @@ function parseMax(value: string): number {
 
 /**
  * Reads `--node-id ID [--properties FILE] [--max N]` and the environment (NATS_URL, NATS_CREDS,
- * NATS_INBOX_PREFIX, LOG_LEVEL, as the worker does, and handed on to the workers). Throws UsageError naming the
- * flag or variable that is wrong.
+ * NATS_INBOX_PREFIX, LOG_LEVEL, as the worker does, and handed on to the workers). Throws
+ * UsageError naming the flag or variable that is wrong.
  */
 export function parseSupervisorArgs(argv: string[], env: NodeJS.ProcessEnv): SupervisorOptions {
   const program = new Command()
