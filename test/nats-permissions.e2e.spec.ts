@@ -293,7 +293,7 @@ describe('per-node NATS users (examples/nats-auth.conf)', () => {
             resolve(null);
           },
         });
-        setTimeout(() => resolve(null), 10_000);
+        setTimeout(() => resolve(null), 10_000).unref();
       });
       const api = retryingAdminApi(cp.url);
       const call = api.get(`/batch-jobs?nodeId=${B}`);
