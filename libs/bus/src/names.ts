@@ -93,10 +93,10 @@ export const moduleLeaseKey = (nodeId: string, moduleId: string) =>
 
 /**
  * KV bucket of failed-login counters of security modules, shared by every process of a realm:
- * keys `<realm key>.<hash of the user name>` (libs/sessions loginFailureKey).
+ * keys `<realm key>.<hash of the user name>` (loginFailureKey).
  */
 export const LOGIN_FAILURES_BUCKET = 'plexus-login-failures';
-/** `realmKey` as libs/sessions realmKey makes it; `userHash` one key token (base64url). */
+/** `realmKey` as libs/sessions realmKey makes it (one token); `userHash` one token (base64url). */
 export const loginFailureKey = (realmKey: string, userHash: string) => `${realmKey}.${userHash}`;
 
 /**
