@@ -29,8 +29,8 @@ function parseMax(value: string): number {
 
 /**
  * Reads `--node-id ID [--properties FILE] [--max N]` and the environment (NATS_URL, NATS_CREDS,
- * LOG_LEVEL, as the worker does, and handed on to the workers). Throws UsageError naming the
- * flag or variable that is wrong.
+ * NATS_INBOX_PREFIX, LOG_LEVEL, as the worker does, and handed on to the workers). Throws
+ * UsageError naming the flag or variable that is wrong.
  */
 export function parseSupervisorArgs(argv: string[], env: NodeJS.ProcessEnv): SupervisorOptions {
   const program = new Command()
@@ -56,13 +56,11 @@ export function parseSupervisorArgs(argv: string[], env: NodeJS.ProcessEnv): Sup
   if (problem) throw new UsageError(`${problem} (got "${flags.nodeId}")`);
   if (flags.properties !== undefined && !existsSync(flags.properties))
     throw new UsageError(`--properties names ${flags.properties}, which does not exist`);
-  const { natsUrl, natsCredsFile, logLevel } = readProcessEnv(env);
+  const processEnv = readProcessEnv(env);
   return {
     nodeId: flags.nodeId,
     propertiesFile: flags.properties ?? null,
     maxProcesses: flags.max,
-    natsUrl,
-    natsCredsFile,
-    logLevel,
+    ...processEnv,
   };
 }

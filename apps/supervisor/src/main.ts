@@ -48,7 +48,7 @@ async function main() {
   const nc = await connectNats(
     options.natsUrl,
     `plexus-supervisor ${nodeId}`,
-    { waitOnFirstConnect: true },
+    { waitOnFirstConnect: true, inboxPrefix: options.natsInboxPrefix },
     options.natsCredsFile ?? undefined,
   );
   let nodes: KV | null = null;

@@ -20,6 +20,7 @@ describe('parseSupervisorArgs', () => {
       maxProcesses: 4,
       natsUrl: 'nats://127.0.0.1:4222',
       natsCredsFile: null,
+      natsInboxPrefix: '_INBOX',
       logLevel: 'info',
     });
     expect(
@@ -36,6 +37,9 @@ describe('parseSupervisorArgs', () => {
     );
     expect(usage(['--node-id', 'n'], { NATS_URL: 'http://x' }).message).toMatch(/^NATS_URL/);
     expect(usage(['--node-id', 'n'], { LOG_LEVEL: 'loud' }).message).toMatch(/^LOG_LEVEL/);
+    expect(usage(['--node-id', 'n'], { NATS_INBOX_PREFIX: 'x.>' }).message).toMatch(
+      /^NATS_INBOX_PREFIX/,
+    );
     expect(usage(['--help']).exitCode).toBe(0);
   });
 });

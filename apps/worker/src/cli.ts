@@ -25,7 +25,8 @@ function parsePortOffset(value: string): number {
 
 /**
  * Reads `--node-id ID [--properties FILE] [--port-offset N]` and the environment (NATS_URL,
- * LOG_LEVEL). Throws UsageError naming the flag or variable that is wrong.
+ * NATS_CREDS, NATS_INBOX_PREFIX, LOG_LEVEL). Throws UsageError naming the flag or variable that
+ * is wrong.
  */
 export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerOptions {
   const program = new Command()
@@ -44,14 +45,12 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
   if (problem) throw new UsageError(`${problem} (got "${flags.nodeId}")`);
   if (flags.properties !== undefined && flags.properties.trim() === '')
     throw new UsageError('--properties needs a file name');
-  const { natsUrl, natsCredsFile, logLevel } = readProcessEnv(env);
+  const processEnv = readProcessEnv(env);
 
   return {
     nodeId: flags.nodeId,
     propertiesFile: flags.properties ?? null,
     portOffset: flags.portOffset,
-    natsUrl,
-    natsCredsFile,
-    logLevel,
+    ...processEnv,
   };
 }

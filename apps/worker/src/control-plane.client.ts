@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
-import { natsAuthOptions, PATTERNS, SeedNodeReply, SeedNodeRequest } from '@plexus/bus';
+import { natsAuthOptions, SeedNodeReply, SeedNodeRequest, seedNodeSubject } from '@plexus/bus';
 import { WorkerOptions } from './cli';
 import { WORKER_LOG, WORKER_OPTIONS } from './tokens';
 import type { Logger } from 'pino';
@@ -35,6 +35,7 @@ export class ControlPlaneClient {
       transport: Transport.NATS,
       options: {
         name: 'plexus-worker-seed',
+        inboxPrefix: this.options.natsInboxPrefix,
         ...natsAuthOptions(this.options.natsUrl, this.options.natsCredsFile ?? undefined),
       },
     });
@@ -50,12 +51,13 @@ export class ControlPlaneClient {
     cancelled: () => boolean,
   ): Promise<SeedNodeReply | null> {
     const client = this.createClient();
+    const subject = seedNodeSubject(request.nodeId);
     try {
       for (let attempt = 1, backoff = 500; !cancelled(); attempt++) {
         try {
           const reply = await firstValueFrom(
             client
-              .send<SeedNodeReply, SeedNodeRequest>(PATTERNS.seedNode, request)
+              .send<SeedNodeReply, SeedNodeRequest>(subject, request)
               .pipe(timeout(this.requestTimeoutMs)),
           );
           if (reply.ok || reply.statusCode !== 503) return reply;
@@ -65,7 +67,7 @@ export class ControlPlaneClient {
           );
         } catch (err) {
           this.logger.warn(
-            { attempt, retryInMs: backoff, pattern: PATTERNS.seedNode, reason: reasonOf(err) },
+            { attempt, retryInMs: backoff, subject, reason: reasonOf(err) },
             'control plane did not answer the seed request; retrying',
           );
         }

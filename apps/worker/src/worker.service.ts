@@ -15,6 +15,7 @@ import {
   ProcessIdentity,
   publishAppliedReport,
   publishHeartbeat,
+  SINGLE_MODULE_STOP_TIMEOUT_MS,
   watchNodeDocument,
 } from '@plexus/bus';
 import { NodeDocument, NodeFromProperties, nodeFromProperties, StringMap } from '@plexus/domain';
@@ -119,7 +120,7 @@ export class WorkerService {
     const nc = await connectNats(
       natsUrl,
       `plexus-worker ${nodeId} ${this.processId}`,
-      { waitOnFirstConnect: true },
+      { waitOnFirstConnect: true, inboxPrefix: this.options.natsInboxPrefix },
       this.options.natsCredsFile ?? undefined,
     );
     this.nc = nc;
@@ -140,11 +141,15 @@ export class WorkerService {
         this.batchJobs?.sync();
       },
       holdsLease: (moduleId) => this.leases?.holds(moduleId) ?? false,
+      leaseRevision: (moduleId) => this.leases?.revision(moduleId) ?? null,
+      // The lease margin covers this stop (leaseTimings checks it against the bucket's max age).
+      singleStopTimeoutMs: SINGLE_MODULE_STOP_TIMEOUT_MS,
     });
     this.leases = new ModuleLeases({
       nodeId,
       processId: this.processId,
       openBucket: () => openLeasesBucket(nc, leaseTimings(DEFAULT_LEASE_MS).requestTimeoutMs),
+      stopTimeoutMs: SINGLE_MODULE_STOP_TIMEOUT_MS,
       logger: withLogFields(this.log, { component: 'leases' }),
       // Winning or losing a lease replans only: the host starts or stops just that module.
       onAcquired: () => void this.host?.reevaluate(),

@@ -25,6 +25,7 @@ describe('parseWorkerArgs', () => {
       portOffset: 10,
       natsUrl: 'nats://127.0.0.1:4222',
       natsCredsFile: null,
+      natsInboxPrefix: '_INBOX',
       logLevel: 'info',
     });
     expect(parseWorkerArgs(['--node-id', 'n'], { NATS_URL: 'nats://u:p@nats:4222' })).toMatchObject(
@@ -43,6 +44,20 @@ describe('parseWorkerArgs', () => {
     expect(() => parseWorkerArgs(['--node-id', 'n'], { NATS_CREDS: '/no/such.creds' })).toThrow(
       /NATS_CREDS names \/no\/such.creds, which does not exist/,
     );
+  });
+
+  it('takes an inbox prefix of its own (a per-node NATS user may subscribe only to its own)', () => {
+    expect(
+      parseWorkerArgs(['--node-id', 'n'], { NATS_INBOX_PREFIX: '_INBOX_fhir_node' })
+        .natsInboxPrefix,
+    ).toBe('_INBOX_fhir_node');
+    expect(
+      parseWorkerArgs(['--node-id', 'n'], { NATS_INBOX_PREFIX: 'inbox.fhir-node' }).natsInboxPrefix,
+    ).toBe('inbox.fhir-node');
+    for (const bad of ['_INBOX.>', 'a b', 'a..b', '.a', 'a.*', 'x'.repeat(101)])
+      expect(usage(['--node-id', 'n'], { NATS_INBOX_PREFIX: bad }).message).toMatch(
+        /^NATS_INBOX_PREFIX must be subject tokens of A-Z a-z 0-9 _ - \$ joined by "\."/,
+      );
   });
 
   it('refuses a bad node ID with the rule', () => {

@@ -9,3 +9,4 @@ export * from './connection-state';
 export * from './scaling-bucket';
 export * from './module-leases';
 export * from './batch-job-messages';
+export * from './login-failures-bucket';

@@ -5,6 +5,16 @@ import type { BusLogger } from './node-documents';
 /** Lease time of `single` modules: the failure detector's LOST_AFTER_MS default. */
 export const DEFAULT_LEASE_MS = 3000;
 
+/**
+ * How long the host waits for a `single` module to stop (module-host): the lease margin covers
+ * it, so a holder that stops its module at its deadline has done so before the lease can lapse
+ * and another process start it. A module still stopping after this is abandoned by the host;
+ * the lease's fencing token (ModuleContext.lease) is what can still guard its late writes.
+ */
+export const SINGLE_MODULE_STOP_TIMEOUT_MS = 1000;
+/** Shortest renewal period the timings allow. */
+const MIN_RENEW_MS = 200;
+
 /** One value per key; the max age is the lease time (see LEASES_BUCKET). */
 export const LEASES_BUCKET_OPTIONS = {
   history: 1,
@@ -39,7 +49,10 @@ export interface LeaseTimings {
   leaseMs: number;
   /** How often the holder renews. */
   renewMs: number;
-  /** How long before the lease could lapse the holder gives up (time to stop the module). */
+  /**
+   * How long before the lease could lapse the holder gives up: the time to stop the module, at
+   * least the stop timeout of single modules.
+   */
   marginMs: number;
   /** How often a standby reads the key. */
   pollMs: number;
@@ -48,20 +61,30 @@ export interface LeaseTimings {
 }
 
 /**
- * Timings derived from the lease time: renew three times per lease, and give up a third of a
- * lease before it could lapse, so two renewals may fail before the holder stops its module.
+ * Timings derived from the lease time and the stop timeout of single modules: give up a third of
+ * a lease, or the stop timeout if longer, before the lease could lapse, and renew twice in what
+ * is left, so two renewals may fail before the holder stops its module.
  */
-export function leaseTimings(leaseMs: number): LeaseTimings {
+export function leaseTimings(
+  leaseMs: number,
+  stopTimeoutMs: number = SINGLE_MODULE_STOP_TIMEOUT_MS,
+): LeaseTimings {
   if (!Number.isFinite(leaseMs) || leaseMs < 600)
     throw new Error(
       `the ${LEASES_BUCKET} bucket needs a max age of at least 600 ms to hold leases (it has ${leaseMs} ms)`,
     );
+  const marginMs = Math.max(Math.round(leaseMs / 3), stopTimeoutMs);
+  const renewMs = Math.round((leaseMs - marginMs) / 2);
+  if (renewMs < MIN_RENEW_MS)
+    throw new Error(
+      `a stop timeout of ${stopTimeoutMs} ms for single modules needs a lease of at least ${stopTimeoutMs + 2 * MIN_RENEW_MS} ms (the ${LEASES_BUCKET} bucket's max age is ${leaseMs} ms)`,
+    );
   return {
     leaseMs,
-    renewMs: Math.round(leaseMs / 3),
-    marginMs: Math.round(leaseMs / 3),
+    renewMs,
+    marginMs,
     pollMs: Math.min(200, Math.round(leaseMs / 10)),
-    requestTimeoutMs: Math.round(leaseMs / 6),
+    requestTimeoutMs: Math.min(Math.round(leaseMs / 6), renewMs),
   };
 }
 
@@ -101,6 +124,8 @@ export interface ModuleLeasesOptions {
   logger?: BusLogger;
   /** Local monotonic clock in ms (default performance.now). */
   now?: () => number;
+  /** How long the host may take to stop a single module (default SINGLE_MODULE_STOP_TIMEOUT_MS). */
+  stopTimeoutMs?: number;
 }
 
 type Phase = 'standby' | 'held' | 'stopping' | 'dropped';
@@ -111,6 +136,8 @@ interface Contest {
   phase: Phase;
   /** Revision of this process's last successful write of the key. */
   revision: number;
+  /** Revision of the write that won the lease: the fencing token of this tenure. */
+  tenure: number;
   /** Local time (ms) by which the lease must be renewed; see leaseDeadline. */
   deadline: number;
   acquiredAt: string;
@@ -155,6 +182,16 @@ export class ModuleLeases {
     return c?.phase === 'held' && this.now() < c.deadline;
   }
 
+  /**
+   * The fencing token of a module's lease while this process holds it (see holds), else null:
+   * the KV revision of the write that won it. Every later tenure, here or on another process,
+   * has a higher one, so a module can refuse writes stamped with a lower token than it has seen.
+   */
+  revision(moduleId: string): number | null {
+    const c = this.contests.get(moduleId);
+    return c && this.holds(moduleId) ? c.tenure : null;
+  }
+
   /** Modules whose lease this process holds. */
   held(): string[] {
     return [...this.contests.values()].filter((c) => c.phase === 'held').map((c) => c.moduleId);
@@ -179,6 +216,7 @@ export class ModuleLeases {
         key: moduleLeaseKey(this.options.nodeId, moduleId),
         phase: 'standby',
         revision: 0,
+        tenure: 0,
         deadline: 0,
         acquiredAt: '',
         timer: null,
@@ -221,7 +259,7 @@ export class ModuleLeases {
   private async bucket(): Promise<{ kv: KV; t: LeaseTimings }> {
     if (!this.kv || !this.timings) {
       const kv = await this.options.openBucket();
-      const t = leaseTimings((await kv.status()).ttl);
+      const t = leaseTimings((await kv.status()).ttl, this.options.stopTimeoutMs);
       this.kv = kv;
       this.timings = t;
     }
@@ -294,6 +332,7 @@ export class ModuleLeases {
     }
     c.phase = 'held';
     c.revision = revision;
+    c.tenure = revision;
     c.acquiredAt = acquiredAt;
     this.armDeadline(c, deadline);
     this.logger.log('lease acquired; this process runs the module', {

@@ -46,9 +46,16 @@ export const RELAY_WAKE = 'plexus.relay.wake';
  */
 export const TOKEN_REVOKED = 'plexus.tokens.revoked';
 
+/**
+ * First start of a node: a worker asks the control plane to create its node. The subject names
+ * the node, so that a node's NATS user may be allowed to seed that node only.
+ */
+export const seedNodeSubject = (nodeId: string) => `plexus.rpc.nodes.seed.${subjectToken(nodeId)}`;
+
 /** Request/reply patterns served by the control plane through @nestjs/microservices. */
 export const PATTERNS = {
-  seedNode: 'plexus.rpc.nodes.seed',
+  /** Every node's seed subject (seedNodeSubject); the handler checks the node against it. */
+  seedNode: 'plexus.rpc.nodes.seed.*',
 } as const;
 export const CONTROL_PLANE_QUEUE = 'plexus-control-plane';
 
@@ -78,11 +85,41 @@ export const SESSIONS_DROPPED_ALL = 'plexus.sessions.dropped.>';
 export const LEASES_BUCKET = 'plexus-leases';
 
 /**
- * The key of a module's lease in LEASES_BUCKET: both IDs in their key-safe form (nodeDocumentKey)
- * joined by "/", a character IDs never contain, so two (node, module) pairs never share a key.
+ * An ID as exactly one token of a KV key: every "." as "=", a character IDs never contain (KV
+ * keys may not contain "~", which subjectToken uses).
+ */
+export const keyToken = (id: string) => id.replace(/\./g, '=');
+
+/**
+ * The key of a module's lease in LEASES_BUCKET: `<node>.<module>`, each ID one token (keyToken),
+ * so that a node's NATS user may be allowed `$KV.plexus-leases.<node>.>` and nothing else.
  */
 export const moduleLeaseKey = (nodeId: string, moduleId: string) =>
-  `${nodeDocumentKey(nodeId)}/${nodeDocumentKey(moduleId)}`;
+  `${keyToken(nodeId)}.${keyToken(moduleId)}`;
+
+/**
+ * KV bucket of failed-login counters of security modules, shared by every process of a realm:
+ * keys `<realm key>.<hash of the user name>` (loginFailureKey).
+ */
+export const LOGIN_FAILURES_BUCKET = 'plexus-login-failures';
+/** `realmKey` as libs/sessions realmKey makes it (one token); `userHash` one token (base64url). */
+export const loginFailureKey = (realmKey: string, userHash: string) => `${realmKey}.${userHash}`;
+
+/**
+ * The buckets worker processes read: each must allow direct gets, whose subject names the key
+ * (`$JS.API.DIRECT.GET.<stream>.$KV.<bucket>.<key>`), so that a NATS permission can limit a
+ * node's user to its own keys (the older STREAM.MSG.GET carries the key in its body).
+ */
+export const WORKER_BUCKETS = [
+  NODES_BUCKET,
+  SCALING_BUCKET,
+  SESSIONS_BUCKET,
+  LEASES_BUCKET,
+  LOGIN_FAILURES_BUCKET,
+] as const;
+
+/** nats.js's inbox prefix; a node's NATS user gets one of its own (NATS_INBOX_PREFIX). */
+export const DEFAULT_INBOX_PREFIX = '_INBOX';
 
 /**
  * Request/reply to the processes that run a persistence module: batch jobs (list, get, submit,

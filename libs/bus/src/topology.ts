@@ -1,4 +1,10 @@
-import { DiscardPolicy, NatsConnection, RetentionPolicy, StorageType } from 'nats';
+import {
+  DiscardPolicy,
+  JetStreamManager,
+  NatsConnection,
+  RetentionPolicy,
+  StorageType,
+} from 'nats';
 import {
   EVENTS_STREAM,
   EVENTS_SUBJECTS,
@@ -6,8 +12,10 @@ import {
   MEMBERSHIP_SUBJECTS,
   NODES_BUCKET,
   SCALING_BUCKET,
+  WORKER_BUCKETS,
 } from './names';
 import { openLeasesBucket } from './module-leases';
+import { openLoginFailuresBucket } from './login-failures-bucket';
 
 const TWO_MINUTES_NS = 2 * 60 * 1_000_000_000;
 const SEVEN_DAYS_NS = 7 * 24 * 60 * 60 * 1_000_000_000;
@@ -66,4 +74,21 @@ export async function ensureTopology(
   await js.views.kv(NODES_BUCKET, { history: 5 });
   await js.views.kv(SCALING_BUCKET, { history: 5 });
   await openLeasesBucket(nc);
+  await openLoginFailuresBucket(nc);
+  await allowDirectGets(jsm);
+}
+
+/**
+ * Turns on direct gets in every worker bucket that exists (see WORKER_BUCKETS): buckets made by
+ * an older version, or by hand, may lack them. A bucket made later by anyone gets them anyway
+ * (nats.js asks for them from servers that have them, 2.9 on). Clients that opened a bucket
+ * before keep using the older get until they open it again (a restart).
+ */
+async function allowDirectGets(jsm: JetStreamManager): Promise<void> {
+  for (const bucket of WORKER_BUCKETS) {
+    const stream = `KV_${bucket}`;
+    const info = await jsm.streams.info(stream).catch(() => null);
+    if (info && !info.config.allow_direct)
+      await jsm.streams.update(stream, { ...info.config, allow_direct: true });
+  }
 }

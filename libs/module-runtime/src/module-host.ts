@@ -1,8 +1,10 @@
 import { ModuleSpec, NodeDocument } from '@plexus/domain';
+import { SINGLE_MODULE_STOP_TIMEOUT_MS } from '@plexus/bus';
 import type { ModuleStatus } from '@plexus/bus';
 import {
   ModuleContext,
   ModuleInstance,
+  ModuleLeaseToken,
   ModuleLogger,
   ModuleServices,
   ModuleTypeDefinition,
@@ -39,9 +41,17 @@ export interface ModuleHostOptions {
    * (see PlanOptions.holdsLease). Call reevaluate() when the answer changes. Default: never.
    */
   holdsLease?: (moduleId: string) => boolean;
+  /** The fencing token of a held lease (ModuleLeases.revision), handed to modules as ctx.lease. */
+  leaseRevision?: (moduleId: string) => number | null;
   /** A module start (or stop) that takes longer fails (or is abandoned). */
   startTimeoutMs?: number;
   stopTimeoutMs?: number;
+  /**
+   * The stop timeout of `activation: single` modules (default SINGLE_MODULE_STOP_TIMEOUT_MS):
+   * it must fit in the lease margin (leaseTimings), so that a module that stops in time has
+   * stopped before its lease could pass to another process.
+   */
+  singleStopTimeoutMs?: number;
 }
 
 export interface ApplyResult {
@@ -116,10 +126,12 @@ export class ModuleHost {
   private leaseOwners = new Map<string, string>();
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
+  private readonly singleStopTimeoutMs: number;
 
   constructor(private readonly options: ModuleHostOptions) {
     this.startTimeoutMs = options.startTimeoutMs ?? 30_000;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+    this.singleStopTimeoutMs = options.singleStopTimeoutMs ?? SINGLE_MODULE_STOP_TIMEOUT_MS;
   }
 
   /** Version of the last applied document (0 before the first). */
@@ -373,6 +385,14 @@ export class ModuleHost {
     return this.options.holdsLease?.(this.leaseOwners.get(moduleId) ?? moduleId) ?? false;
   }
 
+  /** See ModuleContext.lease: the token of the lease the module follows (leaseOwner). */
+  private lease(moduleId: string, started: ModuleSpec): ModuleLeaseToken | null {
+    const spec = this.running.get(moduleId)?.spec ?? started;
+    if (spec.activation !== 'single') return null;
+    const revision = this.options.leaseRevision?.(this.leaseOwners.get(moduleId) ?? moduleId);
+    return revision ? { revision } : null;
+  }
+
   /** Starts one module; throws what its start threw. Dependencies must be running. */
   private async startModule(moduleId: string, spec: ModuleSpec, version: number) {
     const definition = this.options.registry.get(spec.type);
@@ -394,6 +414,7 @@ export class ModuleHost {
       logger: this.moduleLogger(moduleId),
       services: this.options.services ?? {},
       mayServe: () => this.mayServe(moduleId, spec),
+      lease: () => this.lease(moduleId, spec),
     };
     const starting = definition.start({ ...spec.config }, ctx);
     let instance: ModuleInstance;
@@ -548,8 +569,10 @@ export class ModuleHost {
     const slot = this.running.get(moduleId);
     if (!slot) return;
     this.running.delete(moduleId);
+    const timeoutMs =
+      slot.spec.activation === 'single' ? this.singleStopTimeoutMs : this.stopTimeoutMs;
     try {
-      await withTimeout(slot.instance.stop(), this.stopTimeoutMs, `stop of module "${moduleId}"`);
+      await withTimeout(slot.instance.stop(), timeoutMs, `stop of module "${moduleId}"`);
       this.options.logger.log('module stopped', { moduleId, reason });
     } catch (err) {
       this.options.logger.error('module did not stop cleanly', {

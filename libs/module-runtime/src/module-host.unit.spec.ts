@@ -1,4 +1,5 @@
 import { ModuleSpec, NodeDocument, StringMap } from '@plexus/domain';
+import { leaseTimings, LEASES_BUCKET_OPTIONS, SINGLE_MODULE_STOP_TIMEOUT_MS } from '@plexus/bus';
 import { ModuleHost } from './module-host';
 import { leasedModules } from './reconcile-plan';
 import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from './module-type';
@@ -351,6 +352,60 @@ describe('ModuleHost', () => {
     // then the module already knows, and an all module is unaffected
     expect(ctxOf('solo').mayServe?.()).toBe(false);
     expect(ctxOf('other').mayServe?.()).toBe(true);
+  });
+
+  it('gives a single module no more time to stop than its lease margin', async () => {
+    // given modules whose stop never finishes, and a host with a long stop timeout
+    const errors: string[] = [];
+    const hung: ModuleTypeDefinition = {
+      ...recordingType('hung', []),
+      start: async () => ({ stop: () => new Promise<void>(() => undefined) }),
+    };
+    const leases = new Set(['solo']);
+    const h = new ModuleHost({
+      registry: new ModuleTypeRegistry([hung]),
+      nodeId: 'n1',
+      processId: 'p1',
+      portOffset: 0,
+      logger: { ...quiet, error: (_m, fields) => errors.push(String(fields?.error)) },
+      holdsLease: (id) => leases.has(id),
+      stopTimeoutMs: 60_000,
+    });
+    await h.apply(doc(1, [mod('solo', { type: 'hung', activation: 'single' })]));
+    // when its lease is lost, then the host gives up waiting within what the lease margin allows
+    leases.clear();
+    await h.reevaluate();
+    expect(errors).toEqual([
+      `stop of module "solo" did not finish within ${SINGLE_MODULE_STOP_TIMEOUT_MS} ms`,
+    ]);
+    expect(leaseTimings(LEASES_BUCKET_OPTIONS.ttl).marginMs).toBeGreaterThanOrEqual(
+      SINGLE_MODULE_STOP_TIMEOUT_MS,
+    );
+    expect(h.statuses().solo).toEqual({ state: 'standby', version: 1 });
+  });
+
+  it('hands a single module the revision of its lease as a fencing token, and nothing to an all module', async () => {
+    const journal: string[] = [];
+    const revisions = new Map([['solo', 41]]);
+    const registry = new ModuleTypeRegistry([recordingType('thing', journal)]);
+    const h = new ModuleHost({
+      registry,
+      nodeId: 'n1',
+      processId: 'p1',
+      portOffset: 0,
+      logger: quiet,
+      holdsLease: (id) => revisions.has(id),
+      leaseRevision: (id) => revisions.get(id) ?? null,
+    });
+    await h.apply(doc(1, [mod('solo', { activation: 'single' }), mod('other')]));
+    const ctxOf = (id: string) => (h.instance(id) as unknown as { ctx: ModuleContext }).ctx;
+    expect(ctxOf('solo').lease?.()).toEqual({ revision: 41 });
+    expect(ctxOf('other').lease?.()).toBeNull();
+    // the token is read when asked: the lease may pass to this process again, with a new one
+    revisions.set('solo', 57);
+    expect(ctxOf('solo').lease?.()).toEqual({ revision: 57 });
+    revisions.clear();
+    expect(ctxOf('solo').lease?.()).toBeNull();
   });
 
   it('switches a running module between all and single without restarting it', async () => {

@@ -37,6 +37,20 @@ export interface ModuleContext {
    * process that stalled past its lease never answers as the active one after it resumes.
    */
   mayServe?: () => boolean;
+  /**
+   * The lease of an `activation: single` module while this process holds it, else null (and
+   * always null for `all` modules). `revision` is a fencing token: it only grows from one holder
+   * to the next, so a module that writes to a store of its own can stamp its writes with it and
+   * have the store refuse a lower one, which keeps out a former holder that stalled past its
+   * lease. Read it when writing: it changes when the lease passes to this process again.
+   */
+  lease?: () => ModuleLeaseToken | null;
+}
+
+/** See ModuleContext.lease. */
+export interface ModuleLeaseToken {
+  /** KV revision of the write that won the lease; higher for every later holder. */
+  revision: number;
 }
 
 export interface ModuleInstance {

@@ -1,7 +1,7 @@
 import { Controller, Inject, Logger } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
-import { PATTERNS, SeedNodeReply, SeedNodeRequest } from '@plexus/bus';
+import { PATTERNS, SeedNodeReply, SeedNodeRequest, seedNodeSubject } from '@plexus/bus';
 import {
   DomainError,
   idProblem,
@@ -22,7 +22,9 @@ const STATUS: Record<DomainError['kind'], number> = {
 
 /**
  * First start of a node (DESIGN.md): a worker asks, over NATS request/reply, to create its node
- * from its properties file. The first request wins; later ones get the stored document.
+ * from its properties file. The first request wins; later ones get the stored document. Each
+ * node has a subject of its own (seedNodeSubject), which a node's NATS user may be limited to;
+ * a request for another node than its subject names is refused.
  */
 @Controller()
 export class SeedingController {
@@ -36,10 +38,16 @@ export class SeedingController {
   ) {}
 
   @MessagePattern(PATTERNS.seedNode)
-  async seed(@Payload() req: SeedNodeRequest): Promise<SeedNodeReply> {
+  async seed(@Payload() req: SeedNodeRequest, @Ctx() ctx: NatsContext): Promise<SeedNodeReply> {
     try {
       const problem = idProblem('nodeId', req?.nodeId);
       if (problem) return { ok: false, statusCode: 400, message: problem };
+      if (seedNodeSubject(req.nodeId) !== ctx.getSubject())
+        return {
+          ok: false,
+          statusCode: 400,
+          message: `nodeId "${req.nodeId}" does not match the subject ${ctx.getSubject()}: a node is seeded on ${seedNodeSubject(req.nodeId)}`,
+        };
       const parsed = nodeFromProperties(req.properties ?? {});
       if (parsed.nodeId !== null && parsed.nodeId !== req.nodeId)
         return {

@@ -4,6 +4,7 @@ import { sessionDroppedSubject } from '@plexus/bus';
 import {
   defaultRealm,
   minutesToMs,
+  realmKey,
   SessionDropped,
   SessionInfo,
   SessionStore,
@@ -11,7 +12,8 @@ import {
 import { validateConfigAgainst } from '../../config-schema';
 import { ModuleContext, ModuleTypeDefinition } from '../../module-type';
 import { DEFAULT_TIMEOUT_MINS, LocalSecurityConfig } from './local-security.schema';
-import { LoginThrottle } from './login-throttle';
+import { DEFAULT_THROTTLE, ThrottlePolicy } from './login-throttle';
+import { SharedLoginThrottle } from './shared-login-throttle';
 import {
   credentialFingerprint,
   MAX_PASSWORD_LENGTH,
@@ -69,7 +71,8 @@ export interface SessionDroppedReport {
  *
  * Logins: a wrong password and an unknown user are answered alike (same outcome, same work:
  * the password is checked against a dummy hash of the same cost), and repeated failures for one
- * user name are slowed down, then refused for a while (LoginThrottle, per process). Neither
+ * user name are slowed down, then refused for a while, counted on every process of the realm
+ * (SharedLoginThrottle; this process's own counts while NATS does not answer). Neither
  * passwords, tokens nor the users config are ever logged; user names are logged only for users
  * that exist (someone may type a password into the user name field).
  *
@@ -79,7 +82,7 @@ export interface SessionDroppedReport {
  */
 class LocalSecurity implements UsernamePasswordSecurity {
   readonly securityKind = 'username-password' as const;
-  private readonly throttle = new LoginThrottle();
+  private throttle: SharedLoginThrottle;
   private readonly counts = { ok: 0, invalid: 0, throttled: 0 };
   private store: SessionStore;
 
@@ -87,14 +90,31 @@ class LocalSecurity implements UsernamePasswordSecurity {
     private readonly ctx: ModuleContext,
     private readonly nc: NatsConnection,
     private settings: Settings,
-  ) {}
+    private readonly policy: ThrottlePolicy,
+  ) {
+    this.throttle = this.throttleFor(settings.realm);
+  }
 
-  static async start(config: StringMap, ctx: ModuleContext): Promise<LocalSecurity> {
+  /** Failed logins count on every process of the realm (SharedLoginThrottle). */
+  private throttleFor(realm: string) {
+    return new SharedLoginThrottle({
+      nc: this.nc,
+      realmKey: realmKey(realm),
+      policy: this.policy,
+      logger: this.ctx.logger,
+    });
+  }
+
+  static async start(
+    config: StringMap,
+    ctx: ModuleContext,
+    policy: ThrottlePolicy = DEFAULT_THROTTLE,
+  ): Promise<LocalSecurity> {
     const nc = ctx.services?.nats;
     if (!nc)
       throw new Error('local-security needs the process NATS connection (the session store)');
     const settings = settingsOf(config, ctx);
-    const security = new LocalSecurity(ctx, nc, settings);
+    const security = new LocalSecurity(ctx, nc, settings, policy);
     security.store = await security.openStore(settings);
     if (!settings.users.size)
       ctx.logger.warn('local-security has no users: nobody can log in', { realm: settings.realm });
@@ -138,7 +158,7 @@ class LocalSecurity implements UsernamePasswordSecurity {
   async login(username: string, password: string): Promise<LoginOutcome> {
     if (typeof username !== 'string' || typeof password !== 'string') return { outcome: 'invalid' };
     const name = username.slice(0, 128);
-    const decision = this.throttle.begin(name, Date.now());
+    const decision = await this.throttle.begin(name);
     if (!decision.allowed) {
       this.counts.throttled++;
       this.ctx.logger.warn('login refused: too many failed attempts for this user name', {
@@ -157,11 +177,11 @@ class LocalSecurity implements UsernamePasswordSecurity {
       this.ctx.logger.warn('login failed', {
         user: user ? name : undefined,
         unknownUser: !user,
-        failures: this.throttle.failures(name, Date.now()),
+        failures: this.throttle.failures(name),
       });
       return { outcome: 'invalid' };
     }
-    this.throttle.succeeded(name);
+    await this.throttle.succeeded(name);
     const fingerprint = this.settings.fingerprints.get(name)!;
     const { token, session } = await this.store.create(name, { [CREDENTIAL]: fingerprint });
     this.counts.ok++;
@@ -196,6 +216,7 @@ class LocalSecurity implements UsernamePasswordSecurity {
       const old = this.store;
       this.store = store;
       this.settings = next;
+      this.throttle = this.throttleFor(next.realm);
       await old
         .close()
         .catch((err) =>
@@ -226,6 +247,16 @@ class LocalSecurity implements UsernamePasswordSecurity {
   async stop() {
     await this.store.close();
   }
+}
+
+/** The module type with another login throttle policy than the default (tests). */
+export function localSecurityTypeWith(options: {
+  throttle?: ThrottlePolicy;
+}): ModuleTypeDefinition {
+  return {
+    ...localSecurityType,
+    start: (config, ctx) => LocalSecurity.start(config, ctx, options.throttle),
+  };
 }
 
 export const localSecurityType: ModuleTypeDefinition = {

@@ -78,13 +78,33 @@ describe('LoginThrottle', () => {
     expect(t.check('alice', 0)).toEqual({ allowed: true, delayMs: 0 });
   });
 
-  it('tracks a bounded number of user names, forgetting the least recently tried', () => {
+  it('tracks a bounded number of user names below the lock, forgetting the least recently tried', () => {
     const t = new LoginThrottle({ ...DEFAULT_THROTTLE, maxTracked: 3 });
-    for (const u of ['a', 'b', 'c']) fail(t, u, 5);
-    fail(t, 'a', 1, 1); // refused, but still "a" was tried before the next ones
-    fail(t, 'd', 1);
+    for (const u of ['a', 'b', 'c']) fail(t, u, 2);
+    fail(t, 'a', 1, 1); // "a" was tried again after the others
+    fail(t, 'd', 1, 2);
     expect(t.tracked).toBe(3);
-    expect(t.failures('a', 0)).toBe(0);
-    expect(t.failures('b', 0)).toBe(5);
+    expect(t.failures('b', 2)).toBe(0);
+    expect(t.failures('a', 2)).toBe(3);
+  });
+
+  it('never forgets a locked user for a flood of other names', () => {
+    const t = new LoginThrottle(); // the default number of tracked names
+    fail(t, 'alice', 5);
+    for (let i = 0; i <= DEFAULT_THROTTLE.maxTracked * 2; i++) t.begin(`flood-${i}`, 1);
+    expect(t.check('alice', 2)).toEqual({ allowed: false, retryAfterMs: 29_998 });
+    expect(t.failures('alice', 2)).toBe(5);
+    // once its lock has passed it still counts (the next failure locks twice as long) until forgotten
+    for (let i = 0; i <= DEFAULT_THROTTLE.maxTracked * 2; i++) t.begin(`later-${i}`, 40_000);
+    expect(t.begin('alice', 40_001)).toEqual({ allowed: true, delayMs: 2000 });
+    expect(t.check('alice', 40_002)).toEqual({ allowed: false, retryAfterMs: 59_999 });
+  });
+
+  it("adopts another process's count, so a fallback starts from what the realm knew", () => {
+    const t = new LoginThrottle();
+    t.adopt('alice', { failures: 5, lastAttemptAt: 0, lockedUntil: 30_000 });
+    expect(t.check('alice', 10_000)).toEqual({ allowed: false, retryAfterMs: 20_000 });
+    t.adopt('alice', undefined); // the realm forgot it (a success elsewhere)
+    expect(t.check('alice', 10_000)).toEqual({ allowed: true, delayMs: 0 });
   });
 });
