@@ -24,12 +24,15 @@ import {
   Database,
   EventMetadata,
   guardPersistenceDatabases,
+  limitedNodeWrite,
   listNodeSummaries,
+  NodeWrite,
   PreconditionFailed,
   readNodeDocument,
   readNodeDocuments,
   StreamVersionConflict,
   toNewEvent,
+  WriteLimits,
 } from '@plexus/event-store';
 import {
   parsePropertiesDetailed,
@@ -38,7 +41,7 @@ import {
 } from '@plexus/properties';
 import { DependencyBreakers, DependencyUnavailable } from '../infra/dependency-breakers';
 import { RelayService } from '../infra/relay.service';
-import { CATALOG, DATABASE } from '../infra/injection-tokens';
+import { CATALOG, DATABASE, WRITE_LIMITS } from '../infra/injection-tokens';
 
 /** What an import did to one node of the file. */
 export interface ImportedNode {
@@ -63,8 +66,8 @@ interface Plan {
   section: NodeFileSection;
   version: number;
   events: NodeEvent[];
-  /** The document after the events (null when there are none). */
-  next: NodeDocument | null;
+  /** What to append (null when there are no events), checked against the write limits. */
+  write: NodeWrite | null;
   current: NodeDocument | null;
 }
 
@@ -89,6 +92,7 @@ export class ModuleConfigService {
     @Inject(CATALOG) private readonly catalog: ModuleTypeCatalog,
     private readonly breakers: DependencyBreakers,
     private readonly relay: RelayService,
+    @Inject(WRITE_LIMITS) private readonly limits: WriteLimits,
   ) {}
 
   /** Every live node (or the one named), each section starting at its `node.id` line. */
@@ -150,10 +154,10 @@ export class ModuleConfigService {
       );
 
     for (let attempt = 1; ; attempt++) {
-      const plans = await this.plan(sections, expectedVersion);
+      const plans = await this.plan(sections, metadata, expectedVersion);
       const changed = plans.filter((p) => p.events.length > 0);
       try {
-        if (changed.length) await this.write(changed, metadata);
+        if (changed.length) await this.write(changed);
       } catch (err) {
         // Another writer got to one of the nodes in between: decide again on what it stored.
         if (err instanceof StreamVersionConflict && attempt < MAX_ATTEMPTS) continue;
@@ -170,8 +174,15 @@ export class ModuleConfigService {
     }
   }
 
-  /** Reads every node of the file (one query) and decides its events; refusals store nothing. */
-  private async plan(sections: NodeFileSection[], expectedVersion?: number): Promise<Plan[]> {
+  /**
+   * Reads every node of the file (one query), decides its events and checks the write against
+   * the limits; refusals store nothing.
+   */
+  private async plan(
+    sections: NodeFileSection[],
+    metadata: EventMetadata,
+    expectedVersion?: number,
+  ): Promise<Plan[]> {
     const ids = sections.map((s) => s.nodeId);
     const docs = await this.breakers.postgres(() => readNodeDocuments(this.db, ids));
     const stored = new Map(docs.map((d) => [d.nodeId, d]));
@@ -181,8 +192,15 @@ export class ModuleConfigService {
       if (expectedVersion !== undefined && expectedVersion !== version)
         throw new PreconditionFailed(expectedVersion, version);
       const events = this.decide(current, section);
-      const next = events.length ? evolveAll(current ?? emptyNode(section.nodeId), events) : null;
-      return { section, version, events, next, current };
+      const write = events.length
+        ? limitedNodeWrite(
+            current,
+            evolveAll(current ?? emptyNode(section.nodeId), events),
+            events.map((e) => toNewEvent(e, this.catalog, metadata)),
+            this.limits,
+          )
+        : null;
+      return { section, version, events, write, current };
     });
   }
 
@@ -192,7 +210,7 @@ export class ModuleConfigService {
    * breaker's 1 s timeout, which would answer 503 for a large file while the transaction goes on
    * to commit; the reads just before went through it, so a dead server has already failed fast.
    */
-  private async write(plans: Plan[], metadata: EventMetadata) {
+  private async write(plans: Plan[]) {
     const ordered = [...plans].sort((a, b) => byNodeId(a.section, b.section));
     try {
       await this.db.transaction(async (sql) => {
@@ -202,22 +220,16 @@ export class ModuleConfigService {
           [ordered.map((p) => p.section.nodeId)],
         );
         const locked = new Map(rows.map((r) => [r.node_id, Number(r.version)]));
-        if (ordered.some((p) => changesPersistenceModules(p.current, p.next!)))
+        if (ordered.some((p) => changesPersistenceModules(p.current, p.write!.document)))
           await guardPersistenceDatabases(
             sql,
-            ordered.map((p) => p.next!),
+            ordered.map((p) => p.write!.document),
           );
-        for (const { section, version, events, next } of ordered) {
+        for (const { section, version, write } of ordered) {
           const { nodeId } = section;
           if ((locked.get(nodeId) ?? 0) !== version)
             throw new StreamVersionConflict(nodeId, version);
-          const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
-          await appendNodeWrite(sql, {
-            nodeId,
-            expectedVersion: version,
-            events: stored,
-            document: next!,
-          });
+          await appendNodeWrite(sql, write!);
         }
       });
     } catch (err) {
