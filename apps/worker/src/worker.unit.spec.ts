@@ -26,6 +26,7 @@ describe('parseWorkerArgs', () => {
       natsUrl: 'nats://127.0.0.1:4222',
       natsCredsFile: null,
       logLevel: 'info',
+      batchJobMaxChunks: 100_000,
     });
     expect(parseWorkerArgs(['--node-id', 'n'], { NATS_URL: 'nats://u:p@nats:4222' })).toMatchObject(
       {
@@ -42,6 +43,18 @@ describe('parseWorkerArgs', () => {
     );
     expect(() => parseWorkerArgs(['--node-id', 'n'], { NATS_CREDS: '/no/such.creds' })).toThrow(
       /NATS_CREDS names \/no\/such.creds, which does not exist/,
+    );
+  });
+
+  it('reads BATCH_JOB_MAX_CHUNKS, the cap on chunks per batch job, naming it when wrong', () => {
+    expect(
+      parseWorkerArgs(['--node-id', 'n'], { BATCH_JOB_MAX_CHUNKS: '5000' }).batchJobMaxChunks,
+    ).toBe(5000);
+    expect(usage(['--node-id', 'n'], { BATCH_JOB_MAX_CHUNKS: '0' }).message).toBe(
+      'BATCH_JOB_MAX_CHUNKS must be a whole number of at least 1 (got "0")',
+    );
+    expect(usage(['--node-id', 'n'], { BATCH_JOB_MAX_CHUNKS: '1e9' }).message).toMatch(
+      /^BATCH_JOB_MAX_CHUNKS must be a whole number/,
     );
   });
 
