@@ -26,22 +26,21 @@ const bytesOver = (text: string, limit: number) =>
 
 /**
  * The fields the event store adds when it records an event, at their widest (stream version,
- * global position, time), around `data` and `metadata` as the relay publishes the event.
+ * global position, time), around `data` and `metadata` as the relay publishes the event; the
+ * node ID (twice: nodeId and streamId) and the type are added per event.
  */
-function envelopeBytes(nodeId: string, type: string): number {
-  const widest = {
+const ENVELOPE_BYTES =
+  JSON.stringify({
     eventId: '00000000-0000-0000-0000-000000000000',
-    nodeId,
-    streamId: nodeId,
+    nodeId: '',
+    streamId: '',
     version: 2147483647,
     position: '9223372036854775807',
-    type,
+    type: '',
     data: 0,
     metadata: 0,
     recordedAt: '2000-01-01T00:00:00.000Z',
-  };
-  return Buffer.byteLength(JSON.stringify(widest)) - 2; // less the two 0 placeholders
-}
+  }).length - 2; // less the two 0 placeholders
 
 /**
  * Refuses (413) a node write that the relay could not publish: an event (recorded, with its
@@ -50,8 +49,9 @@ function envelopeBytes(nodeId: string, type: string): number {
  */
 export function checkBusSize(write: NodeWrite, limitBytes: number): void {
   if (!Number.isFinite(limitBytes)) return;
-  const node = `node "${write.nodeId}"`;
-  const limit = `the bus limit of ${limitBytes} bytes (the NATS server's max_payload less headroom for headers)`;
+  const node = () => `node "${write.nodeId}"`;
+  const limit = () =>
+    `the bus limit of ${limitBytes} bytes (the NATS server's max_payload less headroom for headers)`;
   // A write's events share one metadata object: measure it once.
   let metadata: NewEvent['metadata'] | undefined;
   let metadataBytes = 0;
@@ -61,18 +61,19 @@ export function checkBusSize(write: NodeWrite, limitBytes: number): void {
       metadataBytes = Buffer.byteLength(JSON.stringify(metadata));
     }
     const data = e.dataJson ?? JSON.stringify(e.data);
-    const fixed = envelopeBytes(write.nodeId, e.type) + metadataBytes;
+    // Node IDs and event types are US-ASCII without characters JSON escapes: a byte each.
+    const fixed = ENVELOPE_BYTES + 2 * write.nodeId.length + e.type.length + metadataBytes;
     if (bytesOver(data, limitBytes - fixed)) {
       const size = fixed + Buffer.byteLength(data);
       throw tooLarge(
-        `event ${e.type} of ${node} would be ${size} bytes on the bus, more than ${limit}`,
+        `event ${e.type} of ${node()} would be ${size} bytes on the bus, more than ${limit()}`,
       );
     }
   }
   const document = write.documentJson ?? JSON.stringify(write.document);
   if (bytesOver(document, limitBytes))
     throw tooLarge(
-      `the document of ${node} would be ${Buffer.byteLength(document)} bytes, more than ${limit}; remove modules or keys, or make values shorter`,
+      `the document of ${node()} would be ${Buffer.byteLength(document)} bytes, more than ${limit()}; remove modules or keys, or make values shorter`,
     );
 }
 
