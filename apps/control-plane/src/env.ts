@@ -12,6 +12,7 @@ import {
   validateSync,
 } from 'class-validator';
 import { DEFAULT_NATS_URL } from '@plexus/bus';
+import { DEFAULT_NODE_LIMITS } from '@plexus/domain';
 import { DEFAULT_DATABASE_URL } from '@plexus/event-store';
 import { parseWebhookTargetPolicy } from './hooks/targets';
 
@@ -194,6 +195,18 @@ export class ControlPlaneEnv {
    */
   @IsWebhookTargetList()
   WEBHOOK_ALLOWED_HOSTS: string = 'external';
+
+  /** A write that would give a node more modules than this is refused with 413. */
+  @Type(() => Number)
+  @IsInt({ message: 'NODE_MAX_MODULES must be an integer' })
+  @Min(1, { message: 'NODE_MAX_MODULES must be at least 1' })
+  NODE_MAX_MODULES: number = DEFAULT_NODE_LIMITS.maxModules;
+
+  /** ...or more keys than this in its properties, or in one module's config or requires. */
+  @Type(() => Number)
+  @IsInt({ message: 'NODE_MAX_KEYS must be an integer' })
+  @Min(1, { message: 'NODE_MAX_KEYS must be at least 1' })
+  NODE_MAX_KEYS: number = DEFAULT_NODE_LIMITS.maxKeys;
 
   /** How often the autoscaler evaluates the nodes with a scaling policy. */
   @Type(() => Number)

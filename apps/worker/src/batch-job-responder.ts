@@ -1,6 +1,7 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { BATCH_JOBS_QUEUE, BatchJobReply, BatchJobRequest, batchJobsSubject } from '@plexus/bus';
 import {
+  IdempotencyKeyReused,
   isBatchJobAccess,
   JobSubmissionError,
   ModuleHost,
@@ -73,7 +74,7 @@ export class BatchJobResponder {
     try {
       return await this.handle(module, request);
     } catch (err) {
-      if (err instanceof ReadOnlyModuleError)
+      if (err instanceof ReadOnlyModuleError || err instanceof IdempotencyKeyReused)
         return { ok: false, statusCode: 409, message: err.message };
       if (err instanceof JobSubmissionError)
         return { ok: false, statusCode: 400, message: err.message };
@@ -106,11 +107,15 @@ export class BatchJobResponder {
           ? { ok: true, job }
           : { ok: false, statusCode: 404, message: `batch job "${request.jobId}" does not exist` };
       }
-      case 'submit':
-        return {
-          ok: true,
-          job: await module.submitJob(request.jobType, request.params, request.submittedBy),
-        };
+      case 'submit': {
+        const { job, replayed } = await module.submitJob(
+          request.jobType,
+          request.params,
+          request.submittedBy,
+          request.idempotencyKey,
+        );
+        return { ok: true, job, replayed };
+      }
       case 'cancel': {
         const { outcome, job } = await module.cancelJob(request.jobId);
         return job

@@ -6,6 +6,7 @@ import {
   readProcessEnv,
   UsageError,
 } from '@plexus/config';
+import { DEFAULT_MAX_CHUNKS_PER_JOB } from '@plexus/module-runtime';
 import { idProblem } from '@plexus/domain';
 
 export { UsageError };
@@ -15,6 +16,18 @@ export interface WorkerOptions extends ProcessEnv {
   nodeId: string;
   propertiesFile: string | null;
   portOffset: number;
+  /** BATCH_JOB_MAX_CHUNKS: a batch job submitted here may have at most this many chunks. */
+  batchJobMaxChunks: number;
+}
+
+function readMaxChunks(env: NodeJS.ProcessEnv): number {
+  const raw = env.BATCH_JOB_MAX_CHUNKS?.trim();
+  if (!raw) return DEFAULT_MAX_CHUNKS_PER_JOB;
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1)
+    throw new UsageError(
+      `BATCH_JOB_MAX_CHUNKS must be a whole number of at least 1 (got "${raw}")`,
+    );
+  return Number(raw);
 }
 
 function parsePortOffset(value: string): number {
@@ -38,7 +51,10 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
       'node properties file, used to create the node when it does not exist yet',
     )
     .option('--port-offset <n>', 'added to every port this process listens on', parsePortOffset, 0)
-    .addHelpText('after', processEnvHelp('Environment'));
+    .addHelpText(
+      'after',
+      `${processEnvHelp('Environment')}\n  BATCH_JOB_MAX_CHUNKS  chunks a batch job may have (default ${DEFAULT_MAX_CHUNKS_PER_JOB})`,
+    );
   parseCommand(program, argv);
   const flags = program.opts<{ nodeId: string; properties?: string; portOffset: number }>();
   const problem = idProblem('--node-id', flags.nodeId);
@@ -52,5 +68,6 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
     propertiesFile: flags.properties ?? null,
     portOffset: flags.portOffset,
     ...processEnv,
+    batchJobMaxChunks: readMaxChunks(env),
   };
 }

@@ -66,6 +66,13 @@ export class ControlPlaneClient {
             'control plane cannot create the node right now; retrying',
           );
         } catch (err) {
+          // The client refuses to send it: no retry can help, the file is too large.
+          if ((err as { code?: string })?.code === 'MAX_PAYLOAD_EXCEEDED')
+            return {
+              ok: false,
+              statusCode: 413,
+              message: `the request with the properties file is ${Buffer.byteLength(JSON.stringify(request))} bytes, more than the NATS server's max_payload allows in one message`,
+            };
           this.logger.warn(
             { attempt, retryInMs: backoff, subject, reason: reasonOf(err) },
             'control plane did not answer the seed request; retrying',

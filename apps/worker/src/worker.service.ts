@@ -134,7 +134,10 @@ export class WorkerService {
       processId: this.processId,
       portOffset,
       logger: this.log,
-      services: { nats: nc, jobTypes: this.registry.jobTypes() },
+      services: {
+        nats: nc,
+        jobTypes: this.registry.jobTypes({ maxChunksPerJob: this.options.batchJobMaxChunks }),
+      },
       moduleLogger: (moduleId) => fieldLogger(this.logger.child({ moduleId })),
       onApplied: (result) => {
         this.onApplied(result);

@@ -27,6 +27,7 @@ describe('parseWorkerArgs', () => {
       natsCredsFile: null,
       natsInboxPrefix: '_INBOX',
       logLevel: 'info',
+      batchJobMaxChunks: 100_000,
     });
     expect(parseWorkerArgs(['--node-id', 'n'], { NATS_URL: 'nats://u:p@nats:4222' })).toMatchObject(
       {
@@ -58,6 +59,18 @@ describe('parseWorkerArgs', () => {
       expect(usage(['--node-id', 'n'], { NATS_INBOX_PREFIX: bad }).message).toMatch(
         /^NATS_INBOX_PREFIX must be subject tokens of A-Z a-z 0-9 _ - \$ joined by "\."/,
       );
+  });
+
+  it('reads BATCH_JOB_MAX_CHUNKS, the cap on chunks per batch job, naming it when wrong', () => {
+    expect(
+      parseWorkerArgs(['--node-id', 'n'], { BATCH_JOB_MAX_CHUNKS: '5000' }).batchJobMaxChunks,
+    ).toBe(5000);
+    expect(usage(['--node-id', 'n'], { BATCH_JOB_MAX_CHUNKS: '0' }).message).toBe(
+      'BATCH_JOB_MAX_CHUNKS must be a whole number of at least 1 (got "0")',
+    );
+    expect(usage(['--node-id', 'n'], { BATCH_JOB_MAX_CHUNKS: '1e9' }).message).toMatch(
+      /^BATCH_JOB_MAX_CHUNKS must be a whole number/,
+    );
   });
 
   it('refuses a bad node ID with the rule', () => {

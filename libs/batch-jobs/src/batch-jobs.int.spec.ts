@@ -72,9 +72,11 @@ describe('batch-job store (real Postgres)', () => {
     // when they all migrate at once
     const applied = await Promise.all(starting.map((p) => migrateBatchJobStore(p)));
     // then exactly one applied each version and the others found it done
-    expect(applied.flat().sort()).toEqual([1, 2]);
-    const { rows } = await pool.query('SELECT version FROM plexus_batch_schema_version');
-    expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(applied.flat().sort()).toEqual([1, 2, 3]);
+    const { rows } = await pool.query(
+      'SELECT version FROM plexus_batch_schema_version ORDER BY version',
+    );
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
   });
 
   it('shares one job between two runners and does every chunk exactly once', async () => {
@@ -249,6 +251,26 @@ describe('batch-job store (real Postgres)', () => {
     await expect(
       submitJob(pool, registry, { ...where, jobType: 'sample-rows', params: { rows: 0 } }, 's'),
     ).rejects.toBeInstanceOf(JobSubmissionError);
+  });
+
+  it("refuses a job whose plan has more chunks than the registry's cap, storing nothing", async () => {
+    // given a job type that plans 11 chunks, whatever the cap, and a registry capped at 10
+    const eleven: JobType = {
+      name: 'eleven',
+      description: 'plans 11 chunks',
+      params: {},
+      plan: async () => Array.from({ length: 11 }, (_, i) => i),
+      runChunk: async () => undefined,
+    };
+    const registry = new JobTypeRegistry([eleven], { maxChunksPerJob: 10 });
+    const jobs = async () =>
+      Number((await pool.query('SELECT count(*) AS n FROM plexus_batch_job')).rows[0].n);
+    const before = await jobs();
+    // when it is submitted, then it is refused naming the count, the cap and its variable
+    await expect(submitJob(pool, registry, { ...where, jobType: 'eleven' }, 's')).rejects.toThrow(
+      'the job would have 11 chunks: a job may have at most 10 chunks (BATCH_JOB_MAX_CHUNKS)',
+    );
+    expect(await jobs()).toBe(before);
   });
 
   it('runs the built-in analyze-tables job with no params', async () => {

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { JobParams, JobTypeRegistry, withDefaults } from './job-types';
+import { chunkCountProblem, JobParams, JobTypeRegistry, withDefaults } from './job-types';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -13,7 +13,27 @@ export interface JobSubmission {
   /** Who asked: an admin actor, or `schedule:<id>`. */
   submittedBy: string;
   scheduleId?: string;
+  /**
+   * The client's Idempotency-Key: a submission with a key already used returns the job the
+   * first one created (the same request) or is refused (another request).
+   */
+  idempotencyKey?: string;
 }
+
+/** A submitted job, and whether an earlier submission with the same idempotency key made it. */
+export interface SubmittedJob {
+  job: JobView;
+  replayed: boolean;
+}
+
+/** An idempotency key already used by another request: the API answers 409. */
+export class IdempotencyKeyReused extends Error {
+  name = 'IdempotencyKeyReused';
+}
+
+/** Idempotency-Key values: as Stripe's, up to 255 characters, visible US-ASCII only. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY_RULE = '1 to 255 visible US-ASCII characters';
 
 export interface ChunkError {
   seq: number;
@@ -95,20 +115,60 @@ function toView(r: JobRow): JobView {
   };
 }
 
+/** What makes two submissions the same request: where, what, with which params, by whom. */
+function requestDigest(submission: JobSubmission, type: string, params: JobParams): string {
+  const sorted = Object.fromEntries(Object.entries(params).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const { nodeId, moduleId, submittedBy } = submission;
+  return createHash('sha256')
+    .update(JSON.stringify([nodeId, moduleId, submittedBy, type, sorted]))
+    .digest('hex');
+}
+
+/** The job an earlier submission with `key` created, if the same request; refused otherwise. */
+async function replay(
+  client: PoolClient,
+  key: string,
+  digest: string,
+): Promise<SubmittedJob | null> {
+  const { rows } = await client.query<JobRow & { request_digest: string }>(
+    `SELECT ${JOB_COLUMNS}, request_digest FROM plexus_batch_job WHERE idempotency_key = $1`,
+    [key],
+  );
+  const earlier = rows[0];
+  if (!earlier) return null;
+  if (earlier.request_digest !== digest)
+    throw new IdempotencyKeyReused(
+      `Idempotency-Key "${key}" was already used by another request (it created batch job ${earlier.job_id}); ` +
+        'use a new key for a new request',
+    );
+  return { job: toView(earlier), replayed: true };
+}
+
 /**
  * Plans a job and stores it with its chunks, on a client already in a transaction (the scheduler
- * submits in the transaction that records the firing). A job with no chunks has succeeded.
+ * submits in the transaction that records the firing). A job with no chunks has succeeded; one
+ * with more than the registry's maxChunksPerJob is refused. With an idempotency key, a repeated
+ * request gets the job the first one created (two racing ones too: the second insert waits for
+ * the first on the key's unique index, then finds its job).
  */
 export async function insertJob(
   client: PoolClient,
   registry: JobTypeRegistry,
   submission: JobSubmission,
   runnerId: string,
-): Promise<JobView> {
+): Promise<SubmittedJob> {
   const problems = registry.problems(submission.jobType, submission.params ?? {});
+  const key = submission.idempotencyKey;
+  if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key))
+    problems.push(`the Idempotency-Key must be ${IDEMPOTENCY_KEY_RULE}`);
   if (problems.length) throw new JobSubmissionError(problems);
   const type = registry.get(submission.jobType)!;
   const params = withDefaults(type.params, submission.params);
+  const digest = key === undefined ? null : requestDigest(submission, type.name, params);
+  if (key !== undefined) {
+    const earlier = await replay(client, key, digest!);
+    if (earlier) return earlier;
+  }
   const jobId = randomUUID();
   const chunks = await type.plan(params, {
     client,
@@ -116,12 +176,16 @@ export async function insertJob(
     nodeId: submission.nodeId,
     moduleId: submission.moduleId,
     runnerId,
+    maxChunks: registry.maxChunksPerJob,
   });
+  const tooMany = chunkCountProblem(chunks.length, registry.maxChunksPerJob);
+  if (tooMany) throw new JobSubmissionError([tooMany]);
   const empty = chunks.length === 0;
   const { rows } = await client.query<JobRow>(
     `INSERT INTO plexus_batch_job (job_id, job_type, params, status, node_id, module_id, submitted_by,
-       schedule_id, total_chunks, finished_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $4 = 'succeeded' THEN now() END)
+       schedule_id, total_chunks, finished_at, idempotency_key, request_digest)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $4 = 'succeeded' THEN now() END, $10, $11)
+     ON CONFLICT (idempotency_key) DO NOTHING
      RETURNING ${JOB_COLUMNS}`,
     [
       jobId,
@@ -133,15 +197,19 @@ export async function insertJob(
       submission.submittedBy,
       submission.scheduleId ?? null,
       chunks.length,
+      key ?? null,
+      digest,
     ],
   );
+  // Nothing inserted: a racing request with the same key committed its job first.
+  if (!rows[0]) return (await replay(client, key!, digest!))!;
   if (!empty)
     await client.query(
       `INSERT INTO plexus_batch_chunk (job_id, seq, payload, status, max_attempts)
        SELECT $1, ordinality - 1, value, 'queued', $3 FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY`,
       [jobId, JSON.stringify(chunks), type.maxAttempts ?? 3],
     );
-  return toView(rows[0]);
+  return { job: toView(rows[0]), replayed: false };
 }
 
 /** Runs `work` in a transaction on a client of its own. */
@@ -166,7 +234,9 @@ export function submitJob(
   submission: JobSubmission,
   runnerId: string,
 ): Promise<JobView> {
-  return inTransaction(pool, (client) => insertJob(client, registry, submission, runnerId));
+  return inTransaction(pool, (client) => insertJob(client, registry, submission, runnerId)).then(
+    (submitted) => submitted.job,
+  );
 }
 
 export async function getJob(pool: Pool, jobId: string): Promise<JobView | null> {

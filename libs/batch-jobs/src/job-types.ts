@@ -24,6 +24,8 @@ export interface JobContext {
   moduleId: string;
   /** The process (runner) doing the work. */
   runnerId: string;
+  /** In plan: a job may have at most this many chunks (a plan may refuse early, before building them). */
+  maxChunks?: number;
 }
 
 export interface ChunkContext extends JobContext {
@@ -106,12 +108,25 @@ export interface JobTypeDescription {
   params: JobParamsSchema;
 }
 
+/** How many chunks a job may have unless BATCH_JOB_MAX_CHUNKS says otherwise. */
+export const DEFAULT_MAX_CHUNKS_PER_JOB = 100_000;
+
+/** Why a job of `count` chunks is refused, or null when it is within `max`. */
+export function chunkCountProblem(count: number, max: number): string | null {
+  return count > max
+    ? `the job would have ${count} chunks: a job may have at most ${max} chunks (BATCH_JOB_MAX_CHUNKS); ask for fewer, larger chunks`
+    : null;
+}
+
 /** The job types a process can run; module types may register their own. */
 export class JobTypeRegistry {
   private readonly types = new Map<string, JobType<any>>();
+  /** A submission whose plan has more chunks is refused (JobSubmissionError). */
+  readonly maxChunksPerJob: number;
 
-  constructor(types: JobType<any>[] = []) {
+  constructor(types: JobType<any>[] = [], options: { maxChunksPerJob?: number } = {}) {
     types.forEach((t) => this.register(t));
+    this.maxChunksPerJob = options.maxChunksPerJob ?? DEFAULT_MAX_CHUNKS_PER_JOB;
   }
 
   register(type: JobType<any>): this {

@@ -85,6 +85,17 @@ export const BATCH_JOB_MIGRATIONS: readonly { version: number; name: string; sql
       ALTER TABLE plexus_batch_schedule ADD COLUMN last_fired_at timestamptz, ADD COLUMN last_error text;
     `,
   },
+  {
+    version: 3,
+    name: 'idempotency keys of submitted jobs',
+    sql: `
+      -- A client's retry with the same Idempotency-Key finds the job its first request created;
+      -- the unique key makes two racing retries create one job. request_digest tells a retry
+      -- from another request that reuses the key.
+      ALTER TABLE plexus_batch_job ADD COLUMN idempotency_key text, ADD COLUMN request_digest text,
+        ADD CONSTRAINT plexus_batch_job_idempotency_key UNIQUE (idempotency_key);
+    `,
+  },
 ];
 
 /** Any 64-bit number no other lock in these databases uses: "plexus batch schema". */

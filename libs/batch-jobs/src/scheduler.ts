@@ -158,7 +158,7 @@ export class BatchJobScheduler {
           let jobId: string | null = null;
           let error: string | null = null;
           try {
-            const job = await insertJob(
+            const { job } = await insertJob(
               client,
               registry,
               {

@@ -17,40 +17,47 @@ export class AckedPublisher {
   private readonly pending = new Map<string, PendingAck>();
   private seq = 0;
 
+  /** Acknowledgements waited for right now (none between batches). */
+  get pendingAcks(): number {
+    return this.pending.size;
+  }
+
   constructor(private readonly nc: NatsConnection) {
     this.inbox = createInbox();
     // Lives as long as the connection: the relay publishes until the process ends.
     nc.subscribe(`${this.inbox}.*`, { callback: (_err, msg) => this.settle(msg) });
   }
 
-  /** Publishes every message (in order, on this connection) and resolves when all are stored. */
+  /**
+   * Publishes every message (in order, on this connection) and resolves when all are stored. A
+   * message the client refuses to send (larger than the server's max_payload) fails the batch at
+   * once; no acknowledgement of the batch is waited for after it has failed.
+   */
   async publishAll(
     messages: { subject: string; data: Uint8Array; msgId?: string }[],
     timeoutMs: number,
   ): Promise<void> {
     const ids: string[] = [];
-    const acks = messages.map(({ subject, data, msgId }) => {
-      const id = String(++this.seq);
-      ids.push(id);
-      const acked = new Promise<void>((resolve, reject) =>
-        this.pending.set(id, { resolve, reject }),
-      );
-      let h: MsgHdrs | undefined;
-      if (msgId) {
-        h = headers();
-        h.set('Nats-Msg-Id', msgId);
-      }
-      this.nc.publish(subject, data, { reply: `${this.inbox}.${id}`, headers: h });
-      return acked;
-    });
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`JetStream did not acknowledge within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
     try {
+      const acks = messages.map(({ subject, data, msgId }) => {
+        const id = String(++this.seq);
+        let h: MsgHdrs | undefined;
+        if (msgId) {
+          h = headers();
+          h.set('Nats-Msg-Id', msgId);
+        }
+        // Throws synchronously when the client will not send it: nothing is pending for it then.
+        this.nc.publish(subject, data, { reply: `${this.inbox}.${id}`, headers: h });
+        ids.push(id);
+        return new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+      });
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`JetStream did not acknowledge within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      });
       await Promise.race([Promise.all(acks), timedOut]);
     } finally {
       clearTimeout(timer);

@@ -4,7 +4,14 @@ import type { JobParams, JobStatus, JobView, ScheduleView } from '@plexus/batch-
 export type BatchJobRequest =
   | { op: 'list'; status?: JobStatus; limit?: number }
   | { op: 'get'; jobId: string }
-  | { op: 'submit'; jobType: string; params?: JobParams; submittedBy: string }
+  | {
+      op: 'submit';
+      jobType: string;
+      params?: JobParams;
+      submittedBy: string;
+      /** The client's Idempotency-Key header. */
+      idempotencyKey?: string;
+    }
   | { op: 'cancel'; jobId: string }
   | { op: 'list-schedules' }
   | {
@@ -18,10 +25,19 @@ export type BatchJobRequest =
       firstDueAt?: string;
     };
 
-/** statusCode follows the admin API: 400 bad input, 404 no such job, 409 read-only, 503 database down. */
+/**
+ * statusCode follows the admin API: 400 bad input, 404 no such job, 409 read-only or an
+ * idempotency key another request used, 503 database down.
+ */
 export type BatchJobReply =
   | { ok: true; jobs: JobView[] }
-  | { ok: true; job: JobView; outcome?: 'cancelled' | 'finished' }
+  | {
+      ok: true;
+      job: JobView;
+      outcome?: 'cancelled' | 'finished';
+      /** submit: an earlier request with the same idempotency key created the job. */
+      replayed?: boolean;
+    }
   | { ok: true; schedules: ScheduleView[] }
   | { ok: true; schedule: ScheduleView }
   | { ok: false; statusCode: number; message: string };

@@ -5,6 +5,7 @@ import { NodeEvent } from './events';
 import { idProblem } from './ids';
 import { ModuleTypeCatalog } from './module-type-catalog';
 import { findModule, ModuleSpec, NodeDocument, StringMap } from './node-document';
+import { MAX_KEY_LENGTH, quoted } from './limits';
 import { isSecretKey, REDACTED } from './secrets';
 
 const PROPERTY_KEY = /^[^\s=:#!]{1,200}$/;
@@ -12,9 +13,9 @@ const ROLE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 function checkKeys(field: string, map: StringMap) {
   for (const key of Object.keys(map)) {
-    if (!PROPERTY_KEY.test(key))
+    if (key.length > MAX_KEY_LENGTH || !PROPERTY_KEY.test(key))
       throw invalid(
-        `${field} key "${key}" must be 1-200 characters without white space, "=", ":", "#" or "!"`,
+        `${field} key ${quoted(key, MAX_KEY_LENGTH)} must be 1-${MAX_KEY_LENGTH} characters without white space, "=", ":", "#" or "!"`,
       );
   }
 }

@@ -1,5 +1,5 @@
 /** Why a command was refused; the HTTP layer maps each kind to a status code. */
-export type DomainErrorKind = 'invalid' | 'not-found' | 'exists' | 'conflict';
+export type DomainErrorKind = 'invalid' | 'not-found' | 'exists' | 'conflict' | 'too-large';
 
 export class DomainError extends Error {
   constructor(

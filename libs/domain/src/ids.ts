@@ -1,5 +1,6 @@
 /** Node and module IDs: 1–30 US-ASCII letters, digits, `_`, `-`, `.` (DESIGN.md). */
 export const ID_PATTERN = /^[A-Za-z0-9_.-]{1,30}$/;
+export const ID_MAX_LENGTH = 30;
 export const ID_RULE = '1-30 characters of US-ASCII letters, digits, "_", "-" or "."';
 
 /** Returns why `value` is not a valid ID, or null when it is. */

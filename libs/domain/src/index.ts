@@ -14,3 +14,4 @@ export * from './process-limits';
 export * from './webhooks';
 export * from './scaling';
 export * from './persistence-databases';
+export * from './limits';

@@ -1,5 +1,6 @@
 import { invalid } from './errors';
 import { idProblem } from './ids';
+import { entryLengthProblem } from './limits';
 import { Activation, ModuleSpec, NodeDocument, StringMap } from './node-document';
 
 export interface NodeFromProperties {
@@ -11,8 +12,12 @@ export interface NodeFromProperties {
 /**
  * `module.<id>.<part>`. The ID is the shortest prefix that leaves a valid part, so module IDs
  * with dots (`module.fhir.r4.config.port`: module `fhir.r4`) read back as they were written.
+ * `[\s\S]`, not `.`: with `.`, a key holding a line separator made the tails fail at it and
+ * backtrack at every dot before, quadratic in the key's length (an 80 KB key took a second).
+ * Keys are also bounded in length before this runs (entryLengthProblem).
  */
-const MODULE_KEY = /^module\.(.+?)\.(type|enabled|activation|requires\.(.+)|config\.(.+))$/;
+const MODULE_KEY =
+  /^module\.([\s\S]+?)\.(type|enabled|activation|requires\.([\s\S]+)|config\.([\s\S]+))$/;
 const MODULE_KEY_RULE =
   'module.<id>.type, .enabled, .activation, .requires.<ROLE> or .config.<key>';
 
@@ -33,6 +38,8 @@ export function nodeFromProperties(flat: StringMap): NodeFromProperties {
     return m;
   };
   for (const [key, value] of Object.entries(flat)) {
+    const tooLong = entryLengthProblem(key, value);
+    if (tooLong) throw invalid(tooLong);
     if (key === 'node.id') {
       nodeId = value;
       continue;
@@ -134,6 +141,8 @@ export function nodesFromPropertyEntries(entries: readonly PropertyFileEntry[]):
   const sections: NodeFileSection[] = [];
   const firstLine = new Map<string, number>();
   for (const entry of entries) {
+    const tooLong = entryLengthProblem(entry.key, entry.value);
+    if (tooLong) throw atLine(entry.line, tooLong);
     if (entry.key === 'node.id') {
       const problem = idProblem('node.id', entry.value);
       if (problem) throw atLine(entry.line, `${problem}, got "${entry.value}"`);

@@ -14,6 +14,8 @@ export interface NodeWrite {
   events: NewEvent[];
   /** The node document after the events: saved as the read model in the same statement. */
   document: NodeDocument;
+  /** `document` as JSON when the caller has it already (the bus size check made it). */
+  documentJson?: string;
 }
 
 /**
@@ -69,7 +71,7 @@ export async function appendNodeWrites(sql: Sql, writes: NodeWrite[]): Promise<S
       ordered.map((w) => w.expectedVersion),
       ordered.map((w) => w.document.version),
       ordered.map((w) => w.document.archived),
-      ordered.map((w) => JSON.stringify(w.document)),
+      ordered.map((w) => w.documentJson ?? JSON.stringify(w.document)),
       ordered.map(
         (w) =>
           Math.floor(w.document.version / SNAPSHOT_EVERY) >
@@ -79,7 +81,7 @@ export async function appendNodeWrites(sql: Sql, writes: NodeWrite[]): Promise<S
       events.map(({ w }) => w.nodeId),
       events.map(({ n }) => n),
       events.map(({ e }) => e.type),
-      events.map(({ e }) => JSON.stringify(e.data)),
+      events.map(({ e }) => e.dataJson ?? JSON.stringify(e.data)),
       events.map(({ e }) => (e.secretData ? JSON.stringify(e.secretData) : null)),
       events.map(({ e }) => JSON.stringify(e.metadata)),
     ],

@@ -23,3 +23,4 @@ export * from './dispatchHookDeliveries';
 export * from './scaling';
 export * from './modules-of-type';
 export * from './persistence-guard';
+export * from './bus-size';

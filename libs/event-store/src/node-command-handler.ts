@@ -12,6 +12,7 @@ import {
 } from '@plexus/domain';
 import { appendNodeWrite, appendNodeWrites, NodeWrite } from './appendNodeWrites';
 import { StreamVersionConflict } from './appendToStream';
+import { limitedNodeWrite, NO_WRITE_LIMITS, WriteLimits } from './bus-size';
 import { Database, Sql } from './database';
 import { GroupCommit, GroupCommitOptions } from './group-commit';
 import { readNodeDocument } from './node-documents';
@@ -53,11 +54,13 @@ export function toNewEvent(
   metadata: EventMetadata,
 ): NewEvent {
   const redacted = redactEvent(event, catalog);
-  const hasSecrets = JSON.stringify(redacted.data) !== JSON.stringify(event.data);
+  const dataJson = JSON.stringify(redacted.data);
+  const hasSecrets = dataJson !== JSON.stringify(event.data);
   return {
     eventId: randomUUID(),
     type: event.type,
     data: redacted.data as Record<string, unknown>,
+    dataJson,
     secretData: hasSecrets ? (event.data as Record<string, unknown>) : undefined,
     metadata,
   };
@@ -91,6 +94,7 @@ export class NodeCommandHandler {
     private readonly onCommitted: () => void = () => undefined,
     private readonly cacheSize = 10_000,
     groupCommit: GroupCommitOptions = { maxInFlight: 2, maxBatch: 64 },
+    private readonly limits: WriteLimits = NO_WRITE_LIMITS,
   ) {
     this.groupCommit = new GroupCommit(
       (w) => w.nodeId,
@@ -204,13 +208,19 @@ export class NodeCommandHandler {
       return { document: current ?? emptyNode(nodeId), appended: 0, eventTypes: [] };
     }
     const next = evolveAll(current ?? emptyNode(nodeId), events);
+    const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
+    let write: NodeWrite;
+    try {
+      write = limitedNodeWrite(current, next, stored, this.limits);
+    } catch (err) {
+      if (mode === 'cached') throw new StaleCache();
+      throw err;
+    }
     if (changesPersistenceModules(current, next)) {
       // The db.url guard reads other nodes: it needs the locked path's transaction.
       if (mode !== 'lock') throw new StaleCache();
       await guardPersistenceDatabases(sql, [next]);
     }
-    const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
-    const write = { nodeId, expectedVersion: version, events: stored, document: next };
     if (mode === 'lock') await appendNodeWrite(sql, write);
     else if (!(await this.groupCommit.submit(write, signal)))
       throw new StreamVersionConflict(nodeId, version);

@@ -9,6 +9,8 @@ export interface NewEvent {
   type: string;
   /** Redacted payload. */
   data: Record<string, unknown>;
+  /** `data` as JSON when the caller has it already (toNewEvent does). */
+  dataJson?: string;
   /** The clear payload when it differs from `data` (it held secrets); never shown or published. */
   secretData?: Record<string, unknown>;
   metadata: EventMetadata;

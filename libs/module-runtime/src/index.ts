@@ -20,4 +20,8 @@ export type {
   PersistenceModule,
 } from './types/persistence/persistence.module-type';
 export { isBatchJobAccess, ReadOnlyModuleError } from './types/persistence/persistence.module-type';
-export { JobSubmissionError } from '@plexus/batch-jobs';
+export {
+  DEFAULT_MAX_CHUNKS_PER_JOB,
+  IdempotencyKeyReused,
+  JobSubmissionError,
+} from '@plexus/batch-jobs';

@@ -26,7 +26,10 @@ export class ModuleTypeRegistry implements ModuleTypeCatalog {
   }
 
   /** The batch-job types the registered module types bring. */
-  jobTypes(): JobTypeRegistry {
-    return new JobTypeRegistry(this.list().flatMap((d) => d.jobTypes ?? []));
+  jobTypes(options: { maxChunksPerJob?: number } = {}): JobTypeRegistry {
+    return new JobTypeRegistry(
+      this.list().flatMap((d) => d.jobTypes ?? []),
+      options,
+    );
   }
 }

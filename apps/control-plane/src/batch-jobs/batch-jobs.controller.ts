@@ -3,14 +3,22 @@ import {
   Body,
   Controller,
   Get,
+  Headers,
   HttpCode,
   Param,
   Post,
   Put,
   Query,
+  Res,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { JOB_STATUSES, JobStatus } from '@plexus/batch-jobs';
+import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import {
+  IDEMPOTENCY_KEY_PATTERN,
+  IDEMPOTENCY_KEY_RULE,
+  JOB_STATUSES,
+  JobStatus,
+} from '@plexus/batch-jobs';
 import { CommandContext } from '@plexus/event-store';
 import { Roles } from '../auth/roles.decorator';
 import { WriteContext } from '../http/command-context.decorator';
@@ -25,17 +33,38 @@ import { SubmitBatchJobDto } from './dto/submit-batch-job.dto';
 export class BatchJobsController {
   constructor(private readonly batchJobs: BatchJobsService) {}
 
-  /** 202: the job is queued; GET /batch-jobs/:jobId follows it. */
+  /**
+   * 202: the job is queued; GET /batch-jobs/:jobId follows it. With an Idempotency-Key, a retry
+   * of the same request answers 200 with the job the first one created (Idempotent-Replayed:
+   * true), and the key with another request is a 409.
+   */
   @Post('nodes/:nodeId/modules/:moduleId/batch-jobs')
   @HttpCode(202)
   @Roles('admin', 'operator')
-  submit(
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: `${IDEMPOTENCY_KEY_RULE}, unique per request: a retry with the same key and request returns the first job`,
+  })
+  async submit(
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,
     @Body() body: SubmitBatchJobDto,
     @WriteContext() ctx: CommandContext,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
-    return this.batchJobs.submit(nodeId, moduleId, body, ctx.actor);
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey))
+      throw new BadRequestException(`the Idempotency-Key header must be ${IDEMPOTENCY_KEY_RULE}`);
+    const { job, replayed } = await this.batchJobs.submit(
+      nodeId,
+      moduleId,
+      body,
+      ctx.actor,
+      idempotencyKey,
+    );
+    if (replayed) res.status(200).header('Idempotent-Replayed', 'true');
+    return job;
   }
 
   @Get('batch-jobs')

@@ -91,15 +91,22 @@ export class BatchJobsService {
     moduleId: string,
     body: { jobType: string; params?: Record<string, number | string | boolean> },
     actor: string,
-  ): Promise<JobView> {
+    idempotencyKey?: string,
+  ): Promise<{ job: JobView; replayed: boolean }> {
     await this.writableModule(nodeId, moduleId);
     const problems = this.jobTypes.problems(body.jobType, body.params ?? {});
     if (problems.length) throw invalid(problems.join('; '));
-    const reply = await this.ask(
+    const reply = (await this.ask(
       { nodeId, moduleId },
-      { op: 'submit', jobType: body.jobType, params: body.params ?? {}, submittedBy: actor },
-    );
-    return (reply as { job: JobView }).job;
+      {
+        op: 'submit',
+        jobType: body.jobType,
+        params: body.params ?? {},
+        submittedBy: actor,
+        idempotencyKey,
+      },
+    )) as { job: JobView; replayed?: boolean };
+    return { job: reply.job, replayed: reply.replayed === true };
   }
 
   async putSchedule(

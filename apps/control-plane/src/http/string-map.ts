@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
 import { registerDecorator, ValidationOptions } from 'class-validator';
+import { MAX_VALUE_LENGTH } from '@plexus/domain';
 
 type Scalar = string | number | boolean;
 const isScalar = (v: unknown): v is Scalar => ['string', 'number', 'boolean'].includes(typeof v);
@@ -11,8 +12,8 @@ export function stringMapProblem(field: string, value: unknown, allowNull = fals
   for (const [k, v] of Object.entries(value)) {
     if (v === null && allowNull) continue;
     if (!isScalar(v)) return `${field}.${k} must be a string${allowNull ? ' or null' : ''}`;
-    if (typeof v === 'string' && v.length > 65536)
-      return `${field}.${k} must be at most 65536 characters`;
+    if (typeof v === 'string' && v.length > MAX_VALUE_LENGTH)
+      return `${field}.${k} must be at most ${MAX_VALUE_LENGTH} characters`;
   }
   return null;
 }

@@ -1,14 +1,20 @@
 import { DynamicModule, Global, Logger, Module } from '@nestjs/common';
 import { NatsConnection } from 'nats';
 import { connectNats, ensureTopology, NatsConnectionState } from '@plexus/bus';
-import { Database, NodeCommandHandler, openMigratedDatabase } from '@plexus/event-store';
+import {
+  Database,
+  NodeCommandHandler,
+  openMigratedDatabase,
+  WriteLimits,
+} from '@plexus/event-store';
 import { openSessionsBucket } from '@plexus/sessions';
 import { builtInModuleTypes, ModuleTypeRegistry } from '@plexus/module-runtime';
 import { ControlPlaneEnv } from '../env';
+import { BusLimit } from './bus-limit';
 import { DependencyBreakers, isConnectionError } from './dependency-breakers';
 import { RelayService } from './relay.service';
 import { ShutdownService } from './shutdown.service';
-import { CATALOG, DATABASE, NATS, RELAY_DATABASE } from './injection-tokens';
+import { CATALOG, DATABASE, NATS, RELAY_DATABASE, WRITE_LIMITS } from './injection-tokens';
 
 /** Every pool of the control plane: no statement and no idle transaction holds on forever. */
 const poolTimeouts = (env: ControlPlaneEnv) => ({
@@ -70,23 +76,37 @@ const providers = [
       );
     },
   },
+  { provide: BusLimit, inject: [NATS], useFactory: (nc: NatsConnection) => new BusLimit(nc) },
+  {
+    provide: WRITE_LIMITS,
+    inject: [BusLimit, ControlPlaneEnv],
+    useFactory: (bus: BusLimit, env: ControlPlaneEnv): WriteLimits => ({
+      busBytes: () => bus.bytes,
+      node: { maxModules: env.NODE_MAX_MODULES, maxKeys: env.NODE_MAX_KEYS },
+    }),
+  },
   { provide: CATALOG, useFactory: () => builtInModuleTypes() },
   DependencyBreakers,
   RelayService,
   ShutdownService,
   {
     provide: NodeCommandHandler,
-    inject: [DATABASE, CATALOG, RelayService, ControlPlaneEnv],
+    inject: [DATABASE, CATALOG, RelayService, ControlPlaneEnv, WRITE_LIMITS],
     useFactory: (
       db: Database,
       catalog: ModuleTypeRegistry,
       relay: RelayService,
       env: ControlPlaneEnv,
+      limits: WriteLimits,
     ) =>
-      new NodeCommandHandler(db, catalog, () => relay.committed(), undefined, {
-        maxInFlight: env.GROUP_COMMIT_IN_FLIGHT,
-        maxBatch: env.GROUP_COMMIT_MAX_BATCH,
-      }),
+      new NodeCommandHandler(
+        db,
+        catalog,
+        () => relay.committed(),
+        undefined,
+        { maxInFlight: env.GROUP_COMMIT_IN_FLIGHT, maxBatch: env.GROUP_COMMIT_MAX_BATCH },
+        limits,
+      ),
   },
 ];
 
@@ -104,6 +124,8 @@ export class InfraModule {
         NATS,
         NatsConnectionState,
         CATALOG,
+        BusLimit,
+        WRITE_LIMITS,
         DependencyBreakers,
         RelayService,
         NodeCommandHandler,

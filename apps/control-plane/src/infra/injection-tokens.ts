@@ -4,3 +4,5 @@ export const DATABASE = Symbol('DATABASE');
 export const RELAY_DATABASE = Symbol('RELAY_DATABASE');
 export const NATS = Symbol('NATS');
 export const CATALOG = Symbol('CATALOG');
+/** WriteLimits of node writes: the bus limit and the node limits of the environment. */
+export const WRITE_LIMITS = Symbol('WRITE_LIMITS');

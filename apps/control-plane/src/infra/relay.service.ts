@@ -6,7 +6,7 @@ import {
   OnModuleDestroy,
 } from '@nestjs/common';
 import { NatsConnection, Subscription } from 'nats';
-import { NatsRelaySink, RELAY_WAKE } from '@plexus/bus';
+import { NatsRelaySink, OversizedMessage, RELAY_WAKE } from '@plexus/bus';
 import { Database, LeaderLock, Relay, RELAY_LOCK_KEY } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from './dependency-breakers';
@@ -25,6 +25,7 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   private wakeSubscription: Subscription | null = null;
   private wakePending = false;
   private readonly publishedListeners: ((count: number, lagMs: number) => void)[] = [];
+  private readonly oversizedListeners: ((message: OversizedMessage) => void)[] = [];
   /** Age of the oldest event of the last published batch (shown by /health). */
   lastLagMs = 0;
 
@@ -34,7 +35,7 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
     env: ControlPlaneEnv,
     breakers: DependencyBreakers,
   ) {
-    const sink = new NatsRelaySink(nc);
+    const sink = new NatsRelaySink(nc, undefined, (message) => this.oversized(message));
     this.relay = new Relay(
       relayDb,
       { publish: (events, documents) => breakers.nats(() => sink.publish(events, documents)) },
@@ -64,6 +65,24 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   /** Called after each batch this replica's relay published: how many events, and the oldest one's age. */
   onPublished(listener: (count: number, lagMs: number) => void) {
     this.publishedListeners.push(listener);
+  }
+
+  /** Called for each event published as a stub, and each node document not put: too large. */
+  onOversized(listener: (message: OversizedMessage) => void) {
+    this.oversizedListeners.push(listener);
+  }
+
+  private oversized(message: OversizedMessage) {
+    const { kind, nodeId, eventId, type, bytes, maxPayload } = message;
+    if (kind === 'event')
+      this.logger.error(
+        `event ${eventId} (${type} of node ${nodeId}) is ${bytes} bytes, more than the NATS server's max_payload of ${maxPayload}: published as a stub with truncated: true; read it from GET /events/${eventId}`,
+      );
+    else
+      this.logger.error(
+        `the document of node ${nodeId} is ${bytes} bytes, more than the NATS server's max_payload of ${maxPayload}: not put; its processes keep their last document`,
+      );
+    this.oversizedListeners.forEach((listener) => listener(message));
   }
 
   get isLeader() {

@@ -55,12 +55,27 @@ export class ControlPlaneMetrics {
     registers: [this.registry],
   });
 
+  private readonly relayOversizedEvents = new Counter({
+    name: 'plexus_relay_oversized_events_total',
+    help: "Events larger than the NATS server's max_payload, published as a stub (truncated: true) by this replica",
+    registers: [this.registry],
+  });
+
+  private readonly relayOversizedDocuments = new Counter({
+    name: 'plexus_relay_oversized_documents_total',
+    help: "Node documents larger than the NATS server's max_payload, not put to the nodes bucket by this replica",
+    registers: [this.registry],
+  });
+
   constructor(@Inject(DATABASE) db: Database, breakers: DependencyBreakers, relay: RelayService) {
     collectDefaultMetrics({ register: this.registry, prefix: 'plexus_control_plane_' });
     relay.onPublished((count, lagMs) => {
       this.relayPublished.inc(count);
       this.relayLag.observe(lagMs / 1000);
     });
+    relay.onOversized(({ kind }) =>
+      (kind === 'event' ? this.relayOversizedEvents : this.relayOversizedDocuments).inc(),
+    );
     new Gauge({
       name: 'plexus_relay_leader',
       help: '1 on the replica that holds the relay lock (and runs the relay and failure detector)',

@@ -25,13 +25,16 @@ import {
   Database,
   EventMetadata,
   guardPersistenceDatabases,
+  limitedNodeWrite,
   listNodeSummaries,
   lockNodeRows,
+  NodeWrite,
   PreconditionFailed,
   readNodeDocument,
   readNodeDocuments,
   StreamVersionConflict,
   toNewEvent,
+  WriteLimits,
 } from '@plexus/event-store';
 import {
   parsePropertiesDetailed,
@@ -40,7 +43,7 @@ import {
 } from '@plexus/properties';
 import { DependencyBreakers, DependencyUnavailable } from '../infra/dependency-breakers';
 import { RelayService } from '../infra/relay.service';
-import { CATALOG, DATABASE } from '../infra/injection-tokens';
+import { CATALOG, DATABASE, WRITE_LIMITS } from '../infra/injection-tokens';
 
 /** What an import did to one node of the file. */
 export interface ImportedNode {
@@ -65,8 +68,8 @@ interface Plan {
   section: NodeFileSection;
   version: number;
   events: NodeEvent[];
-  /** The document after the events (null when there are none). */
-  next: NodeDocument | null;
+  /** What to append (null when there are no events), checked against the write limits. */
+  write: NodeWrite | null;
   current: NodeDocument | null;
 }
 
@@ -91,6 +94,7 @@ export class ModuleConfigService {
     @Inject(CATALOG) private readonly catalog: ModuleTypeCatalog,
     private readonly breakers: DependencyBreakers,
     private readonly relay: RelayService,
+    @Inject(WRITE_LIMITS) private readonly limits: WriteLimits,
   ) {}
 
   /** Every live node (or the one named), each section starting at its `node.id` line. */
@@ -154,7 +158,7 @@ export class ModuleConfigService {
     const ids = sections.map((s) => s.nodeId);
     for (let attempt = 1; ; attempt++) {
       const docs = await this.breakers.postgres(() => readNodeDocuments(this.db, ids));
-      let plans = this.plan(sections, docs, expectedVersion);
+      let plans = this.plan(sections, docs, metadata, expectedVersion);
       try {
         if (plans.some((p) => p.events.length > 0))
           plans = await this.write(sections, plans, expectedVersion, metadata);
@@ -174,8 +178,16 @@ export class ModuleConfigService {
     }
   }
 
-  /** Decides every node of the file on what is stored of it; refusals store nothing. */
-  private plan(sections: NodeFileSection[], docs: NodeDocument[], expectedVersion?: number) {
+  /**
+   * Decides every node of the file on what is stored of it and checks each write against the
+   * limits; refusals store nothing.
+   */
+  private plan(
+    sections: NodeFileSection[],
+    docs: NodeDocument[],
+    metadata: EventMetadata,
+    expectedVersion?: number,
+  ): Plan[] {
     const stored = new Map(docs.map((d) => [d.nodeId, d]));
     return sections.map((section): Plan => {
       const current = stored.get(section.nodeId) ?? null;
@@ -183,8 +195,15 @@ export class ModuleConfigService {
       if (expectedVersion !== undefined && expectedVersion !== version)
         throw new PreconditionFailed(expectedVersion, version);
       const events = this.decide(current, section);
-      const next = events.length ? evolveAll(current ?? emptyNode(section.nodeId), events) : null;
-      return { section, version, events, next, current };
+      const write = events.length
+        ? limitedNodeWrite(
+            current,
+            evolveAll(current ?? emptyNode(section.nodeId), events),
+            events.map((e) => toNewEvent(e, this.catalog, metadata)),
+            this.limits,
+          )
+        : null;
+      return { section, version, events, write, current };
     });
   }
 
@@ -212,25 +231,17 @@ export class ModuleConfigService {
           (p) => (locked.get(p.section.nodeId)?.version ?? 0) === p.version,
         )
           ? plans
-          : this.plan(sections, await readNodeDocuments(sql, ids), expectedVersion);
+          : this.plan(sections, await readNodeDocuments(sql, ids), metadata, expectedVersion);
         const changed = current
-          .filter((p) => p.events.length > 0)
+          .filter((p) => p.write !== null)
           .sort((a, b) => byNodeId(a.section, b.section));
-        if (changed.some((p) => changesPersistenceModules(p.current, p.next!)))
+        if (changed.some((p) => changesPersistenceModules(p.current, p.write!.document)))
           await guardPersistenceDatabases(
             sql,
-            changed.map((p) => p.next!),
+            changed.map((p) => p.write!.document),
           );
-        for (const { section, version, events, next } of changed) {
-          const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
-          // Still checks the version: a node created meanwhile (no row to lock) is a conflict.
-          await appendNodeWrite(sql, {
-            nodeId: section.nodeId,
-            expectedVersion: version,
-            events: stored,
-            document: next!,
-          });
-        }
+        // Still checks the version: a node created meanwhile (no row to lock) is a conflict.
+        for (const { write } of changed) await appendNodeWrite(sql, write!);
         return current;
       });
     } catch (err) {

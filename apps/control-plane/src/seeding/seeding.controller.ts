@@ -18,6 +18,7 @@ const STATUS: Record<DomainError['kind'], number> = {
   'not-found': 404,
   exists: 409,
   conflict: 409,
+  'too-large': 413,
 };
 
 /**

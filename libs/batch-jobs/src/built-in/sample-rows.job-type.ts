@@ -1,4 +1,5 @@
-import { JobType } from '../job-types';
+import { JobSubmissionError } from '../job-store';
+import { chunkCountProblem, JobType } from '../job-types';
 
 interface SampleRowsParams {
   rows: number;
@@ -34,7 +35,10 @@ export const sampleRowsJobType: JobType<SampleRowsParams> = {
       maximum: 100_000,
     },
   },
-  async plan({ rows, chunkSize }) {
+  async plan({ rows, chunkSize }, ctx) {
+    // Refused before the ranges are built: 10,000,000 one-row chunks would fill the heap first.
+    const problem = chunkCountProblem(Math.ceil(rows / chunkSize), ctx.maxChunks ?? Infinity);
+    if (problem) throw new JobSubmissionError([`${problem} (params.rows / params.chunkSize)`]);
     const chunks: Range[] = [];
     for (let from = 0; from < rows; from += chunkSize)
       chunks.push({ from, to: Math.min(rows, from + chunkSize) });

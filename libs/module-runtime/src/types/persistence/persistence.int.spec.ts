@@ -81,7 +81,7 @@ describe('persistence module type (real Postgres)', () => {
       expect.arrayContaining(['plexus_batch_job', 'plexus_batch_chunk', 'plexus_batch_schedule']),
     );
     // when a built-in job is submitted without params
-    const job = await writable.submitJob('sample-rows', {}, 'admin');
+    const { job } = await writable.submitJob('sample-rows', {}, 'admin');
     // then it runs to the end on this module's runner
     const done = await waitFor(
       'the job to succeed',

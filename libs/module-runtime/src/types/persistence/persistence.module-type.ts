@@ -5,6 +5,8 @@ import {
   cancelJob,
   countActiveJobs,
   getJob,
+  inTransaction,
+  insertJob,
   JobParams,
   JobStatus,
   JobTypeRegistry,
@@ -17,7 +19,7 @@ import {
   poolUsage,
   ScheduleDefinition,
   ScheduleView,
-  submitJob,
+  SubmittedJob,
   upsertSchedule,
 } from '@plexus/batch-jobs';
 import { StringMap } from '@plexus/domain';
@@ -71,8 +73,16 @@ export interface BatchJobAccess {
   readonly readOnly: boolean;
   listJobs(filter: { status?: JobStatus; limit?: number }): Promise<JobView[]>;
   getJob(jobId: string): Promise<JobView | null>;
-  /** Throws ReadOnlyModuleError on a read-only module, JobSubmissionError for bad input. */
-  submitJob(jobType: string, params: JobParams | undefined, submittedBy: string): Promise<JobView>;
+  /**
+   * Throws ReadOnlyModuleError on a read-only module, JobSubmissionError for bad input,
+   * IdempotencyKeyReused for a key another request used.
+   */
+  submitJob(
+    jobType: string,
+    params: JobParams | undefined,
+    submittedBy: string,
+    idempotencyKey?: string,
+  ): Promise<SubmittedJob>;
   cancelJob(jobId: string): ReturnType<typeof cancelJob>;
   listSchedules(): Promise<ScheduleView[]>;
   /** Creates or replaces a recurring job; refused like submitJob. */
@@ -224,19 +234,29 @@ class Persistence implements ModuleInstance, BatchJobAccess {
     return this.guarded(() => getJob(this.pool, jobId));
   }
 
-  async submitJob(jobType: string, params: JobParams | undefined, submittedBy: string) {
+  async submitJob(
+    jobType: string,
+    params: JobParams | undefined,
+    submittedBy: string,
+    idempotencyKey?: string,
+  ) {
     this.refuseWrites('start batch jobs');
-    const job = await this.guarded(() =>
-      submitJob(
-        this.pool,
-        this.registry,
-        { jobType, params, nodeId: this.ctx.nodeId, moduleId: this.ctx.moduleId, submittedBy },
-        this.processRunnerId,
+    const { nodeId, moduleId } = this.ctx;
+    const submitted = await this.guarded(() =>
+      inTransaction(this.pool, (client) =>
+        insertJob(
+          client,
+          this.registry,
+          { jobType, params, nodeId, moduleId, submittedBy, idempotencyKey },
+          this.processRunnerId,
+        ),
       ),
     );
+    const { job, replayed } = submitted;
+    if (replayed) return submitted;
     this.runner?.wake();
     this.ctx.logger.log('batch job submitted', { jobId: job.jobId, jobType, submittedBy });
-    return job;
+    return submitted;
   }
 
   async cancelJob(jobId: string) {
