@@ -3,7 +3,7 @@ import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservice
 import { connect, NatsConnection } from 'nats';
 import { Client } from 'pg';
 import { firstValueFrom, timeout } from 'rxjs';
-import { NODES_BUCKET, PATTERNS, SeedNodeReply, SeedNodeRequest } from '@plexus/bus';
+import { NODES_BUCKET, SeedNodeReply, SeedNodeRequest, seedNodeSubject } from '@plexus/bus';
 import { NodeDocument } from '@plexus/domain';
 import { appendNodeWrite, Database } from '@plexus/event-store';
 import { createTestDatabase } from './support/databases';
@@ -43,7 +43,9 @@ describe('size limits that keep the bus flowing (own NATS with max_payload 64 Ki
     api.post(PATH, body, { 'content-type': 'text/plain; charset=utf-8' });
   const seed = (request: SeedNodeRequest) =>
     firstValueFrom(
-      seeder.send<SeedNodeReply, SeedNodeRequest>(PATTERNS.seedNode, request).pipe(timeout(10_000)),
+      seeder
+        .send<SeedNodeReply, SeedNodeRequest>(seedNodeSubject(request.nodeId), request)
+        .pipe(timeout(10_000)),
     );
   const metric = async (name: string) => {
     const body = (await api.get('/metrics')).body as string;
