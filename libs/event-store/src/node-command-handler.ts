@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   changesPersistenceModules,
   decide,
@@ -7,16 +6,16 @@ import {
   ModuleTypeCatalog,
   NodeCommand,
   NodeDocument,
-  NodeEvent,
-  redactEvent,
 } from '@plexus/domain';
+import { SecretsCipher } from '@plexus/secrets-crypto';
 import { appendNodeWrite, appendNodeWrites, NodeWrite } from './appendNodeWrites';
 import { StreamVersionConflict } from './appendToStream';
 import { Database, Sql } from './database';
 import { GroupCommit, GroupCommitOptions } from './group-commit';
 import { readNodeDocument } from './node-documents';
 import { guardPersistenceDatabases } from './persistence-guard';
-import { EventMetadata, NewEvent } from './stored-event';
+import { openDocument, sealNodeWrite } from './secrets-at-rest';
+import { EventMetadata } from './stored-event';
 
 /** If-Match named a version the node is no longer (or not yet) at. */
 export class PreconditionFailed extends Error {
@@ -45,23 +44,6 @@ const MAX_ATTEMPTS = 5;
 /** The cached document cannot be trusted for this command's outcome: read the stored one. */
 class StaleCache extends Error {}
 
-/** Secrets go to the stored-only column; the payload others may see is redacted. */
-export function toNewEvent(
-  event: NodeEvent,
-  catalog: ModuleTypeCatalog,
-  metadata: EventMetadata,
-): NewEvent {
-  const redacted = redactEvent(event, catalog);
-  const hasSecrets = JSON.stringify(redacted.data) !== JSON.stringify(event.data);
-  return {
-    eventId: randomUUID(),
-    type: event.type,
-    data: redacted.data as Record<string, unknown>,
-    secretData: hasSecrets ? (event.data as Record<string, unknown>) : undefined,
-    metadata,
-  };
-}
-
 /**
  * Runs a command against a node: read the document, decide, then append the events and save the
  * new document atomically.
@@ -75,7 +57,7 @@ export function toNewEvent(
  */
 export class NodeCommandHandler {
   /**
-   * The documents this replica last wrote. A write may decide on its cached document: the write
+   * The documents this replica last wrote, secrets in clear. A write may decide on its cached document: the write
    * statement still checks the version under the row lock, so a stale entry only costs a retry
    * with a fresh read (as does any outcome other than "events to append").
    */
@@ -87,6 +69,8 @@ export class NodeCommandHandler {
   constructor(
     private readonly db: Database,
     private readonly catalog: ModuleTypeCatalog,
+    /** Encrypts secrets before they are stored, decrypts what is read (see secrets-at-rest). */
+    private readonly secrets: SecretsCipher,
     private readonly onCommitted: () => void = () => undefined,
     private readonly cacheSize = 10_000,
     groupCommit: GroupCommitOptions = { maxInFlight: 2, maxBatch: 64 },
@@ -171,6 +155,12 @@ export class NodeCommandHandler {
     if (this.recent.size > this.cacheSize) this.recent.delete(this.recent.keys().next().value!);
   }
 
+  /** The stored document, secrets decrypted. */
+  private async read(sql: Sql, nodeId: string, mode: 'read' | 'lock') {
+    const stored = await readNodeDocument(sql, nodeId, { forUpdate: mode === 'lock' });
+    return stored && openDocument(stored, this.catalog, this.secrets);
+  }
+
   private async attempt(
     sql: Sql,
     nodeId: string,
@@ -181,9 +171,7 @@ export class NodeCommandHandler {
   ): Promise<CommandResult> {
     const { expectedVersion, ...metadata } = ctx;
     const current =
-      mode === 'cached'
-        ? this.recent.get(nodeId)!
-        : await readNodeDocument(sql, nodeId, { forUpdate: mode === 'lock' });
+      mode === 'cached' ? this.recent.get(nodeId)! : await this.read(sql, nodeId, mode);
     const version = current?.version ?? 0;
     if (expectedVersion !== undefined && expectedVersion !== version) {
       if (mode === 'cached') throw new StaleCache();
@@ -206,8 +194,14 @@ export class NodeCommandHandler {
       if (mode !== 'lock') throw new StaleCache();
       await guardPersistenceDatabases(sql, [next]);
     }
-    const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
-    const write = { nodeId, expectedVersion: version, events: stored, document: next };
+    // Secrets leave this process only encrypted: sealed here, right before the append, so that
+    // everything above works in clear and what is appended (and relayed) holds ciphertexts.
+    const write = sealNodeWrite(
+      { nodeId, expectedVersion: version, events, document: next },
+      metadata,
+      this.catalog,
+      this.secrets,
+    );
     if (mode === 'lock') await appendNodeWrite(sql, write);
     else if (!(await this.groupCommit.submit(write, signal)))
       throw new StreamVersionConflict(nodeId, version);

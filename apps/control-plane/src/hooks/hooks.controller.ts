@@ -22,9 +22,10 @@ import {
   listHooks,
   readHook,
 } from '@plexus/event-store';
+import { SecretsCipher } from '@plexus/secrets-crypto';
 import { ApiRequest } from '../auth/bearer-token.guard';
 import { DependencyBreakers } from '../infra/dependency-breakers';
-import { DATABASE } from '../infra/injection-tokens';
+import { DATABASE, SECRETS } from '../infra/injection-tokens';
 import { CreateHookDto } from './dto/create-hook.dto';
 
 export const DEFAULT_DELIVERIES_LIMIT = 50;
@@ -45,6 +46,7 @@ const uuid = new ParseUUIDPipe({ errorHttpStatusCode: 400 });
 export class HooksController {
   constructor(
     @Inject(DATABASE) private readonly db: Database,
+    @Inject(SECRETS) private readonly secrets: SecretsCipher,
     private readonly breakers: DependencyBreakers,
   ) {}
 
@@ -55,7 +57,7 @@ export class HooksController {
       createHook(this.db, {
         url: body.url,
         events: [...new Set(body.events)],
-        secret: body.secret,
+        secret: this.secrets.encrypt(body.secret), // stored encrypted, like module secrets
         createdBy: req.caller!.name,
       }),
     );

@@ -4,11 +4,12 @@ import { connectNats, ensureTopology, NatsConnectionState } from '@plexus/bus';
 import { Database, NodeCommandHandler, openMigratedDatabase } from '@plexus/event-store';
 import { openSessionsBucket } from '@plexus/sessions';
 import { builtInModuleTypes, ModuleTypeRegistry } from '@plexus/module-runtime';
+import { SecretsCipher, secretsCipherFromEnv } from '@plexus/secrets-crypto';
 import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers, isConnectionError } from './dependency-breakers';
 import { RelayService } from './relay.service';
 import { ShutdownService } from './shutdown.service';
-import { CATALOG, DATABASE, NATS, RELAY_DATABASE } from './injection-tokens';
+import { CATALOG, DATABASE, NATS, RELAY_DATABASE, SECRETS } from './injection-tokens';
 
 const providers = [
   {
@@ -60,19 +61,26 @@ const providers = [
     },
   },
   { provide: CATALOG, useFactory: () => builtInModuleTypes() },
+  {
+    provide: SECRETS,
+    inject: [ControlPlaneEnv],
+    // validateEnv has checked the keys: the environment always has one.
+    useFactory: (env: ControlPlaneEnv) => secretsCipherFromEnv(env)!,
+  },
   DependencyBreakers,
   RelayService,
   ShutdownService,
   {
     provide: NodeCommandHandler,
-    inject: [DATABASE, CATALOG, RelayService, ControlPlaneEnv],
+    inject: [DATABASE, CATALOG, SECRETS, RelayService, ControlPlaneEnv],
     useFactory: (
       db: Database,
       catalog: ModuleTypeRegistry,
+      secrets: SecretsCipher,
       relay: RelayService,
       env: ControlPlaneEnv,
     ) =>
-      new NodeCommandHandler(db, catalog, () => relay.committed(), undefined, {
+      new NodeCommandHandler(db, catalog, secrets, () => relay.committed(), undefined, {
         maxInFlight: env.GROUP_COMMIT_IN_FLIGHT,
         maxBatch: env.GROUP_COMMIT_MAX_BATCH,
       }),
@@ -93,6 +101,7 @@ export class InfraModule {
         NATS,
         NatsConnectionState,
         CATALOG,
+        SECRETS,
         DependencyBreakers,
         RelayService,
         NodeCommandHandler,

@@ -4,3 +4,5 @@ export const DATABASE = Symbol('DATABASE');
 export const RELAY_DATABASE = Symbol('RELAY_DATABASE');
 export const NATS = Symbol('NATS');
 export const CATALOG = Symbol('CATALOG');
+/** The SecretsCipher of PLEXUS_SECRETS_KEY: secrets are stored and published encrypted with it. */
+export const SECRETS = Symbol('SECRETS');

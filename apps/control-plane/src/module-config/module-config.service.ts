@@ -25,12 +25,14 @@ import {
   EventMetadata,
   guardPersistenceDatabases,
   listNodeSummaries,
+  openDocument,
   PreconditionFailed,
   readNodeDocument,
   readNodeDocuments,
+  sealNodeWrite,
   StreamVersionConflict,
-  toNewEvent,
 } from '@plexus/event-store';
+import { SecretsCipher } from '@plexus/secrets-crypto';
 import {
   parsePropertiesDetailed,
   PropertiesSyntaxError,
@@ -38,7 +40,7 @@ import {
 } from '@plexus/properties';
 import { DependencyBreakers, DependencyUnavailable } from '../infra/dependency-breakers';
 import { RelayService } from '../infra/relay.service';
-import { CATALOG, DATABASE } from '../infra/injection-tokens';
+import { CATALOG, DATABASE, SECRETS } from '../infra/injection-tokens';
 
 /** What an import did to one node of the file. */
 export interface ImportedNode {
@@ -87,6 +89,7 @@ export class ModuleConfigService {
   constructor(
     @Inject(DATABASE) private readonly db: Database,
     @Inject(CATALOG) private readonly catalog: ModuleTypeCatalog,
+    @Inject(SECRETS) private readonly secrets: SecretsCipher,
     private readonly breakers: DependencyBreakers,
     private readonly relay: RelayService,
   ) {}
@@ -174,7 +177,9 @@ export class ModuleConfigService {
   private async plan(sections: NodeFileSection[], expectedVersion?: number): Promise<Plan[]> {
     const ids = sections.map((s) => s.nodeId);
     const docs = await this.breakers.postgres(() => readNodeDocuments(this.db, ids));
-    const stored = new Map(docs.map((d) => [d.nodeId, d]));
+    const stored = new Map(
+      docs.map((d) => [d.nodeId, openDocument(d, this.catalog, this.secrets)]),
+    );
     return sections.map((section) => {
       const current = stored.get(section.nodeId) ?? null;
       const version = current?.version ?? 0;
@@ -211,13 +216,15 @@ export class ModuleConfigService {
           const { nodeId } = section;
           if ((locked.get(nodeId) ?? 0) !== version)
             throw new StreamVersionConflict(nodeId, version);
-          const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
-          await appendNodeWrite(sql, {
-            nodeId,
-            expectedVersion: version,
-            events: stored,
-            document: next!,
-          });
+          await appendNodeWrite(
+            sql,
+            sealNodeWrite(
+              { nodeId, expectedVersion: version, events, document: next! },
+              metadata,
+              this.catalog,
+              this.secrets,
+            ),
+          );
         }
       });
     } catch (err) {
