@@ -7,6 +7,12 @@ import {
   UsageError,
 } from '@plexus/config';
 import { idProblem } from '@plexus/domain';
+import {
+  NO_SECRETS_KEY,
+  SecretsDecryptor,
+  SecretsKeyError,
+  secretsCipherFromEnv,
+} from '@plexus/secrets-crypto';
 
 export { UsageError };
 
@@ -15,6 +21,10 @@ export interface WorkerOptions extends ProcessEnv {
   nodeId: string;
   propertiesFile: string | null;
   portOffset: number;
+  /** Decrypts the secrets of the node document: PLEXUS_SECRETS_KEY (and _PREVIOUS), if set. */
+  secrets: SecretsDecryptor;
+  /** The ID of PLEXUS_SECRETS_KEY; null when the process has no key. */
+  secretsKeyId: string | null;
 }
 
 function parsePortOffset(value: string): number {
@@ -25,7 +35,7 @@ function parsePortOffset(value: string): number {
 
 /**
  * Reads `--node-id ID [--properties FILE] [--port-offset N]` and the environment (NATS_URL,
- * LOG_LEVEL). Throws UsageError naming the flag or variable that is wrong.
+ * LOG_LEVEL, PLEXUS_SECRETS_KEY). Throws UsageError naming the flag or variable that is wrong.
  */
 export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerOptions {
   const program = new Command()
@@ -45,6 +55,13 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
   if (flags.properties !== undefined && flags.properties.trim() === '')
     throw new UsageError('--properties needs a file name');
   const { natsUrl, natsCredsFile, logLevel } = readProcessEnv(env);
+  let cipher;
+  try {
+    cipher = secretsCipherFromEnv(env);
+  } catch (err) {
+    if (err instanceof SecretsKeyError) throw new UsageError(err.message);
+    throw err;
+  }
 
   return {
     nodeId: flags.nodeId,
@@ -53,5 +70,7 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
     natsUrl,
     natsCredsFile,
     logLevel,
+    secrets: cipher ?? NO_SECRETS_KEY,
+    secretsKeyId: cipher?.keyId ?? null,
   };
 }
