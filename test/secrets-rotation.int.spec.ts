@@ -37,7 +37,9 @@ describe('secrets key rotation (real Postgres and NATS)', () => {
     db = await createTestDatabase();
     pg = new Client({ connectionString: db.url });
     nc = await connect({ servers: NATS_URL });
-    await startControlPlane({ databaseUrl: db.url }).then((cp) => cp.close()); // migrates
+    const store = await Database.open(db.url); // creates the database
+    await store.migrate();
+    await store.close();
     await pg.connect();
   });
   afterAll(async () => {
@@ -142,7 +144,8 @@ describe('secrets key rotation (real Postgres and NATS)', () => {
         const store = await Database.open(db.url, { poolSize: 2 });
         try {
           const cipher = new SecretsCipher(keyB, [keyA]);
-          const report = await rotateSecrets({ db: store, nc, cipher, batchSize: 7 });
+          // one row per batch, so that every batch boundary is crossed
+          const report = await rotateSecrets({ db: store, nc, cipher, batchSize: 1 });
           expect(report).toMatchObject({
             keyId: idOf(keyB),
             // the idle node's (the other was written with B since)
@@ -153,7 +156,7 @@ describe('secrets key rotation (real Postgres and NATS)', () => {
           });
           expect(report.events.reencrypted).toBeGreaterThanOrEqual(4);
           // idempotent: a second run finds nothing to do
-          const again = await rotateSecrets({ db: store, nc, cipher, batchSize: 7 });
+          const again = await rotateSecrets({ db: store, nc, cipher, batchSize: 1 });
           expect(again).toMatchObject({
             nodeDocuments: { reencrypted: 0 },
             nodeSnapshots: { reencrypted: 0 },
