@@ -220,6 +220,9 @@ describe('secrets (real Postgres and NATS)', () => {
       expect(byId.db['db.password']).toMatch(CIPHERTEXT);
       expect(byId.db['db.url']).toBe(`postgres://db.internal:5432/${nodeId}`);
     }
+    // a write encrypts only what it changes: the users kept by "******" kept their ciphertext
+    const usersOf = (d: any) => d.modules.find((m: any) => m.moduleId === 'sec').config.users;
+    expect(usersOf(snapshots[0].document)).toBe(usersOf(projection.document));
     const raw = JSON.stringify([projection, snapshots, secretData, published]);
     for (const plain of plaintexts) expect(raw).not.toContain(plain);
     const values = JSON.stringify(secretData).match(/"enc:v1:[^"]+"/g) ?? [];

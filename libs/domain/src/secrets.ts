@@ -25,16 +25,24 @@ export function moduleSecretKeys(
   return [...new Set([...m.secretKeys, ...typeKeys])];
 }
 
-/** Turns one secret value into another (redacted, encrypted, decrypted); `key` names it for errors. */
-export type SecretValueMap = (value: string, key: string) => string;
+/**
+ * Turns one secret value into another (redacted, encrypted, decrypted). `key` names it; `moduleId`
+ * is the module whose config holds it, null for a node property.
+ */
+export type SecretValueMap = (value: string, key: string, moduleId: string | null) => string;
 
 /** `map` with `fn` applied to its secret values; the same object when it holds none. */
-function mapSecretEntries(map: StringMap, secretKeys: readonly string[], fn: SecretValueMap) {
+function mapSecretEntries(
+  map: StringMap,
+  secretKeys: readonly string[],
+  fn: SecretValueMap,
+  moduleId: string | null = null,
+) {
   let out: StringMap | null = null;
   for (const key in map) {
     if (!isSecretKey(key, secretKeys)) continue;
     out ??= { ...map };
-    out[key] = fn(map[key], key);
+    out[key] = fn(map[key], key, moduleId);
   }
   return out ?? map;
 }
@@ -45,7 +53,7 @@ export function mapModuleSecrets(
   catalog: Pick<ModuleTypeCatalog, 'get'>,
   fn: SecretValueMap,
 ): ModuleSpec {
-  const config = mapSecretEntries(m.config, moduleSecretKeys(m, catalog), fn);
+  const config = mapSecretEntries(m.config, moduleSecretKeys(m, catalog), fn, m.moduleId);
   return config === m.config ? m : { ...m, config };
 }
 
@@ -71,14 +79,18 @@ export function mapDocumentSecrets(
   return { ...doc, properties, modules: modules ?? doc.modules };
 }
 
-function mapChanges(changes: KeyChange[], fn: SecretValueMap): KeyChange[] {
+function mapChanges(
+  changes: KeyChange[],
+  fn: SecretValueMap,
+  moduleId: string | null,
+): KeyChange[] {
   if (!changes.some((c) => c.secret)) return changes;
   return changes.map((c) =>
     c.secret
       ? {
           ...c,
-          old: c.old === null ? null : fn(c.old, c.key),
-          new: c.new === null ? null : fn(c.new, c.key),
+          old: c.old === null ? null : fn(c.old, c.key, moduleId),
+          new: c.new === null ? null : fn(c.new, c.key, moduleId),
         }
       : c,
   );
@@ -101,12 +113,16 @@ export function mapEventSecrets<E extends NodeEvent>(
       return properties === e.data.properties ? event : { ...event, data: { properties } };
     }
     case 'ModuleAdded': {
-      const config = mapSecretEntries(e.data.config, moduleSecretKeys(e.data, catalog), fn);
+      const keys = moduleSecretKeys(e.data, catalog);
+      const config = mapSecretEntries(e.data.config, keys, fn, e.data.moduleId);
       return config === e.data.config ? event : { ...event, data: { ...e.data, config } };
     }
-    case 'NodePropertiesChanged':
+    case 'NodePropertiesChanged': {
+      const changes = mapChanges(e.data.changes, fn, null);
+      return changes === e.data.changes ? event : { ...event, data: { ...e.data, changes } };
+    }
     case 'ModuleConfigChanged': {
-      const changes = mapChanges(e.data.changes, fn);
+      const changes = mapChanges(e.data.changes, fn, e.data.moduleId);
       return changes === e.data.changes ? event : { ...event, data: { ...e.data, changes } };
     }
     default:
@@ -130,7 +146,7 @@ export function redactDocument(doc: NodeDocument, catalog: ModuleTypeCatalog): N
       activation: m.activation,
       generation: m.generation,
       requires: m.requires,
-      config: mapSecretEntries(m.config, moduleSecretKeys(m, catalog), redact),
+      config: mapSecretEntries(m.config, moduleSecretKeys(m, catalog), redact, m.moduleId),
     })),
   };
 }

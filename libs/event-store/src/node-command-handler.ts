@@ -63,6 +63,13 @@ export class NodeCommandHandler {
    */
   private readonly recent = new Map<string, NodeDocument>();
 
+  /**
+   * The stored (sealed) form of the documents in clear this replica holds: sealing the next
+   * version keeps the ciphertexts of the secrets that did not change, so a write only encrypts
+   * what it changes.
+   */
+  private readonly sealed = new WeakMap<NodeDocument, NodeDocument>();
+
   /** Optimistic writes of different nodes share statements and commits under load. */
   private readonly groupCommit: GroupCommit<NodeWrite, boolean>;
 
@@ -158,7 +165,10 @@ export class NodeCommandHandler {
   /** The stored document, secrets decrypted. */
   private async read(sql: Sql, nodeId: string, mode: 'read' | 'lock') {
     const stored = await readNodeDocument(sql, nodeId, { forUpdate: mode === 'lock' });
-    return stored && openDocument(stored, this.catalog, this.secrets);
+    if (!stored) return null;
+    const opened = openDocument(stored, this.catalog, this.secrets);
+    this.sealed.set(opened, stored);
+    return opened;
   }
 
   private async attempt(
@@ -196,15 +206,18 @@ export class NodeCommandHandler {
     }
     // Secrets leave this process only encrypted: sealed here, right before the append, so that
     // everything above works in clear and what is appended (and relayed) holds ciphertexts.
+    const before = current && this.sealed.get(current);
     const write = sealNodeWrite(
       { nodeId, expectedVersion: version, events, document: next },
       metadata,
       this.catalog,
       this.secrets,
+      current && before ? { plain: current, stored: before } : null,
     );
     if (mode === 'lock') await appendNodeWrite(sql, write);
     else if (!(await this.groupCommit.submit(write, signal)))
       throw new StreamVersionConflict(nodeId, version);
+    this.sealed.set(next, write.document);
     return { document: next, appended: events.length, eventTypes: events.map((e) => e.type) };
   }
 }

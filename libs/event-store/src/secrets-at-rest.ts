@@ -6,8 +6,14 @@ import {
   NodeDocument,
   NodeEvent,
   redactEvent,
+  StringMap,
 } from '@plexus/domain';
-import { SecretsCipher, SecretsDecryptor, SecretsKeyError } from '@plexus/secrets-crypto';
+import {
+  ciphertextKeyId,
+  SecretsCipher,
+  SecretsDecryptor,
+  SecretsKeyError,
+} from '@plexus/secrets-crypto';
 import { NodeWrite } from './appendNodeWrites';
 import { EventMetadata, NewEvent } from './stored-event';
 
@@ -38,13 +44,53 @@ export function openDocument(
   return mapDocumentSecrets(doc, catalog, opener(doc.nodeId, cipher));
 }
 
-/** The document as stored: its secret values encrypted. */
+/** A version of a node's document in clear, and as it is stored. */
+export interface DocumentInClearAndStored {
+  plain: NodeDocument;
+  stored: NodeDocument;
+}
+
+/** Per module (null: the node's properties), its values in clear and as stored. */
+function valuesByModule(previous: DocumentInClearAndStored) {
+  const byModule = new Map<string | null, { plain: StringMap; stored: StringMap }>([
+    [null, { plain: previous.plain.properties, stored: previous.stored.properties }],
+  ]);
+  const storedModules = new Map(previous.stored.modules.map((m) => [m.moduleId, m.config]));
+  for (const m of previous.plain.modules) {
+    const stored = storedModules.get(m.moduleId);
+    if (stored) byModule.set(m.moduleId, { plain: m.config, stored });
+  }
+  return byModule;
+}
+
+/**
+ * The document as stored: its secret values encrypted. A value equal to the one `previous` (the
+ * version it follows) holds keeps that version's ciphertext when it is under the current key, so
+ * a write encrypts only the secrets it changes and an unchanged secret's ciphertext stays put.
+ */
 export function sealDocument(
   doc: NodeDocument,
   catalog: ModuleTypeCatalog,
   cipher: SecretsCipher,
+  previous: DocumentInClearAndStored | null = null,
 ): NodeDocument {
-  return mapDocumentSecrets(doc, catalog, (value) => cipher.encrypt(value));
+  let before: ReturnType<typeof valuesByModule> | null = null;
+  return mapDocumentSecrets(doc, catalog, (value, key, moduleId) => {
+    if (previous) {
+      before ??= valuesByModule(previous);
+      const values = before.get(moduleId);
+      const kept = values?.stored[key];
+      // kept !== value: it was stored encrypted (not in clear, from before it was secret)
+      if (
+        kept !== undefined &&
+        kept !== value &&
+        values!.plain[key] === value &&
+        ciphertextKeyId(kept) === cipher.keyId
+      )
+        return kept;
+    }
+    return cipher.encrypt(value);
+  });
 }
 
 /**
@@ -70,17 +116,21 @@ export function toNewEvent(
   };
 }
 
-/** A node's write as appended: events and the document after them, sealed. */
+/**
+ * A node's write as appended: events and the document after them, sealed. `previous`: the
+ * version the write follows, in clear and as stored (see sealDocument), when known.
+ */
 export function sealNodeWrite(
   write: { nodeId: string; expectedVersion: number; events: NodeEvent[]; document: NodeDocument },
   metadata: EventMetadata,
   catalog: ModuleTypeCatalog,
   cipher: SecretsCipher,
+  previous: DocumentInClearAndStored | null = null,
 ): NodeWrite {
   return {
     nodeId: write.nodeId,
     expectedVersion: write.expectedVersion,
     events: write.events.map((e) => toNewEvent(e, catalog, metadata, cipher)),
-    document: sealDocument(write.document, catalog, cipher),
+    document: sealDocument(write.document, catalog, cipher, previous),
   };
 }
