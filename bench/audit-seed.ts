@@ -8,6 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { decide, emptyNode, evolve, NodeCommand, NodeDocument, NodeEvent } from '@plexus/domain';
 import { Database, EventMetadata, NewEvent, SNAPSHOT_EVERY, toNewEvent } from '@plexus/event-store';
 import { builtInModuleTypes } from '@plexus/module-runtime';
+import { testSecretsCipher } from '../test/support/secrets';
 import { progress } from './support';
 
 /** Bump when the generated data changes: a database seeded by another version is seeded again. */
@@ -230,6 +231,7 @@ function deepNodeEvents(start: Date): {
   document: NodeDocument;
 } {
   const catalog = builtInModuleTypes();
+  const secrets = testSecretsCipher(); // the key bench control planes run with
   const web = (port: number, message: string) => ({
     type: 'http-endpoint',
     config: { port: String(port), message },
@@ -266,7 +268,7 @@ function deepNodeEvents(start: Date): {
     for (const event of events) {
       doc = evolve(doc, event);
       rows.push({
-        ...toNewEvent(event, catalog, metadata),
+        ...toNewEvent(event, catalog, metadata, secrets),
         version: doc.version,
         recordedAt: new Date(start.getTime() + (span * (doc.version - 0.5)) / DEEP_EVENTS),
       });

@@ -16,6 +16,18 @@ export NATS_URL="${NATS_URL:-nats://127.0.0.1:4222}"
 # control plane refuses by default (public addresses only): allow loopback and private targets
 # besides public ones. Set WEBHOOK_ALLOWED_HOSTS yourself to change that.
 export WEBHOOK_ALLOWED_HOSTS="${WEBHOOK_ALLOWED_HOSTS:-external,loopback,private}"
+
+# Secrets are stored and published encrypted with this key (32 random bytes, base64). A local one
+# is made once and kept in .plexus/secrets.key, readable by this user only; set
+# PLEXUS_SECRETS_KEY to use another.
+if [ -z "${PLEXUS_SECRETS_KEY:-}" ]; then
+  if [ ! -s "$STATE/secrets.key" ]; then
+    (umask 077; node -e "process.stdout.write(require('crypto').randomBytes(32).toString('base64'))" >"$STATE/secrets.key")
+    printf '\033[1m[plexus]\033[0m %s\n' "made a secrets key in .plexus/secrets.key (keep it: the stored secrets need it)" >&2
+  fi
+  PLEXUS_SECRETS_KEY=$(cat "$STATE/secrets.key")
+fi
+export PLEXUS_SECRETS_KEY
 PORT="${PORT:-9000}"
 NODE_ID=sample_node
 PROPERTIES=examples/sample.properties

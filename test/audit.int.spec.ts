@@ -4,6 +4,7 @@ import { appendToStream, Database, processStreamId, StoredEvent } from '@plexus/
 import { DATABASE } from '../apps/control-plane/src/infra/injection-tokens';
 import { EventsService } from '../apps/control-plane/src/events/events.service';
 import { createTestDatabase } from './support/databases';
+import { testSecretsCipher } from './support/secrets';
 import {
   AdminApi,
   RunningControlPlane,
@@ -503,12 +504,17 @@ describe('audit API: GET /events (real Postgres and NATS)', () => {
   });
 
   it('never answers a secret in clear', async () => {
-    // The secrets are stored (for time travel and revert), only never answered.
+    // The secrets are stored (for time travel and revert), encrypted, and never answered.
     const stored = await db.query<{ secret_payload: unknown }>(
       'SELECT secret_payload FROM events WHERE secret_payload IS NOT NULL',
     );
     const storedText = JSON.stringify(stored);
-    for (const secret of secrets) expect(storedText).toContain(secret);
+    const cipher = testSecretsCipher();
+    const decrypted = (storedText.match(/enc:v1:[^"]+/g) ?? []).map((v) => cipher.decrypt(v));
+    for (const secret of secrets) {
+      expect(storedText).not.toContain(secret);
+      expect(decrypted).toContain(secret);
+    }
     expect(answers.length).toBeGreaterThan(50);
     for (const answer of answers)
       for (const secret of secrets) expect(answer).not.toContain(secret);

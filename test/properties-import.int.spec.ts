@@ -6,6 +6,7 @@ import { NODES_BUCKET } from '@plexus/bus';
 import { isSecretKey, REDACTED } from '@plexus/domain';
 import { parsePropertiesDetailed } from '@plexus/properties';
 import { createTestDatabase } from './support/databases';
+import { testSecretsCipher } from './support/secrets';
 import { AdminApi, RunningControlPlane, startControlPlane } from './support/control-plane';
 import { waitFor } from './support/ports';
 
@@ -126,7 +127,9 @@ describe('Smile CDR properties import and export (real Postgres and NATS)', () =
       (e) => e.type === 'ModuleAdded' && e.payload.moduleId === 'persistence',
     )!;
     expect(persistence.payload.config['db.password']).toBe(REDACTED);
-    expect(persistence.secret_payload.config['db.password']).toBe('f#ir=p@ss w0rd');
+    const stored = persistence.secret_payload.config['db.password'];
+    expect(stored).toMatch(/^enc:v1:/); // encrypted at rest
+    expect(testSecretsCipher().decrypt(stored)).toBe('f#ir=p@ss w0rd');
     expect(JSON.stringify(events.map((e) => e.payload))).not.toContain('sm4rt-cl13nt-s3cr3t');
 
     // and the relay publishes the new documents for workers to converge on
@@ -196,7 +199,7 @@ describe('Smile CDR properties import and export (real Postgres and NATS)', () =
     const persistence = (await storedDocument('Master')).modules.find(
       (m: any) => m.moduleId === 'persistence',
     );
-    expect(persistence.config['db.password']).toBe('f#ir=p@ss w0rd');
+    expect(testSecretsCipher().decrypt(persistence.config['db.password'])).toBe('f#ir=p@ss w0rd');
     // and the JSON form {"properties": "<text>"} is the same import
     const json = await api.post(PATH, { properties: text });
     expect(json.status).toBe(200);
@@ -267,10 +270,10 @@ describe('Smile CDR properties import and export (real Postgres and NATS)', () =
         { type: 'ModuleRemoved', data: { moduleId: 'bulk_export' } },
       ]),
     );
-    expect(
-      (await storedDocument('Master')).modules.find((m: any) => m.moduleId === 'persistence')
-        .config['db.password'],
-    ).toBe('rotated-2026');
+    const password = (await storedDocument('Master')).modules.find(
+      (m: any) => m.moduleId === 'persistence',
+    ).config['db.password'];
+    expect(testSecretsCipher().decrypt(password)).toBe('rotated-2026');
   });
 
   it('imports two nodes in one file: one created, one changed', async () => {

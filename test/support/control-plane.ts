@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { AddressInfo } from 'node:net';
 import { createControlPlane } from '../../apps/control-plane/src/main';
 import { validateEnv } from '../../apps/control-plane/src/env';
+import { TEST_SECRETS_KEY } from './secrets';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -110,6 +111,7 @@ export async function startControlPlane(opts: {
     NATS_URL: opts.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
     PORT: '0',
     PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    PLEXUS_SECRETS_KEY: TEST_SECRETS_KEY,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     RELAY_IDLE_POLL_MS: String(opts.idlePollMs ?? 250),
     ...opts.env,

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { waitFor } from './ports';
+import { TEST_SECRETS_KEY } from './secrets';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -11,14 +12,25 @@ export interface SpawnedProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs a built app (`dist/apps/<app>/main.js`) as its own OS process, keeping its output. */
+/**
+ * Runs a built app (`dist/apps/<app>/main.js`) as its own OS process, keeping its output. It has
+ * the test secrets key (control planes need one; workers decrypt with it) unless `env` sets
+ * PLEXUS_SECRETS_KEY; an empty value leaves it out.
+ */
 export function spawnApp(
   app: 'control-plane' | 'worker' | 'supervisor',
   args: string[],
   env: Record<string, string>,
 ): SpawnedProcess {
+  const merged: NodeJS.ProcessEnv = {
+    ...process.env,
+    PLEXUS_SECRETS_KEY: TEST_SECRETS_KEY,
+    ...env,
+  };
+  for (const name of ['PLEXUS_SECRETS_KEY', 'PLEXUS_SECRETS_KEY_PREVIOUS'])
+    if (merged[name] === '') delete merged[name];
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'main.js'), ...args], {
-    env: { ...process.env, ...env },
+    env: merged,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -82,11 +94,14 @@ export function spawnWorker(opts: {
   portOffset?: number;
   natsUrl?: string;
   logLevel?: string;
+  /** More environment variables (PLEXUS_SECRETS_KEY: '' starts it without a key). */
+  env?: Record<string, string>;
 }): SpawnedProcess {
   const args = ['--node-id', opts.nodeId];
   if (opts.propertiesFile !== undefined) args.push('--properties', opts.propertiesFile);
   if (opts.portOffset !== undefined) args.push('--port-offset', String(opts.portOffset));
   return spawnApp('worker', args, {
+    ...opts.env,
     NATS_URL: opts.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
     LOG_LEVEL: opts.logLevel ?? 'info',
   });

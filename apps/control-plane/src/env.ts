@@ -1,3 +1,4 @@
+import { PickType } from '@nestjs/swagger';
 import { plainToInstance, Type } from 'class-transformer';
 import {
   IsInt,
@@ -39,6 +40,11 @@ function IsWebhookTargetList(): PropertyDecorator {
     });
 }
 
+import { SecretsKeyError, secretsCipherFromEnv } from '@plexus/secrets-crypto';
+
+const SECRETS_KEY_RULE =
+  'PLEXUS_SECRETS_KEY must be set: 32 random bytes in base64, e.g. from `openssl rand -base64 32` (it encrypts the secrets stored in Postgres and NATS)';
+
 /** The control plane's environment, parsed and checked once at start (immich style). */
 export class ControlPlaneEnv {
   @IsString()
@@ -71,6 +77,16 @@ export class ControlPlaneEnv {
   @IsNotEmpty({ message: 'PLEXUS_ADMIN_TOKEN must be set: it is the bootstrap admin token' })
   @Matches(/^.{16,}$/, { message: 'PLEXUS_ADMIN_TOKEN must be at least 16 characters' })
   PLEXUS_ADMIN_TOKEN: string;
+
+  /** Encrypts secret values at rest (secrets-crypto); checked in full by validateEnv. */
+  @IsString({ message: SECRETS_KEY_RULE })
+  @IsNotEmpty({ message: SECRETS_KEY_RULE })
+  PLEXUS_SECRETS_KEY: string;
+
+  /** Earlier keys, comma separated: values encrypted with them still decrypt (key rotation). */
+  @IsOptional()
+  @IsString()
+  PLEXUS_SECRETS_KEY_PREVIOUS?: string;
 
   @IsOptional()
   @IsString()
@@ -215,12 +231,34 @@ export class ControlPlaneEnv {
   SCALE_EVALUATE_MS: number = 1000;
 }
 
-export function validateEnv(raw: Record<string, unknown>): ControlPlaneEnv {
-  const env = plainToInstance(ControlPlaneEnv, raw, { exposeDefaultValues: true });
+/** What `main.js rotate-secrets` reads: the stores and the keys (no admin token, no port). */
+export class SecretsRotationEnv extends PickType(ControlPlaneEnv, [
+  'DATABASE_URL',
+  'NATS_URL',
+  'NATS_CREDS',
+  'PLEXUS_SECRETS_KEY',
+  'PLEXUS_SECRETS_KEY_PREVIOUS',
+] as const) {}
+
+export function validateEnv(raw: Record<string, unknown>): ControlPlaneEnv;
+export function validateEnv<E extends SecretsRotationEnv>(
+  raw: Record<string, unknown>,
+  shape: new () => E,
+): E;
+export function validateEnv(
+  raw: Record<string, unknown>,
+  shape: new () => SecretsRotationEnv = ControlPlaneEnv,
+): SecretsRotationEnv {
+  const env = plainToInstance(shape, raw, { exposeDefaultValues: true });
   const errors = validateSync(env, { whitelist: false });
-  if (errors.length) {
-    const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}));
-    throw new Error(`invalid environment: ${lines.join('; ')}`);
-  }
+  const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}));
+  if (env.PLEXUS_SECRETS_KEY)
+    try {
+      secretsCipherFromEnv(env);
+    } catch (err) {
+      if (!(err instanceof SecretsKeyError)) throw err;
+      lines.push(err.message);
+    }
+  if (lines.length) throw new Error(`invalid environment: ${lines.join('; ')}`);
   return env;
 }

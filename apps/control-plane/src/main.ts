@@ -9,7 +9,8 @@ import { AppModule } from './app.module';
 import { PROPERTIES_MEDIA_TYPES, PROPERTIES_PATH } from './module-config/module-config.controller';
 import { BODY_LIMIT, registerBodyParsers } from './http/body-parsers';
 import { registerRequestLog } from './http/request-log';
-import { ControlPlaneEnv, validateEnv } from './env';
+import { ControlPlaneEnv, SecretsRotationEnv, validateEnv } from './env';
+import { rotateSecretsCommand } from './secrets-rotation/rotate-secrets';
 import { validationPipe } from './http/validation';
 
 export async function createControlPlane(env: ControlPlaneEnv) {
@@ -52,7 +53,21 @@ export async function createControlPlane(env: ControlPlaneEnv) {
   return app;
 }
 
+/** `main.js rotate-secrets`: re-encrypts stored secrets with PLEXUS_SECRETS_KEY; JSON counts on stdout. */
+async function rotateSecretsMain() {
+  let env: SecretsRotationEnv;
+  try {
+    env = validateEnv(process.env, SecretsRotationEnv);
+  } catch (err) {
+    process.stderr.write(`plexus rotate-secrets: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const report = await rotateSecretsCommand(env);
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
 async function main() {
+  if (process.argv[2] === 'rotate-secrets') return rotateSecretsMain();
   let env: ControlPlaneEnv;
   try {
     env = validateEnv(process.env);
@@ -68,7 +83,11 @@ async function main() {
 
 if (require.main === module) {
   main().catch((err) => {
-    process.stderr.write(`plexus control-plane failed to start: ${err?.stack ?? err}\n`);
+    const what =
+      process.argv[2] === 'rotate-secrets'
+        ? 'rotate-secrets failed'
+        : 'control-plane failed to start';
+    process.stderr.write(`plexus ${what}: ${err?.stack ?? err}\n`);
     process.exit(1);
   });
 }

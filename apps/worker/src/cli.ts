@@ -8,6 +8,12 @@ import {
 } from '@plexus/config';
 import { DEFAULT_MAX_CHUNKS_PER_JOB } from '@plexus/module-runtime';
 import { idProblem } from '@plexus/domain';
+import {
+  NO_SECRETS_KEY,
+  SecretsDecryptor,
+  SecretsKeyError,
+  secretsCipherFromEnv,
+} from '@plexus/secrets-crypto';
 
 export { UsageError };
 
@@ -18,6 +24,10 @@ export interface WorkerOptions extends ProcessEnv {
   portOffset: number;
   /** BATCH_JOB_MAX_CHUNKS: a batch job submitted here may have at most this many chunks. */
   batchJobMaxChunks: number;
+  /** Decrypts the secrets of the node document: PLEXUS_SECRETS_KEY (and _PREVIOUS), if set. */
+  secrets: SecretsDecryptor;
+  /** The ID of PLEXUS_SECRETS_KEY; null when the process has no key. */
+  secretsKeyId: string | null;
 }
 
 function readMaxChunks(env: NodeJS.ProcessEnv): number {
@@ -38,8 +48,8 @@ function parsePortOffset(value: string): number {
 
 /**
  * Reads `--node-id ID [--properties FILE] [--port-offset N]` and the environment (NATS_URL,
- * NATS_CREDS, NATS_INBOX_PREFIX, LOG_LEVEL). Throws UsageError naming the flag or variable that
- * is wrong.
+ * NATS_CREDS, NATS_INBOX_PREFIX, LOG_LEVEL, PLEXUS_SECRETS_KEY, BATCH_JOB_MAX_CHUNKS). Throws
+ * UsageError naming the flag or variable that is wrong.
  */
 export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerOptions {
   const program = new Command()
@@ -62,6 +72,13 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
   if (flags.properties !== undefined && flags.properties.trim() === '')
     throw new UsageError('--properties needs a file name');
   const processEnv = readProcessEnv(env);
+  let cipher;
+  try {
+    cipher = secretsCipherFromEnv(env);
+  } catch (err) {
+    if (err instanceof SecretsKeyError) throw new UsageError(err.message);
+    throw err;
+  }
 
   return {
     nodeId: flags.nodeId,
@@ -69,5 +86,7 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
     portOffset: flags.portOffset,
     ...processEnv,
     batchJobMaxChunks: readMaxChunks(env),
+    secrets: cipher ?? NO_SECRETS_KEY,
+    secretsKeyId: cipher?.keyId ?? null,
   };
 }

@@ -18,7 +18,13 @@ import {
   SINGLE_MODULE_STOP_TIMEOUT_MS,
   watchNodeDocument,
 } from '@plexus/bus';
-import { NodeDocument, NodeFromProperties, nodeFromProperties, StringMap } from '@plexus/domain';
+import {
+  mapDocumentSecrets,
+  NodeDocument,
+  NodeFromProperties,
+  nodeFromProperties,
+  StringMap,
+} from '@plexus/domain';
 import {
   ApplyResult,
   LoadMeter,
@@ -114,9 +120,18 @@ export class WorkerService {
     const { nodeId, natsUrl, portOffset } = this.options;
     const file = this.readPropertiesFile();
     this.logger.info(
-      { natsUrl: safeUrl(natsUrl), portOffset, propertiesFile: this.options.propertiesFile },
+      {
+        natsUrl: safeUrl(natsUrl),
+        portOffset,
+        propertiesFile: this.options.propertiesFile,
+        secretsKeyId: this.options.secretsKeyId,
+      },
       'worker starting; connecting to NATS (waits until it is reachable)',
     );
+    if (!this.options.secretsKeyId)
+      this.logger.warn(
+        'PLEXUS_SECRETS_KEY is not set: modules whose config holds encrypted secrets will fail to apply',
+      );
     const nc = await connectNats(
       natsUrl,
       `plexus-worker ${nodeId} ${this.processId}`,
@@ -138,6 +153,7 @@ export class WorkerService {
         nats: nc,
         jobTypes: this.registry.jobTypes({ maxChunksPerJob: this.options.batchJobMaxChunks }),
       },
+      secrets: this.options.secrets,
       moduleLogger: (moduleId) => fieldLogger(this.logger.child({ moduleId })),
       onApplied: (result) => {
         this.onApplied(result);
@@ -387,7 +403,15 @@ export class WorkerService {
   }
 
   private warnOnDrift(file: NodeFromProperties, stored: NodeDocument) {
-    const differences = configDrift(file, stored);
+    // Secrets are compared in clear (one that cannot be decrypted shows as differing).
+    const open = (value: string) => {
+      try {
+        return this.options.secrets.decrypt(value);
+      } catch {
+        return value;
+      }
+    };
+    const differences = configDrift(file, mapDocumentSecrets(stored, this.registry, open));
     if (differences.length)
       this.logger.warn(
         { propertiesFile: this.options.propertiesFile, version: stored.version, differences },

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { NodeDocument, nodeFromProperties } from '@plexus/domain';
+import { NO_SECRETS_KEY, SecretsCipher } from '@plexus/secrets-crypto';
 import { parseWorkerArgs, UsageError } from './cli';
 import { configDrift } from './config-drift';
 
@@ -28,6 +30,8 @@ describe('parseWorkerArgs', () => {
       natsInboxPrefix: '_INBOX',
       logLevel: 'info',
       batchJobMaxChunks: 100_000,
+      secrets: NO_SECRETS_KEY,
+      secretsKeyId: null,
     });
     expect(parseWorkerArgs(['--node-id', 'n'], { NATS_URL: 'nats://u:p@nats:4222' })).toMatchObject(
       {
@@ -92,6 +96,19 @@ describe('parseWorkerArgs', () => {
     );
     expect(usage(['--node-id', 'n'], { NATS_URL: 'not a url' }).message).toMatch(
       /^NATS_URL must be/,
+    );
+  });
+
+  it('decrypts with PLEXUS_SECRETS_KEY (and _PREVIOUS), and names the variable when it is malformed', () => {
+    const [current, previous] = [randomBytes(32), randomBytes(32)];
+    const options = parseWorkerArgs(['--node-id', 'n'], {
+      PLEXUS_SECRETS_KEY: current.toString('base64'),
+      PLEXUS_SECRETS_KEY_PREVIOUS: previous.toString('base64'),
+    });
+    expect(options.secretsKeyId).toBe(new SecretsCipher(current).keyId);
+    expect(options.secrets.decrypt(new SecretsCipher(previous).encrypt('x'))).toBe('x');
+    expect(usage(['--node-id', 'n'], { PLEXUS_SECRETS_KEY: 'abc' }).message).toMatch(
+      /^PLEXUS_SECRETS_KEY must be 32 random bytes in base64/,
     );
   });
 

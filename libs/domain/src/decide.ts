@@ -6,7 +6,7 @@ import { idProblem } from './ids';
 import { ModuleTypeCatalog } from './module-type-catalog';
 import { findModule, ModuleSpec, NodeDocument, StringMap } from './node-document';
 import { MAX_KEY_LENGTH, quoted } from './limits';
-import { isSecretKey, REDACTED } from './secrets';
+import { isSecretKey, moduleSecretKeys, REDACTED } from './secrets';
 
 const PROPERTY_KEY = /^[^\s=:#!]{1,200}$/;
 const ROLE = /^[A-Z][A-Z0-9_]{0,63}$/;
@@ -36,6 +36,45 @@ function restoreSecrets(
     } else out[key] = value;
   }
   return out;
+}
+
+type SecretKeyed = Pick<ModuleSpec, 'type' | 'secretKeys'> | undefined;
+
+/**
+ * The keys secret for a module that changes from `before` (what it is now, and for a revert what
+ * it was then) to a module of `type`: secret under the old type or the new one, or recorded.
+ * Its changes are marked secret and a REDACTED value for them keeps the stored one.
+ */
+function secretKeysAcross(before: SecretKeyed[], type: string, catalog: ModuleTypeCatalog) {
+  const keys = new Set(catalog.get(type)?.secretKeys ?? []);
+  for (const m of before) if (m) moduleSecretKeys(m, catalog).forEach((k) => keys.add(k));
+  return [...keys];
+}
+
+/**
+ * ModuleSpec.secretKeys after such a change: the new type's keys and every key secret before that
+ * the module keeps, so that a PUT under another type cannot turn a secret into a shown value.
+ * Undefined when that is just the type's keys (nothing to record).
+ */
+function recordedSecretKeys(
+  before: SecretKeyed[],
+  type: string,
+  config: StringMap,
+  catalog: ModuleTypeCatalog,
+): string[] | undefined {
+  const typeKeys = catalog.get(type)?.secretKeys ?? [];
+  const kept = secretKeysAcross(before, type, catalog).filter(
+    (k) => !typeKeys.includes(k) && Object.hasOwn(config, k),
+  );
+  return kept.length ? [...typeKeys, ...kept].sort() : undefined;
+}
+
+const sameKeys = (a: string[] | undefined, b: string[] | undefined) =>
+  (a ?? []).join('\n') === (b ?? []).join('\n');
+
+/** The `secretKeys` part of a ModuleConfigChanged: present only when the record changes. */
+function secretKeysChange(current: ModuleSpec, recorded: string[] | undefined) {
+  return sameKeys(current.secretKeys, recorded) ? {} : { secretKeys: recorded ?? [] };
 }
 
 function requireLiveNode(state: NodeDocument | null, nodeId: string): NodeDocument {
@@ -121,7 +160,7 @@ function decidePutModule(
 ): NodeEvent[] {
   checkModuleId(moduleId);
   const current = findModule(doc, moduleId);
-  const secretKeys = catalog.get(input.type)?.secretKeys ?? [];
+  const secretKeys = secretKeysAcross([current], input.type, catalog);
   const config = restoreSecrets(input.config, current?.config ?? {}, secretKeys);
   checkConfig(catalog, moduleId, input.type, config, false);
   const others = doc.modules.filter((m) => m.moduleId !== moduleId);
@@ -137,6 +176,7 @@ function decidePutModule(
     JSON.stringify(sortMap(current.requires)) !== JSON.stringify(sortMap(input.requires));
   const activationChanged = current.activation !== input.activation;
   if (changes.length || typeChanged || requiresChanged || activationChanged) {
+    const recorded = recordedSecretKeys([current], input.type, config, catalog);
     events.push({
       type: 'ModuleConfigChanged',
       data: {
@@ -145,6 +185,7 @@ function decidePutModule(
         ...(typeChanged ? { type: input.type } : {}),
         ...(requiresChanged ? { requires: input.requires } : {}),
         ...(activationChanged ? { activation: input.activation } : {}),
+        ...secretKeysChange(current, recorded),
       },
     });
   }
@@ -163,17 +204,21 @@ function decideRestore(
     throw invalid(
       `version ${target.version} of node "${target.nodeId}" is archived; revert to a version where the node exists`,
     );
-  const added = (m: ModuleSpec): NodeEvent => ({
-    type: 'ModuleAdded',
-    data: {
-      moduleId: m.moduleId,
-      type: m.type,
-      config: m.config,
-      requires: m.requires,
-      enabled: m.enabled,
-      activation: m.activation,
-    },
-  });
+  const added = (m: ModuleSpec): NodeEvent => {
+    const secretKeys = recordedSecretKeys([m], m.type, m.config, catalog);
+    return {
+      type: 'ModuleAdded',
+      data: {
+        moduleId: m.moduleId,
+        type: m.type,
+        config: m.config,
+        requires: m.requires,
+        enabled: m.enabled,
+        activation: m.activation,
+        ...(secretKeys ? { secretKeys } : {}),
+      },
+    };
+  };
   if (!current || current.version === 0 || current.archived)
     return [
       { type: 'NodeCreated', data: { properties: target.properties } },
@@ -190,7 +235,7 @@ function decideRestore(
   for (const m of target.modules) {
     const c = now.get(m.moduleId);
     if (!c) continue;
-    const changes = keyChanges(c.config, m.config, catalog.get(m.type)?.secretKeys);
+    const changes = keyChanges(c.config, m.config, secretKeysAcross([c, m], m.type, catalog));
     const typeChanged = c.type !== m.type;
     const requiresChanged =
       JSON.stringify(sortMap(c.requires)) !== JSON.stringify(sortMap(m.requires));
@@ -204,6 +249,7 @@ function decideRestore(
           ...(typeChanged ? { type: m.type } : {}),
           ...(requiresChanged ? { requires: m.requires } : {}),
           ...(activationChanged ? { activation: m.activation } : {}),
+          ...secretKeysChange(c, recordedSecretKeys([c, m], m.type, m.config, catalog)),
         },
       });
     if (c.enabled !== m.enabled)
@@ -244,7 +290,7 @@ function decideImport(
     const config = restoreSecrets(
       m.config,
       stored?.config ?? {},
-      catalog.get(m.type)?.secretKeys ?? [],
+      secretKeysAcross([stored], m.type, catalog),
       `modules.${m.moduleId}.config`,
     );
     try {
@@ -253,7 +299,14 @@ function decideImport(
       if (!(err instanceof DomainError)) throw err;
       throw invalid(`module "${m.moduleId}" (type ${m.type}): ${err.message}`);
     }
-    modules.push({ ...m, config, generation: stored?.generation ?? 0 });
+    const { secretKeys: _given, ...file } = m;
+    const secretKeys = recordedSecretKeys([stored], m.type, config, catalog);
+    modules.push({
+      ...file,
+      config,
+      generation: stored?.generation ?? 0,
+      ...(secretKeys ? { secretKeys } : {}),
+    });
   }
   checkRequires(modules, catalog);
   const target: NodeDocument = {
@@ -324,7 +377,10 @@ export function decide(
       checkRequires(command.modules, catalog);
       return [
         { type: 'NodeCreated', data: { properties: command.properties } },
-        ...command.modules.map((m): NodeEvent => ({ type: 'ModuleAdded', data: { ...m } })),
+        ...command.modules.map((m): NodeEvent => {
+          const { secretKeys: _given, ...data } = m; // a new module's secret keys are its type's
+          return { type: 'ModuleAdded', data };
+        }),
       ];
     }
     case 'RestoreNode':
@@ -344,7 +400,7 @@ export function decide(
     case 'PatchModuleConfig': {
       const doc = requireLiveNode(state, nodeId);
       const current = requireModule(doc, command.moduleId);
-      const secretKeys = catalog.get(current.type)?.secretKeys ?? [];
+      const secretKeys = moduleSecretKeys(current, catalog);
       const next = { ...current.config };
       for (const [key, value] of Object.entries(command.changes)) {
         if (value === null) delete next[key];
@@ -352,9 +408,18 @@ export function decide(
       }
       checkConfig(catalog, current.moduleId, current.type, next, true);
       const changes = keyChanges(current.config, next, secretKeys);
-      return changes.length
-        ? [{ type: 'ModuleConfigChanged', data: { moduleId: current.moduleId, changes } }]
-        : [];
+      if (!changes.length) return [];
+      const recorded = recordedSecretKeys([current], current.type, next, catalog);
+      return [
+        {
+          type: 'ModuleConfigChanged',
+          data: {
+            moduleId: current.moduleId,
+            changes,
+            ...secretKeysChange(current, recorded),
+          },
+        },
+      ];
     }
     case 'StartModule': {
       const m = requireModule(requireLiveNode(state, nodeId), command.moduleId);

@@ -1,7 +1,7 @@
 import { KeyChange } from './events';
 import { ModuleTypeCatalog } from './module-type-catalog';
 import { ModuleSpec, NodeDocument, StringMap } from './node-document';
-import { isSecretKey, REDACTED } from './secrets';
+import { isSecretKey, moduleSecretKeys, REDACTED } from './secrets';
 
 export interface ModuleDiff {
   moduleId: string;
@@ -56,22 +56,24 @@ export function diffDocuments(
 ): NodeDiff {
   const before = new Map(from.modules.map((m) => [m.moduleId, m]));
   const after = new Map(to.modules.map((m) => [m.moduleId, m]));
-  const redactModule = (m: ModuleSpec): ModuleSpec => ({
-    ...m,
-    config: Object.fromEntries(
-      Object.entries(m.config).map(([k, v]) => [
-        k,
-        isSecretKey(k, catalog.get(m.type)?.secretKeys) ? REDACTED : v,
-      ]),
-    ),
-  });
+  const redactModule = (m: ModuleSpec): ModuleSpec => {
+    const secretKeys = moduleSecretKeys(m, catalog);
+    return {
+      ...m,
+      config: Object.fromEntries(
+        Object.entries(m.config).map(([k, v]) => [k, isSecretKey(k, secretKeys) ? REDACTED : v]),
+      ),
+    };
+  };
   const modulesChanged: ModuleDiff[] = [];
   for (const [id, b] of before) {
     const a = after.get(id);
     if (!a) continue;
+    // Secret on either side: a key secret under the old type stays hidden under the new one.
+    const secretKeys = [...moduleSecretKeys(b, catalog), ...moduleSecretKeys(a, catalog)];
     const d: ModuleDiff = {
       moduleId: id,
-      config: redactChanges(keyChanges(b.config, a.config, catalog.get(a.type)?.secretKeys)),
+      config: redactChanges(keyChanges(b.config, a.config, secretKeys)),
     };
     if (a.type !== b.type) d.type = { old: b.type, new: a.type };
     if (!sameMap(a.requires, b.requires)) d.requires = { old: b.requires, new: a.requires };

@@ -24,6 +24,8 @@ export type ModuleAdded = {
     requires: StringMap;
     enabled: boolean;
     activation: Activation;
+    /** ModuleSpec.secretKeys, when the module has more than its type's. */
+    secretKeys?: string[];
   };
 };
 export type ModuleConfigChanged = {
@@ -35,6 +37,8 @@ export type ModuleConfigChanged = {
     type?: string;
     requires?: StringMap;
     activation?: Activation;
+    /** The module's new ModuleSpec.secretKeys, when they changed (empty: its type's again). */
+    secretKeys?: string[];
   };
 };
 export type ModuleStarted = {

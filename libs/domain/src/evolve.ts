@@ -10,6 +10,13 @@ function applyChanges(map: StringMap, changes: KeyChange[]): StringMap {
   return out;
 }
 
+/** The module with its recorded secret keys set (none recorded: the type's keys count). */
+function withSecretKeys(m: ModuleSpec, secretKeys: string[] | undefined): ModuleSpec {
+  if (secretKeys === undefined) return m;
+  const { secretKeys: _old, ...rest } = m;
+  return secretKeys.length ? { ...rest, secretKeys } : rest;
+}
+
 function updateModule(
   doc: NodeDocument,
   moduleId: string,
@@ -33,26 +40,26 @@ export function evolve(state: NodeDocument, event: NodeEvent): NodeDocument {
     case 'NodeArchived':
       return { ...doc, archived: true };
     case 'ModuleAdded': {
-      const { moduleId, type, config, requires, enabled, activation } = event.data;
-      return {
-        ...doc,
-        modules: [
-          ...doc.modules,
-          { moduleId, type, config, requires, enabled, activation, generation: 0 },
-        ],
-      };
+      const { moduleId, type, config, requires, enabled, activation, secretKeys } = event.data;
+      const added = { moduleId, type, config, requires, enabled, activation, generation: 0 };
+      return { ...doc, modules: [...doc.modules, withSecretKeys(added, secretKeys)] };
     }
     case 'ModuleConfigChanged': {
-      const { moduleId, changes, type, requires, activation } = event.data;
+      const { moduleId, changes, type, requires, activation, secretKeys } = event.data;
       return {
         ...doc,
-        modules: updateModule(doc, moduleId, (m) => ({
-          ...m,
-          config: applyChanges(m.config, changes),
-          type: type ?? m.type,
-          requires: requires ?? m.requires,
-          activation: activation ?? m.activation,
-        })),
+        modules: updateModule(doc, moduleId, (m) =>
+          withSecretKeys(
+            {
+              ...m,
+              config: applyChanges(m.config, changes),
+              type: type ?? m.type,
+              requires: requires ?? m.requires,
+              activation: activation ?? m.activation,
+            },
+            secretKeys,
+          ),
+        ),
       };
     }
     case 'ModuleStarted':

@@ -12,6 +12,11 @@ export interface ModuleSpec {
   activation: Activation;
   /** Bumped by every restart, so a level-triggered worker can tell that it must restart. */
   generation: number;
+  /**
+   * Its secret keys, when they are more than its type's: a key secret under an earlier type stays
+   * secret while the module keeps it (see moduleSecretKeys). Absent: the type's keys.
+   */
+  secretKeys?: string[];
 }
 
 /** The full configuration of a node at one version: what workers converge on. */

@@ -34,6 +34,25 @@ export function databaseKey(url: string | undefined): string | null {
   return `${host}:${Number(match[2] ?? 5432)}/${decodeURIComponent(match[3])}`;
 }
 
+/**
+ * Why a db.url may not be stored, or null: a password in it (`user:password@host`, or a query
+ * option such as `password=` or `sslpassword=`) would be kept and shown in clear, since only
+ * db.password is secret.
+ */
+export function dbUrlCredentialsProblem(url: string | undefined): string | null {
+  const match = /^(?:jdbc:)?(?:postgres|postgresql):\/\/([^/?#]*)([^#]*)/i.exec(url?.trim() ?? '');
+  if (!match) return null;
+  const [, authority, rest] = match;
+  const userInfo = authority.slice(0, Math.max(0, authority.lastIndexOf('@')));
+  const query = rest.includes('?') ? rest.slice(rest.indexOf('?') + 1) : '';
+  const optionNames = query.split('&').map((option) => option.split('=')[0]);
+  if (!userInfo.includes(':') && !optionNames.some((name) => /password$/i.test(name))) return null;
+  return (
+    'db.url must not hold credentials (user:password@ or password=): ' +
+    'put the password in db.password (kept secret) and the user in db.username'
+  );
+}
+
 export function persistenceModulesOf(doc: NodeDocument): PersistenceModuleRef[] {
   if (doc.archived) return [];
   return doc.modules

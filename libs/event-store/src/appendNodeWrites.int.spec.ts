@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { emptyNode, evolveAll, NodeDocument, NodeEvent } from '@plexus/domain';
 import { builtInModuleTypes } from '@plexus/module-runtime';
 import { createTestDatabase } from '../../../test/support/databases';
+import { testSecretsCipher } from '../../../test/support/secrets';
 import { appendNodeWrites, NodeWrite } from './appendNodeWrites';
 import { appendToStream } from './appendToStream';
 import { Database } from './database';
@@ -92,10 +93,17 @@ describe('group commit: several nodes written by one statement (real Postgres)',
   });
 
   it('through the command handler: 64 concurrent writers over 8 nodes each get their own version', async () => {
-    const handler = new NodeCommandHandler(db, builtInModuleTypes(), undefined, undefined, {
-      maxInFlight: 2,
-      maxBatch: 64,
-    });
+    const handler = new NodeCommandHandler(
+      db,
+      builtInModuleTypes(),
+      testSecretsCipher(),
+      undefined,
+      undefined,
+      {
+        maxInFlight: 2,
+        maxBatch: 64,
+      },
+    );
     const nodes = Array.from({ length: 8 }, (_, i) => id(`n${i}`));
     await Promise.all(
       nodes.map((n) => handler.handle(n, { kind: 'PutNode', properties: {} }, ctx)),
@@ -116,10 +124,17 @@ describe('group commit: several nodes written by one statement (real Postgres)',
   });
 
   it('a node created elsewhere meanwhile fails its own write only; the rest of the batch lands', async () => {
-    const handler = new NodeCommandHandler(db, builtInModuleTypes(), undefined, undefined, {
-      maxInFlight: 1,
-      maxBatch: 64,
-    });
+    const handler = new NodeCommandHandler(
+      db,
+      builtInModuleTypes(),
+      testSecretsCipher(),
+      undefined,
+      undefined,
+      {
+        maxInFlight: 1,
+        maxBatch: 64,
+      },
+    );
     // Events of `taken` exist without its read model row: a create against version 0 hits the
     // unique (stream, version) key, as when another writer creates the node at the same moment.
     const [first, other, taken] = [id('first'), id('other'), id('taken')];

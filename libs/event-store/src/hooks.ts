@@ -24,8 +24,8 @@ const COLUMNS = 'id, url, events, created_by, created_at, deleted_at';
 
 /**
  * Stores a hook. Its row records the creating transaction (start_transaction_id's default), so
- * it receives the events of later transactions only. The secret is kept in clear because every
- * delivery is signed with it; it is never read back by anything but the deliverer.
+ * it receives the events of later transactions only. The secret comes encrypted (callers use the
+ * secrets cipher; the deliverer decrypts it to sign) and is never read back by anything else.
  */
 export async function createHook(
   sql: Sql,

@@ -9,6 +9,8 @@ export * from './checkpoints';
 export * from './node-documents';
 export * from './node-locks';
 export * from './node-command-handler';
+export * from './secrets-at-rest';
+export * from './reencrypt-secrets';
 export * from './relay';
 export * from './leader-lock';
 export * from './processes';

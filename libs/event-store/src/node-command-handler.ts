@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   changesPersistenceModules,
   decide,
@@ -7,9 +6,8 @@ import {
   ModuleTypeCatalog,
   NodeCommand,
   NodeDocument,
-  NodeEvent,
-  redactEvent,
 } from '@plexus/domain';
+import { SecretsCipher } from '@plexus/secrets-crypto';
 import { appendNodeWrite, appendNodeWrites, NodeWrite } from './appendNodeWrites';
 import { StreamVersionConflict } from './appendToStream';
 import { limitedNodeWrite, NO_WRITE_LIMITS, WriteLimits } from './bus-size';
@@ -18,7 +16,8 @@ import { GroupCommit, GroupCommitOptions } from './group-commit';
 import { readNodeDocument } from './node-documents';
 import { lockNodeDocument } from './node-locks';
 import { guardPersistenceDatabases } from './persistence-guard';
-import { EventMetadata, NewEvent } from './stored-event';
+import { openDocument, sealNodeWrite } from './secrets-at-rest';
+import { EventMetadata } from './stored-event';
 
 /** If-Match named a version the node is no longer (or not yet) at. */
 export class PreconditionFailed extends Error {
@@ -47,25 +46,6 @@ const MAX_ATTEMPTS = 5;
 /** The cached document cannot be trusted for this command's outcome: read the stored one. */
 class StaleCache extends Error {}
 
-/** Secrets go to the stored-only column; the payload others may see is redacted. */
-export function toNewEvent(
-  event: NodeEvent,
-  catalog: ModuleTypeCatalog,
-  metadata: EventMetadata,
-): NewEvent {
-  const redacted = redactEvent(event, catalog);
-  const dataJson = JSON.stringify(redacted.data);
-  const hasSecrets = dataJson !== JSON.stringify(event.data);
-  return {
-    eventId: randomUUID(),
-    type: event.type,
-    data: redacted.data as Record<string, unknown>,
-    dataJson,
-    secretData: hasSecrets ? (event.data as Record<string, unknown>) : undefined,
-    metadata,
-  };
-}
-
 /**
  * Runs a command against a node: read the document, decide, then append the events and save the
  * new document atomically.
@@ -79,11 +59,18 @@ export function toNewEvent(
  */
 export class NodeCommandHandler {
   /**
-   * The documents this replica last wrote. A write may decide on its cached document: the write
+   * The documents this replica last wrote, secrets in clear. A write may decide on its cached document: the write
    * statement still checks the version under the row lock, so a stale entry only costs a retry
    * with a fresh read (as does any outcome other than "events to append").
    */
   private readonly recent = new Map<string, NodeDocument>();
+
+  /**
+   * The stored (sealed) form of the documents in clear this replica holds: sealing the next
+   * version keeps the ciphertexts of the secrets that did not change, so a write only encrypts
+   * what it changes.
+   */
+  private readonly sealed = new WeakMap<NodeDocument, NodeDocument>();
 
   /** Optimistic writes of different nodes share statements and commits under load. */
   private readonly groupCommit: GroupCommit<NodeWrite, boolean>;
@@ -91,6 +78,8 @@ export class NodeCommandHandler {
   constructor(
     private readonly db: Database,
     private readonly catalog: ModuleTypeCatalog,
+    /** Encrypts secrets before they are stored, decrypts what is read (see secrets-at-rest). */
+    private readonly secrets: SecretsCipher,
     private readonly onCommitted: () => void = () => undefined,
     private readonly cacheSize = 10_000,
     groupCommit: GroupCommitOptions = { maxInFlight: 2, maxBatch: 64 },
@@ -176,6 +165,16 @@ export class NodeCommandHandler {
     if (this.recent.size > this.cacheSize) this.recent.delete(this.recent.keys().next().value!);
   }
 
+  /** The stored document, secrets decrypted. */
+  private async read(sql: Sql, nodeId: string, mode: 'read' | 'lock') {
+    const stored =
+      mode === 'lock' ? await lockNodeDocument(sql, nodeId) : await readNodeDocument(sql, nodeId);
+    if (!stored) return null;
+    const opened = openDocument(stored, this.catalog, this.secrets);
+    this.sealed.set(opened, stored);
+    return opened;
+  }
+
   private async attempt(
     sql: Sql,
     nodeId: string,
@@ -186,11 +185,7 @@ export class NodeCommandHandler {
   ): Promise<CommandResult> {
     const { expectedVersion, ...metadata } = ctx;
     const current =
-      mode === 'cached'
-        ? this.recent.get(nodeId)!
-        : mode === 'lock'
-          ? await lockNodeDocument(sql, nodeId)
-          : await readNodeDocument(sql, nodeId);
+      mode === 'cached' ? this.recent.get(nodeId)! : await this.read(sql, nodeId, mode);
     const version = current?.version ?? 0;
     if (expectedVersion !== undefined && expectedVersion !== version) {
       if (mode === 'cached') throw new StaleCache();
@@ -208,10 +203,20 @@ export class NodeCommandHandler {
       return { document: current ?? emptyNode(nodeId), appended: 0, eventTypes: [] };
     }
     const next = evolveAll(current ?? emptyNode(nodeId), events);
-    const stored = events.map((e) => toNewEvent(e, this.catalog, metadata));
+    // Secrets leave this process only encrypted: sealed here, before the size check and the
+    // append, so that everything above works in clear and what is measured, appended and relayed
+    // holds ciphertexts.
+    const before = current && this.sealed.get(current);
+    const sealed = sealNodeWrite(
+      { nodeId, expectedVersion: version, events, document: next },
+      metadata,
+      this.catalog,
+      this.secrets,
+      current && before ? { plain: current, stored: before } : null,
+    );
     let write: NodeWrite;
     try {
-      write = limitedNodeWrite(current, next, stored, this.limits);
+      write = limitedNodeWrite(current, sealed.document, sealed.events, this.limits);
     } catch (err) {
       if (mode === 'cached') throw new StaleCache();
       throw err;
@@ -224,6 +229,7 @@ export class NodeCommandHandler {
     if (mode === 'lock') await appendNodeWrite(sql, write);
     else if (!(await this.groupCommit.submit(write, signal)))
       throw new StreamVersionConflict(nodeId, version);
+    this.sealed.set(next, write.document);
     return { document: next, appended: events.length, eventTypes: events.map((e) => e.type) };
   }
 }

@@ -4,6 +4,7 @@ export * from './config-schema';
 export * from './built-in-types';
 export * from './reconcile-plan';
 export * from './module-host';
+export * from './open-secrets';
 export * from './types/local-security/security-provider';
 export {
   hashPassword,

@@ -1,6 +1,7 @@
 import { ModuleSpec, NodeDocument } from '@plexus/domain';
 import { SINGLE_MODULE_STOP_TIMEOUT_MS } from '@plexus/bus';
 import type { ModuleStatus } from '@plexus/bus';
+import type { SecretsDecryptor } from '@plexus/secrets-crypto';
 import {
   ModuleContext,
   ModuleInstance,
@@ -9,6 +10,7 @@ import {
   ModuleServices,
   ModuleTypeDefinition,
 } from './module-type';
+import { openModuleSecrets } from './open-secrets';
 import {
   dependencyOrder,
   IdleModule,
@@ -43,6 +45,12 @@ export interface ModuleHostOptions {
   holdsLease?: (moduleId: string) => boolean;
   /** The fencing token of a held lease (ModuleLeases.revision), handed to modules as ctx.lease. */
   leaseRevision?: (moduleId: string) => number | null;
+  /**
+   * Decrypts the secret values of the documents (they are encrypted at rest) before the plan
+   * compares them and modules get them. A module whose secrets it cannot decrypt fails to start
+   * or keeps its old config, with the reason. Without it, configs are handed over as they are.
+   */
+  secrets?: SecretsDecryptor;
   /** A module start (or stop) that takes longer fails (or is abandoned). */
   startTimeoutMs?: number;
   stopTimeoutMs?: number;
@@ -127,6 +135,10 @@ export class ModuleHost {
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
   private readonly singleStopTimeoutMs: number;
+  /** Documents whose secrets are decrypted already (a reevaluation applies one again). */
+  private readonly opened = new WeakSet<NodeDocument>();
+  /** Specs whose secrets could not be decrypted, and why: they are never handed to a module. */
+  private readonly undecryptable = new WeakMap<ModuleSpec, string>();
 
   constructor(private readonly options: ModuleHostOptions) {
     this.startTimeoutMs = options.startTimeoutMs ?? 30_000;
@@ -264,7 +276,25 @@ export class ModuleHost {
     }
   }
 
-  private async applyNow(doc: NodeDocument) {
+  /** The document with its modules' secrets decrypted, failures noted per module spec. */
+  private openSecrets(doc: NodeDocument): NodeDocument {
+    const secrets = this.options.secrets;
+    if (!secrets || this.opened.has(doc)) return doc;
+    const { document, failures } = openModuleSecrets(doc, this.options.registry, secrets);
+    for (const [spec, error] of failures) this.undecryptable.set(spec, error);
+    this.opened.add(document);
+    return document;
+  }
+
+  /** What a module is handed: its config, unless its secrets could not be decrypted. */
+  private configOf(spec: ModuleSpec) {
+    const problem = this.undecryptable.get(spec);
+    if (problem) throw new Error(problem);
+    return { ...spec.config };
+  }
+
+  private async applyNow(received: NodeDocument) {
+    const doc = this.openSecrets(received);
     const started = Date.now();
     const log = this.options.logger;
     const runningSpecs = new Map([...this.running].map(([id, s]) => [id, s.spec]));
@@ -416,7 +446,7 @@ export class ModuleHost {
       mayServe: () => this.mayServe(moduleId, spec),
       lease: () => this.lease(moduleId, spec),
     };
-    const starting = definition.start({ ...spec.config }, ctx);
+    const starting = definition.start(this.configOf(spec), ctx);
     let instance: ModuleInstance;
     try {
       instance = await withTimeout(starting, this.startTimeoutMs, `start of module "${moduleId}"`);
@@ -501,7 +531,7 @@ export class ModuleHost {
     if (slot.instance.reconfigure) {
       try {
         const inPlace = await withTimeout(
-          slot.instance.reconfigure({ ...spec.config }),
+          slot.instance.reconfigure(this.configOf(spec)),
           this.startTimeoutMs,
           `reconfigure of module "${moduleId}"`,
         );

@@ -17,8 +17,9 @@ import {
   recordHookAttempt,
   recordHookDeliveryHeldBack,
 } from '@plexus/event-store';
+import { SecretsCipher } from '@plexus/secrets-crypto';
 import { ControlPlaneEnv } from '../env';
-import { DATABASE } from '../infra/injection-tokens';
+import { DATABASE, SECRETS } from '../infra/injection-tokens';
 import { RelayService } from '../infra/relay.service';
 import { ControlPlaneMetrics } from '../metrics/metrics.service';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signDelivery } from './hook-signature';
@@ -61,6 +62,7 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
 
   constructor(
     @Inject(DATABASE) private readonly db: Database,
+    @Inject(SECRETS) private readonly secrets: SecretsCipher,
     private readonly relay: RelayService,
     private readonly env: ControlPlaneEnv,
     metrics: ControlPlaneMetrics,
@@ -167,7 +169,7 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
     const headers = {
       [DELIVERY_HEADER]: head.deliveryId,
       [EVENT_HEADER]: head.event.type,
-      [SIGNATURE_HEADER]: signDelivery(head.secret, body),
+      [SIGNATURE_HEADER]: signDelivery(this.secrets.decrypt(head.secret), body),
       'X-Plexus-Attempt': String(attempt),
     };
     const at = new Date();

@@ -22,10 +22,11 @@ import {
   listHooks,
   readHook,
 } from '@plexus/event-store';
+import { SecretsCipher } from '@plexus/secrets-crypto';
 import { ApiRequest } from '../auth/bearer-token.guard';
 import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from '../infra/dependency-breakers';
-import { DATABASE } from '../infra/injection-tokens';
+import { DATABASE, SECRETS } from '../infra/injection-tokens';
 import { CreateHookDto } from './dto/create-hook.dto';
 import { parseWebhookTargetPolicy, targetHostProblem, WebhookTargetPolicy } from './targets';
 
@@ -49,6 +50,7 @@ export class HooksController {
 
   constructor(
     @Inject(DATABASE) private readonly db: Database,
+    @Inject(SECRETS) private readonly secrets: SecretsCipher,
     private readonly breakers: DependencyBreakers,
     env: ControlPlaneEnv,
   ) {
@@ -67,7 +69,7 @@ export class HooksController {
       createHook(this.db, {
         url: body.url,
         events: [...new Set(body.events)],
-        secret: body.secret,
+        secret: this.secrets.encrypt(body.secret), // stored encrypted, like module secrets
         createdBy: req.caller!.name,
       }),
     );

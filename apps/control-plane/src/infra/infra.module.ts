@@ -9,12 +9,13 @@ import {
 } from '@plexus/event-store';
 import { openSessionsBucket } from '@plexus/sessions';
 import { builtInModuleTypes, ModuleTypeRegistry } from '@plexus/module-runtime';
+import { SecretsCipher, secretsCipherFromEnv } from '@plexus/secrets-crypto';
 import { ControlPlaneEnv } from '../env';
 import { BusLimit } from './bus-limit';
 import { DependencyBreakers, isConnectionError } from './dependency-breakers';
 import { RelayService } from './relay.service';
 import { ShutdownService } from './shutdown.service';
-import { CATALOG, DATABASE, NATS, RELAY_DATABASE, WRITE_LIMITS } from './injection-tokens';
+import { CATALOG, DATABASE, NATS, RELAY_DATABASE, SECRETS, WRITE_LIMITS } from './injection-tokens';
 
 /** Every pool of the control plane: no statement and no idle transaction holds on forever. */
 const poolTimeouts = (env: ControlPlaneEnv) => ({
@@ -86,15 +87,22 @@ const providers = [
     }),
   },
   { provide: CATALOG, useFactory: () => builtInModuleTypes() },
+  {
+    provide: SECRETS,
+    inject: [ControlPlaneEnv],
+    // validateEnv has checked the keys: the environment always has one.
+    useFactory: (env: ControlPlaneEnv) => secretsCipherFromEnv(env)!,
+  },
   DependencyBreakers,
   RelayService,
   ShutdownService,
   {
     provide: NodeCommandHandler,
-    inject: [DATABASE, CATALOG, RelayService, ControlPlaneEnv, WRITE_LIMITS],
+    inject: [DATABASE, CATALOG, SECRETS, RelayService, ControlPlaneEnv, WRITE_LIMITS],
     useFactory: (
       db: Database,
       catalog: ModuleTypeRegistry,
+      secrets: SecretsCipher,
       relay: RelayService,
       env: ControlPlaneEnv,
       limits: WriteLimits,
@@ -102,6 +110,7 @@ const providers = [
       new NodeCommandHandler(
         db,
         catalog,
+        secrets,
         () => relay.committed(),
         undefined,
         { maxInFlight: env.GROUP_COMMIT_IN_FLIGHT, maxBatch: env.GROUP_COMMIT_MAX_BATCH },
@@ -126,6 +135,7 @@ export class InfraModule {
         CATALOG,
         BusLimit,
         WRITE_LIMITS,
+        SECRETS,
         DependencyBreakers,
         RelayService,
         NodeCommandHandler,

@@ -6,3 +6,6 @@ export const NATS = Symbol('NATS');
 export const CATALOG = Symbol('CATALOG');
 /** WriteLimits of node writes: the bus limit and the node limits of the environment. */
 export const WRITE_LIMITS = Symbol('WRITE_LIMITS');
+
+/** The SecretsCipher of PLEXUS_SECRETS_KEY: secrets are stored and published encrypted with it. */
+export const SECRETS = Symbol('SECRETS');

@@ -29,13 +29,15 @@ import {
   listNodeSummaries,
   lockNodeRows,
   NodeWrite,
+  openDocument,
   PreconditionFailed,
   readNodeDocument,
   readNodeDocuments,
+  sealNodeWrite,
   StreamVersionConflict,
-  toNewEvent,
   WriteLimits,
 } from '@plexus/event-store';
+import { SecretsCipher } from '@plexus/secrets-crypto';
 import {
   parsePropertiesDetailed,
   PropertiesSyntaxError,
@@ -43,7 +45,7 @@ import {
 } from '@plexus/properties';
 import { DependencyBreakers, DependencyUnavailable } from '../infra/dependency-breakers';
 import { RelayService } from '../infra/relay.service';
-import { CATALOG, DATABASE, WRITE_LIMITS } from '../infra/injection-tokens';
+import { CATALOG, DATABASE, SECRETS, WRITE_LIMITS } from '../infra/injection-tokens';
 
 /** What an import did to one node of the file. */
 export interface ImportedNode {
@@ -68,7 +70,9 @@ interface Plan {
   section: NodeFileSection;
   version: number;
   events: NodeEvent[];
-  /** What to append (null when there are no events), checked against the write limits. */
+  /** The node after the events, in clear (null when there are no events). */
+  next: NodeDocument | null;
+  /** What to append (null when there are no events): sealed, checked against the write limits. */
   write: NodeWrite | null;
   current: NodeDocument | null;
 }
@@ -92,6 +96,7 @@ export class ModuleConfigService {
   constructor(
     @Inject(DATABASE) private readonly db: Database,
     @Inject(CATALOG) private readonly catalog: ModuleTypeCatalog,
+    @Inject(SECRETS) private readonly secrets: SecretsCipher,
     private readonly breakers: DependencyBreakers,
     private readonly relay: RelayService,
     @Inject(WRITE_LIMITS) private readonly limits: WriteLimits,
@@ -188,22 +193,26 @@ export class ModuleConfigService {
     metadata: EventMetadata,
     expectedVersion?: number,
   ): Plan[] {
-    const stored = new Map(docs.map((d) => [d.nodeId, d]));
+    const stored = new Map(
+      docs.map((d) => [d.nodeId, openDocument(d, this.catalog, this.secrets)]),
+    );
     return sections.map((section): Plan => {
       const current = stored.get(section.nodeId) ?? null;
       const version = current?.version ?? 0;
       if (expectedVersion !== undefined && expectedVersion !== version)
         throw new PreconditionFailed(expectedVersion, version);
       const events = this.decide(current, section);
-      const write = events.length
-        ? limitedNodeWrite(
-            current,
-            evolveAll(current ?? emptyNode(section.nodeId), events),
-            events.map((e) => toNewEvent(e, this.catalog, metadata)),
-            this.limits,
-          )
-        : null;
-      return { section, version, events, write, current };
+      if (!events.length) return { section, version, events, next: null, write: null, current };
+      const next = evolveAll(current ?? emptyNode(section.nodeId), events);
+      // Sealed (secrets encrypted) before the size check: what is measured is what is stored.
+      const sealed = sealNodeWrite(
+        { nodeId: section.nodeId, expectedVersion: version, events, document: next },
+        metadata,
+        this.catalog,
+        this.secrets,
+      );
+      const write = limitedNodeWrite(current, sealed.document, sealed.events, this.limits);
+      return { section, version, events, next, write, current };
     });
   }
 
@@ -235,10 +244,10 @@ export class ModuleConfigService {
         const changed = current
           .filter((p) => p.write !== null)
           .sort((a, b) => byNodeId(a.section, b.section));
-        if (changed.some((p) => changesPersistenceModules(p.current, p.write!.document)))
+        if (changed.some((p) => changesPersistenceModules(p.current, p.next!)))
           await guardPersistenceDatabases(
             sql,
-            changed.map((p) => p.write!.document),
+            changed.map((p) => p.next!),
           );
         // Still checks the version: a node created meanwhile (no row to lock) is a conflict.
         for (const { write } of changed) await appendNodeWrite(sql, write!);

@@ -15,11 +15,13 @@ import {
   Database,
   listNodeSummaries,
   NodeCommandHandler,
+  openDocument,
   readNodeDocument,
   readNodeDocumentAt,
 } from '@plexus/event-store';
+import { SecretsCipher } from '@plexus/secrets-crypto';
 import { DependencyBreakers } from '../infra/dependency-breakers';
-import { CATALOG, DATABASE } from '../infra/injection-tokens';
+import { CATALOG, DATABASE, SECRETS } from '../infra/injection-tokens';
 
 export function checkId(field: string, value: string) {
   const problem = idProblem(field, value);
@@ -32,6 +34,7 @@ export class NodesService {
   constructor(
     @Inject(DATABASE) private readonly db: Database,
     @Inject(CATALOG) private readonly catalog: ModuleTypeCatalog,
+    @Inject(SECRETS) private readonly secrets: SecretsCipher,
     private readonly commands: NodeCommandHandler,
     private readonly breakers: DependencyBreakers,
   ) {}
@@ -56,7 +59,7 @@ export class NodesService {
     return redactDocument(doc, this.catalog);
   }
 
-  /** Secrets in clear: for diffing and reverting, never for answers. */
+  /** As stored: secret values encrypted (answers redact them by the same rule). */
   private async documentAt(
     nodeId: string,
     at: { version?: number; asOf?: Date },
@@ -79,17 +82,22 @@ export class NodesService {
     return doc;
   }
 
+  /** Secrets in clear: for diffing and reverting, never for answers. */
+  private async documentInClear(nodeId: string, at: { version?: number }) {
+    return openDocument(await this.documentAt(nodeId, at), this.catalog, this.secrets);
+  }
+
   async diff(nodeId: string, from: number, to?: number): Promise<NodeDiff> {
     const [a, b] = await Promise.all([
-      this.documentAt(nodeId, { version: from }),
-      this.documentAt(nodeId, to === undefined ? {} : { version: to }),
+      this.documentInClear(nodeId, { version: from }),
+      this.documentInClear(nodeId, to === undefined ? {} : { version: to }),
     ]);
     return diffDocuments(a, b, this.catalog);
   }
 
   /** Appends the events that restore version `toVersion`'s configuration; running processes converge on it. */
   async revert(nodeId: string, toVersion: number, ctx: CommandContext) {
-    const target = await this.documentAt(nodeId, { version: toVersion });
+    const target = await this.documentInClear(nodeId, { version: toVersion });
     return this.execute(nodeId, { kind: 'RestoreNode', target }, ctx);
   }
 }

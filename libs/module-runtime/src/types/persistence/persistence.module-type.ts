@@ -22,7 +22,7 @@ import {
   SubmittedJob,
   upsertSchedule,
 } from '@plexus/batch-jobs';
-import { StringMap } from '@plexus/domain';
+import { dbUrlCredentialsProblem, StringMap } from '@plexus/domain';
 import { validateConfigAgainst } from '../../config-schema';
 import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from '../../module-type';
 import { DEFAULT_MAX_IDLE, DEFAULT_MAX_TOTAL, PersistenceConfig } from './persistence.schema';
@@ -45,7 +45,8 @@ interface Settings {
 }
 
 function settingsOf(config: StringMap): Settings {
-  const problems = validatePersistenceConfig(config);
+  // Not the db.url credentials rule: a module stored before it still runs (writes refuse it).
+  const problems = configShapeProblems(config);
   if (problems.length) throw new Error(problems.join('; '));
   return {
     url: config['db.url'].trim(),
@@ -57,7 +58,7 @@ function settingsOf(config: StringMap): Settings {
   };
 }
 
-export function validatePersistenceConfig(config: StringMap): string[] {
+function configShapeProblems(config: StringMap): string[] {
   const problems = validateConfigAgainst(PersistenceConfig, config);
   const maxIdle = Number(config['db.connectionpool.maxidle'] ?? DEFAULT_MAX_IDLE);
   const maxTotal = Number(config['db.connectionpool.maxtotal'] ?? DEFAULT_MAX_TOTAL);
@@ -65,6 +66,14 @@ export function validatePersistenceConfig(config: StringMap): string[] {
     problems.push(
       `config.db.connectionpool.maxidle (${maxIdle}) must not exceed db.connectionpool.maxtotal (${maxTotal})`,
     );
+  return problems;
+}
+
+/** What the control plane checks on every write, import and first start (through the catalog). */
+export function validatePersistenceConfig(config: StringMap): string[] {
+  const problems = configShapeProblems(config);
+  const credentials = dbUrlCredentialsProblem(config['db.url']);
+  if (credentials) problems.push(`config.${credentials}`);
   return problems;
 }
 

@@ -40,6 +40,26 @@ describe('persistence module config', () => {
     expect(type.validateConfig({})).toEqual([expect.stringMatching(/^config\.db\.url must be/)]);
   });
 
+  it('refuses credentials inside db.url, pointing at db.password', () => {
+    for (const url of [
+      'postgres://cdr:s3cret@db-fhir.internal:5432/cdr_fhir',
+      'postgresql://cdr:@db/cdr',
+      'jdbc:postgresql://cdr:s3cret@db:5432/cdr',
+      'jdbc:postgresql://db:5432/cdr?user=cdr&password=s3cret',
+      'jdbc:postgresql://db:5432/cdr?ssl=true&PASSWORD=s3cret',
+      'postgres://db/cdr?password=s3cret',
+      'postgres://db/cdr?sslmode=verify-full&sslpassword=s3cret',
+    ])
+      expect(type.validateConfig({ ...valid, 'db.url': url })).toEqual([
+        'config.db.url must not hold credentials (user:password@ or password=): ' +
+          'put the password in db.password (kept secret) and the user in db.username',
+      ]);
+    // a user name alone is no secret; nor is a query option that merely ends in "password"
+    expect(
+      type.validateConfig({ ...valid, 'db.url': 'postgres://cdr@db:5432/cdr?sslpassword_hint=x' }),
+    ).toEqual([]);
+  });
+
   it('refuses more idle connections than connections', () => {
     expect(
       type.validateConfig({
