@@ -3,7 +3,7 @@ import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservice
 import { connect, NatsConnection } from 'nats';
 import { firstValueFrom, timeout } from 'rxjs';
 import { Client } from 'pg';
-import { NODES_BUCKET, PATTERNS, SeedNodeReply } from '@plexus/bus';
+import { NODES_BUCKET, SeedNodeReply, seedNodeSubject } from '@plexus/bus';
 import { hashPassword } from '@plexus/module-runtime';
 import { createTestDatabase } from './support/databases';
 import { eventsOnStream } from './support/event-stream';
@@ -151,10 +151,11 @@ describe('secrets (real Postgres and NATS)', () => {
       options: { servers: NATS_URL },
     });
     try {
+      const seededId = nodeName('seed');
       const reply = await firstValueFrom(
         client
-          .send<SeedNodeReply>(PATTERNS.seedNode, {
-            nodeId: nodeName('seed'),
+          .send<SeedNodeReply>(seedNodeSubject(seededId), {
+            nodeId: seededId,
             processId: 'p-test',
             properties: { 'module.db.type': 'persistence', 'module.db.config.db.url': url },
           })
