@@ -4,6 +4,7 @@ import { AuditIndexes1764200000000 } from './1764200000000-audit-indexes';
 import { AdminTokens1764300000000 } from './1764300000000-admin-tokens';
 import { Webhooks1764400000000 } from './1764400000000-webhooks';
 import { NodeScaling1764500000000 } from './1764500000000-node-scaling';
+import { LeaderLeases1764650000000 } from './1764650000000-leader-leases';
 
 /** Listed by hand (not globbed) so they survive bundling. Append new ones at the end. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   AdminTokens1764300000000,
   Webhooks1764400000000,
   NodeScaling1764500000000,
+  LeaderLeases1764650000000,
 ];

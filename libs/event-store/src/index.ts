@@ -9,7 +9,7 @@ export * from './checkpoints';
 export * from './node-documents';
 export * from './node-command-handler';
 export * from './relay';
-export * from './leader-lock';
+export * from './leader-lease';
 export * from './processes';
 export * from './queryEvents';
 export * from './readEvent';
