@@ -18,6 +18,7 @@ import {
 import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from './dependency-breakers';
 import { NATS, RELAY_DATABASE } from './injection-tokens';
+import { republishCurrentState, RepublishResult } from './republish';
 
 /**
  * Runs the relay on whichever replica holds the relay lease (LeaderLease: a row in Postgres that
@@ -42,7 +43,7 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   lastLagMs = 0;
 
   constructor(
-    @Inject(RELAY_DATABASE) relayDb: Database,
+    @Inject(RELAY_DATABASE) private readonly relayDb: Database,
     @Inject(NATS) private readonly nc: NatsConnection,
     env: ControlPlaneEnv,
     breakers: DependencyBreakers,
@@ -107,6 +108,16 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   private assertLeader() {
     const fence = this.lease.fence;
     if (!fence) throw new LeaseLost({ lease: RELAY_LEASE, term: 'lapsed' });
+  }
+
+  /**
+   * Puts every node's current document and desired process count from Postgres into NATS
+   * (leader only): see republishCurrentState.
+   */
+  async republishAll(): Promise<RepublishResult> {
+    this.assertLeader();
+    this.sink.forgetRevisions();
+    return republishCurrentState(this.relayDb, this.sink);
   }
 
   /** Called after every local commit. */
