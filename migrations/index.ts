@@ -5,6 +5,7 @@ import { AdminTokens1764300000000 } from './1764300000000-admin-tokens';
 import { Webhooks1764400000000 } from './1764400000000-webhooks';
 import { NodeScaling1764500000000 } from './1764500000000-node-scaling';
 import { ProcessArchive1764650000000 } from './1764650000000-process-archive';
+import { LeaderLeases1764700000000 } from './1764700000000-leader-leases';
 
 /** Listed by hand (not globbed) so they survive bundling. Append new ones at the end. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   Webhooks1764400000000,
   NodeScaling1764500000000,
   ProcessArchive1764650000000,
+  LeaderLeases1764700000000,
 ];

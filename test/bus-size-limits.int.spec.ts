@@ -270,7 +270,7 @@ describe('size limits that keep the bus flowing (own NATS with max_payload 64 Ki
           truncated: true,
         }),
       ]);
-      expect(stubs[0]).toHaveProperty('globalPosition');
+      expect(stubs[0]).toHaveProperty('position');
       expect(stubs[0]).toHaveProperty('recordedAt');
       expect(stubs[0]).not.toHaveProperty('data');
       // and the whole event is still there to read

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { connect, NatsConnection } from 'nats';
-import { Client } from 'pg';
-import { RELAY_LOCK_KEY } from '@plexus/event-store';
 import { createTestDatabase } from './support/databases';
 import { eventsOnStream } from './support/event-stream';
 import { RunningControlPlane, startControlPlane } from './support/control-plane';
+import { starveRelayLeader } from './support/leader-lease';
 import { waitFor } from './support/ports';
 
 /**
- * Two control-plane replicas on one database: exactly one relays. When the leader's database
- * session dies (as it does when its process is killed), the other takes over and nothing is lost.
+ * Two control-plane replicas on one database: exactly one relays. When the leader cannot renew
+ * its lease (its process is frozen or cut off from Postgres), it steps down, a new term starts and
+ * nothing is lost. (test/leader-freeze.e2e.spec.ts freezes a real process.)
  */
 describe('relay failover between two control-plane replicas', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -19,8 +19,8 @@ describe('relay failover between two control-plane replicas', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    a = await startControlPlane({ databaseUrl: db.url });
-    b = await startControlPlane({ databaseUrl: db.url });
+    a = await startControlPlane({ databaseUrl: db.url, env: { LEADER_LEASE_MS: '1500' } });
+    b = await startControlPlane({ databaseUrl: db.url, env: { LEADER_LEASE_MS: '1500' } });
     nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
   });
   afterAll(async () => {
@@ -33,7 +33,7 @@ describe('relay failover between two control-plane replicas', () => {
   const relayRoles = async () =>
     Promise.all([a, b].map(async (cp) => (await cp.api.get('/health')).body.relay));
 
-  it('has one leader; when its session dies the other replica takes over and publishes every event', async () => {
+  it('has one leader; when it cannot renew its lease a new term takes over and publishes every event', async () => {
     const roles = await waitFor('a relay leader', async () => {
       const r = await relayRoles();
       return r.includes('leader') && r;
@@ -51,19 +51,8 @@ describe('relay failover between two control-plane replicas', () => {
       async () => (await eventsOnStream(nc, nodeId)).length === 2,
     );
 
-    // Kill the leader's lock session, as a crash of its process would.
-    const admin = new Client({ connectionString: db.url });
-    await admin.connect();
-    try {
-      const { rowCount } = await admin.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_locks
-         WHERE locktype = 'advisory' AND objid = $1 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-        [RELAY_LOCK_KEY],
-      );
-      expect(rowCount).toBe(1);
-    } finally {
-      await admin.end();
-    }
+    // The leader cannot renew its lease (frozen, cut off): it steps down and a new term starts.
+    const endedTerm = await starveRelayLeader(db.url, [a.api, b.api]);
 
     for (let i = 0; i < 5; i++)
       await (i % 2 ? a : b).api.patch(`/nodes/${nodeId}/modules/web/config`, { message: `m${i}` });
@@ -83,6 +72,9 @@ describe('relay failover between two control-plane replicas', () => {
       return r.filter((x) => x === 'leader').length === 1 && r;
     });
     expect(rolesAfter.sort()).toEqual(['leader', 'standby']);
+    const terms = await Promise.all([a, b].map(async (cp) => (await cp.api.get('/health')).body));
+    const leaderTerm = terms.find((h) => h.relay === 'leader')!.relayTerm;
+    expect(BigInt(leaderTerm)).toBeGreaterThan(endedTerm);
   });
 
   it("lets two replicas write one node in turns, each deciding on the other's latest change", async () => {

@@ -16,6 +16,7 @@ import { InfraModule } from './infra/infra.module';
 import { ModuleConfigController } from './module-config/module-config.controller';
 import { ModuleConfigService } from './module-config/module-config.service';
 import { ModuleTypesController } from './module-types/module-types.controller';
+import { NatsRepairService } from './nats-repair/nats-repair.service';
 import { NodesController } from './nodes/nodes.controller';
 import { NodesService } from './nodes/nodes.service';
 import { MetricsController } from './metrics/metrics.controller';
@@ -93,6 +94,7 @@ export class AppModule {
         TokenCache,
         HookDeliveryService,
         BatchJobsService,
+        NatsRepairService,
         { provide: APP_GUARD, useClass: BearerTokenGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
       ],

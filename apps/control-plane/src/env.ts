@@ -98,6 +98,21 @@ export class ControlPlaneEnv {
   RELAY_IDLE_POLL_MS: number = 250;
 
   /**
+   * Relay leadership is a lease in Postgres: a leader that stops renewing it (dead, frozen, cut
+   * off) loses it this long after its last renewal, and another replica takes over.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'LEADER_LEASE_MS must be an integer' })
+  @Min(1000, { message: 'LEADER_LEASE_MS must be at least 1000' })
+  LEADER_LEASE_MS: number = 5000;
+
+  /** How often the leader checks that NATS still holds its streams and buckets (and repairs them). */
+  @Type(() => Number)
+  @IsInt({ message: 'NATS_CHECK_MS must be an integer' })
+  @Min(100, { message: 'NATS_CHECK_MS must be at least 100' })
+  NATS_CHECK_MS: number = 3000;
+
+  /**
    * Group commit: node writes that arrive while this many statements are in flight wait and go
    * together in the next one (one statement and one commit for up to GROUP_COMMIT_MAX_BATCH).
    */

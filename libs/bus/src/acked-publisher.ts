@@ -1,8 +1,28 @@
 import { createInbox, headers, Msg, MsgHdrs, NatsConnection } from 'nats';
 
+/** One message for a JetStream stream. */
+export interface OutgoingMessage {
+  subject: string;
+  data: Uint8Array;
+  /** Nats-Msg-Id: the stream drops a repeat within its duplicate window. */
+  msgId?: string;
+  /**
+   * Nats-Expected-Last-Subject-Sequence: the stream refuses the message unless the last one on
+   * its subject has this sequence (0: none). What a compare-and-set KV put sends.
+   */
+  expectedLastSubjectSequence?: number;
+}
+
+/** How JetStream answered one message: stored at `seq`, or refused. */
+export type PublishResult =
+  | { ok: true; seq: number; duplicate: boolean }
+  | { ok: false; errCode?: number; description: string };
+
+/** JetStream's error code for a Nats-Expected-Last-Subject-Sequence that did not hold. */
+export const WRONG_LAST_SEQUENCE = 10071;
+
 interface PendingAck {
-  resolve: () => void;
-  reject: (err: Error) => void;
+  resolve: (result: PublishResult) => void;
 }
 
 /**
@@ -29,28 +49,34 @@ export class AckedPublisher {
   }
 
   /**
-   * Publishes every message (in order, on this connection) and resolves when all are stored. A
-   * message the client refuses to send (larger than the server's max_payload) fails the batch at
-   * once; no acknowledgement of the batch is waited for after it has failed.
+   * Publishes every message (in order, on this connection) and resolves with each one's answer
+   * once all have answered; rejects when some did not within `timeoutMs`. `guard` runs before each
+   * message is handed to the client: when it throws, the rest are not sent and the call rejects
+   * with its error (the relay stops there when its leadership has lapsed, even mid-batch).
    */
-  async publishAll(
-    messages: { subject: string; data: Uint8Array; msgId?: string }[],
+  async publishEach(
+    messages: OutgoingMessage[],
     timeoutMs: number,
-  ): Promise<void> {
+    guard?: () => void,
+  ): Promise<PublishResult[]> {
     const ids: string[] = [];
     let timer: NodeJS.Timeout | undefined;
     try {
-      const acks = messages.map(({ subject, data, msgId }) => {
+      const acks = messages.map(({ subject, data, msgId, expectedLastSubjectSequence }) => {
+        guard?.();
         const id = String(++this.seq);
         let h: MsgHdrs | undefined;
-        if (msgId) {
+        if (msgId || expectedLastSubjectSequence !== undefined) {
           h = headers();
-          h.set('Nats-Msg-Id', msgId);
+          if (msgId) h.set('Nats-Msg-Id', msgId);
+          if (expectedLastSubjectSequence !== undefined)
+            h.set('Nats-Expected-Last-Subject-Sequence', String(expectedLastSubjectSequence));
         }
-        // Throws synchronously when the client will not send it: nothing is pending for it then.
+        // Throws synchronously when the client will not send it (larger than the server's
+        // max_payload): nothing is pending for it then, and the batch fails at once.
         this.nc.publish(subject, data, { reply: `${this.inbox}.${id}`, headers: h });
         ids.push(id);
-        return new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+        return new Promise<PublishResult>((resolve) => this.pending.set(id, { resolve }));
       });
       const timedOut = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -58,11 +84,22 @@ export class AckedPublisher {
           timeoutMs,
         );
       });
-      await Promise.race([Promise.all(acks), timedOut]);
+      return await Promise.race([Promise.all(acks), timedOut]);
     } finally {
       clearTimeout(timer);
       for (const id of ids) this.pending.delete(id); // acks arriving later are ignored
     }
+  }
+
+  /** Publishes every message (in order, on this connection) and resolves when all are stored. */
+  async publishAll(
+    messages: OutgoingMessage[],
+    timeoutMs: number,
+    guard?: () => void,
+  ): Promise<void> {
+    const results = await this.publishEach(messages, timeoutMs, guard);
+    const refused = results.find((r) => !r.ok);
+    if (refused && !refused.ok) throw new Error(refused.description);
   }
 
   private settle(msg: Msg) {
@@ -72,18 +109,30 @@ export class AckedPublisher {
     this.pending.delete(id);
     // A status reply (503: no stream listens on the subject) has headers and an empty body.
     if (msg.headers?.hasError) {
-      waiting.reject(
-        new Error(`JetStream publish failed: ${msg.headers.code} ${msg.headers.description}`),
-      );
+      waiting.resolve({
+        ok: false,
+        description: `JetStream publish failed: ${msg.headers.code} ${msg.headers.description}`,
+      });
       return;
     }
     try {
-      const ack = msg.json<{ error?: { code?: number; description?: string } }>();
+      const ack = msg.json<{
+        seq?: number;
+        duplicate?: boolean;
+        error?: { code?: number; err_code?: number; description?: string };
+      }>();
       if (ack.error)
-        waiting.reject(new Error(`JetStream refused a message: ${ack.error.description}`));
-      else waiting.resolve();
+        waiting.resolve({
+          ok: false,
+          errCode: ack.error.err_code,
+          description: `JetStream refused a message: ${ack.error.description}`,
+        });
+      else waiting.resolve({ ok: true, seq: ack.seq ?? 0, duplicate: ack.duplicate === true });
     } catch {
-      waiting.reject(new Error('JetStream answered a publish with something that is not an ack'));
+      waiting.resolve({
+        ok: false,
+        description: 'JetStream answered a publish with something that is not an ack',
+      });
     }
   }
 }

@@ -13,6 +13,8 @@ export const nodeEventsFilter = (nodeId: string) => `plexus.events.${subjectToke
 
 /** KV bucket with the latest full document of every node: what workers watch. Key = node ID. */
 export const NODES_BUCKET = 'plexus-nodes';
+/** The JetStream stream behind NODES_BUCKET (JetStream names a bucket's stream KV_<bucket>). */
+export const NODES_BUCKET_STREAM = `KV_${NODES_BUCKET}`;
 
 /**
  * KV bucket with the process count each node should run (key as nodeDocumentKey): a copy of the

@@ -1,11 +1,13 @@
-import { JetStreamClient, KV, NatsConnection } from 'nats';
+import { KV, NatsConnection } from 'nats';
 import { NodeDocument, RecordedEvent } from '@plexus/domain';
-import { AckedPublisher } from './acked-publisher';
+import { AckedPublisher, OutgoingMessage, WRONG_LAST_SEQUENCE } from './acked-publisher';
 import { eventSubject, nodeDocumentKey, NODES_BUCKET } from './names';
+import { decodeNodeDocument, openNodesBucket } from './node-documents';
 import {
   desiredProcessesFromEvents,
+  DesiredProcesses,
   openScalingBucket,
-  putDesiredProcesses,
+  putDesiredProcessesIfNewer,
 } from './scaling-bucket';
 
 /** An event on the events stream: the recorded event as the event store keeps it. */
@@ -20,7 +22,7 @@ export interface TruncatedEvent {
   nodeId: string;
   type: string;
   version: number;
-  globalPosition: string;
+  position: string;
   recordedAt: string;
   truncated: true;
 }
@@ -41,6 +43,27 @@ const encoder = new TextEncoder();
 /** Room for what a message carries besides its JSON: the Nats-Msg-Id header and its framing. */
 const HEADER_BYTES = 256;
 
+/** Compare-and-set rounds for one document before the batch fails (and is retried whole). */
+const MAX_DOCUMENT_ROUNDS = 5;
+
+export interface NatsRelaySinkOptions {
+  ackTimeoutMs?: number;
+  /**
+   * Runs before each message is handed to the client; throwing stops the batch there. The relay
+   * leader checks that its lease is still valid on its own clock, so that a process resumed after
+   * a freeze publishes nothing more.
+   */
+  guard?: () => void;
+  /** Told of each event published as a stub and each document not put (too large), once sent. */
+  onOversized?: (message: OversizedMessage) => void;
+}
+
+/** What this sink last knew of a key of the nodes bucket: its revision and the version in it. */
+interface KnownEntry {
+  revision: number;
+  version: number;
+}
+
 /**
  * Publishes a relay batch: every event to the events stream (msg-id = event ID, so a re-publish
  * after a crash is dropped by JetStream's dedup), and the latest document of every node touched to
@@ -48,69 +71,209 @@ const HEADER_BYTES = 256;
  * JetStream stores in the order sent; it resolves only when every one is acknowledged. The process
  * count a node's last scaling event in the batch sets goes to the scaling bucket (for supervisors).
  *
+ * Documents are put with compare-and-set (Nats-Expected-Last-Subject-Sequence = the revision this
+ * sink last wrote or read), so a put prepared by a leader that has since lost its lease (a
+ * publish flushed after a freeze) cannot replace what the next leader wrote: it names a revision
+ * that is no longer the last. When a put is refused the key is read again, and the document is
+ * put again only if the stored one is not newer: a node's document in the bucket never goes back
+ * to an older version, whoever writes.
+ *
  * No single message stops it: an event larger than the server's max_payload (written before the
  * limit was lowered) goes out as a TruncatedEvent under the same msg-id, and such a document is
- * not put (workers keep their last one); each is reported to `onOversized` once published.
+ * not put (workers keep their last one); each is reported to `onOversized`.
  */
 export class NatsRelaySink {
-  private readonly js: JetStreamClient;
   private kv: KV | null = null;
   private scalingKv: KV | null = null;
   private readonly acked: AckedPublisher;
+  private readonly known = new Map<string, KnownEntry>();
+  private readonly encoded = new WeakMap<NodeDocument, Uint8Array>();
+  private readonly ackTimeoutMs: number;
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly ackTimeoutMs = 5000,
-    private readonly onOversized: (message: OversizedMessage) => void = () => undefined,
+    private readonly options: NatsRelaySinkOptions = {},
   ) {
-    this.js = nc.jetstream();
     this.acked = new AckedPublisher(nc);
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 5000;
+  }
+
+  /**
+   * Forgets every revision learnt: after a takeover or a repaired NATS, each key's revision is
+   * read again before its next put.
+   */
+  forgetRevisions() {
+    this.known.clear();
+    this.kv = null;
+    this.scalingKv = null;
   }
 
   private async nodesBucket(): Promise<KV> {
-    this.kv ??= await this.js.views.kv(NODES_BUCKET);
+    this.kv ??= await openNodesBucket(this.nc);
     return this.kv;
   }
 
-  async publish(events: PublishedEvent[], documents: NodeDocument[]): Promise<void> {
-    await this.nodesBucket(); // created with its options if missing (the puts below need it)
-    const desired = desiredProcessesFromEvents(events);
-    if (desired.length) this.scalingKv ??= await openScalingBucket(this.nc);
-    const maxPayload = this.nc.info?.max_payload ?? Infinity;
+  async publish(events: PublishedEvent[], all: NodeDocument[]): Promise<void> {
+    const kv = await this.nodesBucket(); // created with its options if missing (the puts below need it)
     const oversized: OversizedMessage[] = [];
-    const messages: { subject: string; data: Uint8Array; msgId?: string }[] = [];
-    for (const e of events) {
-      let data = encoder.encode(JSON.stringify(e));
-      if (data.length + HEADER_BYTES > maxPayload) {
-        oversized.push({
-          kind: 'event',
-          nodeId: e.nodeId,
-          eventId: e.eventId,
-          type: e.type,
-          bytes: data.length,
-          maxPayload,
-        });
-        data = encoder.encode(JSON.stringify(truncated(e)));
-      }
-      messages.push({ subject: eventSubject(e.nodeId, e.type), data, msgId: e.eventId });
-    }
-    // Sent together with the events: a worker that sees a document before its events is fine.
-    // A KV put is a publish to the bucket's subject for the key.
-    for (const d of documents) {
-      const data = encoder.encode(JSON.stringify(d));
-      if (data.length + HEADER_BYTES > maxPayload) {
-        oversized.push({ kind: 'document', nodeId: d.nodeId, bytes: data.length, maxPayload });
-        continue;
-      }
-      messages.push({ subject: `$KV.${NODES_BUCKET}.${nodeDocumentKey(d.nodeId)}`, data });
-    }
-    await Promise.all([
-      this.acked.publishAll(messages, this.ackTimeoutMs),
-      ...desired.map((d) => putDesiredProcesses(this.scalingKv!, d)),
+    const documents = this.publishable(all, oversized);
+    await this.learn(
+      kv,
+      documents.filter((d) => !this.known.has(nodeDocumentKey(d.nodeId))),
+    );
+    const desired = desiredProcessesFromEvents(events);
+    const puts = documents.filter((d) => this.isNotOlder(d));
+    const [results] = await Promise.all([
+      this.acked.publishEach(
+        [
+          ...events.map((e) => this.eventMessage(e, oversized)),
+          // Sent together with the events: a worker that sees a document before its events is
+          // fine. A KV put is a publish to the bucket's subject for the key.
+          ...puts.map((d) => this.documentMessage(d)),
+        ],
+        this.ackTimeoutMs,
+        this.options.guard,
+      ),
+      desired.length ? this.putDesired(desired) : undefined,
     ]);
-    oversized.forEach((o) => this.onOversized(o));
+    const refusedEvent = results.slice(0, events.length).find((r) => !r.ok);
+    if (refusedEvent && !refusedEvent.ok) throw new Error(refusedEvent.description);
+    const conflicts = this.settleDocuments(puts, results.slice(events.length));
+    if (conflicts.length) await this.putDocuments(conflicts);
+    oversized.forEach((o) => this.options.onOversized?.(o));
+  }
+
+  private maxPayload() {
+    return this.nc.info?.max_payload ?? Infinity;
+  }
+
+  /** The event as published: itself, or a TruncatedEvent when it exceeds max_payload. */
+  private eventMessage(e: PublishedEvent, oversized: OversizedMessage[]): OutgoingMessage {
+    let data = encoder.encode(JSON.stringify(e));
+    const maxPayload = this.maxPayload();
+    if (data.length + HEADER_BYTES > maxPayload) {
+      oversized.push({
+        kind: 'event',
+        nodeId: e.nodeId,
+        eventId: e.eventId,
+        type: e.type,
+        bytes: data.length,
+        maxPayload,
+      });
+      data = encoder.encode(JSON.stringify(truncated(e)));
+    }
+    return { subject: eventSubject(e.nodeId, e.type), data, msgId: e.eventId };
+  }
+
+  /** The documents that fit in a message; the others are reported in `oversized`. */
+  private publishable(documents: NodeDocument[], oversized: OversizedMessage[]) {
+    const maxPayload = this.maxPayload();
+    return documents.filter((d) => {
+      const data = this.encode(d);
+      if (data.length + HEADER_BYTES <= maxPayload) return true;
+      oversized.push({ kind: 'document', nodeId: d.nodeId, bytes: data.length, maxPayload });
+      return false;
+    });
+  }
+
+  /** A document's JSON, encoded once however often it is measured and put. */
+  private encode(d: NodeDocument): Uint8Array {
+    let data = this.encoded.get(d);
+    if (!data) this.encoded.set(d, (data = encoder.encode(JSON.stringify(d))));
+    return data;
+  }
+
+  /**
+   * Puts node documents into the nodes bucket, never replacing a newer version of a node with an
+   * older one (compare-and-set, read again on conflict). What the relay does for each batch, and
+   * what a repair or a re-encryption uses to republish every current document.
+   */
+  async putDocuments(all: NodeDocument[]): Promise<{ put: number; skipped: number }> {
+    const kv = await this.nodesBucket();
+    const oversized: OversizedMessage[] = [];
+    const documents = this.publishable(all, oversized);
+    oversized.forEach((o) => this.options.onOversized?.(o));
+    let pending = documents;
+    let put = 0;
+    for (let round = 0; pending.length; round++) {
+      if (round === MAX_DOCUMENT_ROUNDS)
+        throw new Error(
+          `node documents of ${pending.map((d) => d.nodeId).join(', ')} kept changing under this put`,
+        );
+      const unknown = round === 0 ? pending.filter((d) => !this.known.has(key(d))) : pending;
+      await this.learn(kv, unknown);
+      const puts = pending.filter((d) => this.isNotOlder(d));
+      const results = await this.acked.publishEach(
+        puts.map((d) => this.documentMessage(d)),
+        this.ackTimeoutMs,
+        this.options.guard,
+      );
+      const conflicts = this.settleDocuments(puts, results);
+      put += puts.length - conflicts.length;
+      pending = conflicts;
+    }
+    return { put, skipped: all.length - put };
+  }
+
+  /** Puts each node's desired process count unless the bucket holds a newer one. */
+  async putDesired(desired: DesiredProcesses[]): Promise<void> {
+    this.scalingKv ??= await openScalingBucket(this.nc);
+    for (const d of desired) {
+      this.options.guard?.();
+      await putDesiredProcessesIfNewer(this.scalingKv, d);
+    }
+  }
+
+  private documentMessage(d: NodeDocument): OutgoingMessage {
+    const k = key(d);
+    return {
+      subject: `$KV.${NODES_BUCKET}.${k}`,
+      data: this.encode(d),
+      expectedLastSubjectSequence: this.known.get(k)?.revision ?? 0,
+    };
+  }
+
+  /** False when the bucket is known to hold a newer version of the node than `d`. */
+  private isNotOlder(d: NodeDocument) {
+    return (this.known.get(key(d))?.version ?? -1) <= d.version;
+  }
+
+  /** Records what was stored; returns the documents refused by compare-and-set, to read again. */
+  private settleDocuments(
+    documents: NodeDocument[],
+    results: Awaited<ReturnType<AckedPublisher['publishEach']>>,
+  ): NodeDocument[] {
+    const conflicts: NodeDocument[] = [];
+    documents.forEach((d, i) => {
+      const r = results[i];
+      if (r.ok) this.known.set(key(d), { revision: r.seq, version: d.version });
+      else if (r.errCode === WRONG_LAST_SEQUENCE) {
+        this.known.delete(key(d));
+        conflicts.push(d);
+      } else throw new Error(r.description);
+    });
+    return conflicts;
+  }
+
+  /** Reads the current revision (and version) of each document's key. */
+  private async learn(kv: KV, documents: NodeDocument[]) {
+    await Promise.all(
+      documents.map(async (d) => {
+        const k = key(d);
+        const entry = await kv.get(k);
+        let version = -1;
+        try {
+          version = decodeNodeDocument(entry)?.version ?? -1;
+        } catch {
+          // not a node document: replace it
+        }
+        this.known.set(k, { revision: entry?.revision ?? 0, version });
+      }),
+    );
   }
 }
+
+const key = (d: NodeDocument) => nodeDocumentKey(d.nodeId);
 
 function truncated(e: PublishedEvent): TruncatedEvent {
   return {
@@ -118,7 +281,7 @@ function truncated(e: PublishedEvent): TruncatedEvent {
     nodeId: e.nodeId,
     type: e.type,
     version: e.version,
-    globalPosition: e.position,
+    position: e.position,
     recordedAt: e.recordedAt,
     truncated: true,
   };

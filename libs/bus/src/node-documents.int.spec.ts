@@ -1,3 +1,5 @@
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { NatsConnection } from 'nats';
 import { NodeDocument } from '@plexus/domain';
 import { nodeDocumentKey } from './names';
@@ -131,6 +133,39 @@ describe('watchNodeDocument across a NATS server restart', () => {
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
     await watch.stop();
     await writer2.close();
+    await watcherConn.close();
+  });
+
+  it('converges when the server comes back without its store and the bucket appears only later', async () => {
+    const url = server.url;
+    const watcherConn = await connectNats(url, 'watcher-wiped', { reconnectTimeWait: 100 });
+    const nodeId = randomId('wiped');
+    const seen: number[] = [];
+    const watch = await watchNodeDocument(watcherConn, nodeId, (d) => seen.push(d.version), {
+      pollIntervalMs: 60_000, // prove the watch / reconnect path, not the safety-net poll
+      retryMinMs: 100,
+    });
+    const writer = await connectNats(url, 'writer-wiped');
+    await putNodeDocument(await openNodesBucket(writer), doc(nodeId, 1));
+    await until(() => (seen.includes(1) ? true : undefined), 'version 1');
+    await writer.close();
+
+    // when the server comes back empty, and nobody re-creates the bucket for a while
+    await server.stopProcess();
+    for (const entry of readdirSync(server.storeDir))
+      if (entry !== 'nats.log')
+        rmSync(join(server.storeDir, entry), { recursive: true, force: true });
+    await server.startProcess();
+    await sleep(2500);
+    expect(seen).toEqual([1]);
+
+    // then the document put into a re-created bucket reaches the watcher
+    const repairer = await connectNats(url, 'repairer');
+    await putNodeDocument(await openNodesBucket(repairer), doc(nodeId, 2));
+    await until(() => (seen.includes(2) ? true : undefined), 'version 2 in the re-created bucket');
+    expect(seen).toEqual([1, 2]);
+    await watch.stop();
+    await repairer.close();
     await watcherConn.close();
   });
 });

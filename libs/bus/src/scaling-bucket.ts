@@ -1,5 +1,6 @@
 import { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
 import type { RecordedEvent } from '@plexus/domain';
+import { WRONG_LAST_SEQUENCE } from './acked-publisher';
 import { nodeDocumentKey, SCALING_BUCKET } from './names';
 import type { BusLogger } from './node-documents';
 
@@ -49,6 +50,34 @@ export function desiredProcessesFromEvents(events: RecordedEvent[]): DesiredProc
 
 export function putDesiredProcesses(kv: KV, d: DesiredProcesses): Promise<number> {
   return kv.put(nodeDocumentKey(d.nodeId), JSON.stringify(d));
+}
+
+/**
+ * Puts a node's count unless the bucket holds one set by a later event (compare-and-set on the
+ * key's revision, read again on conflict), so that a put from a leader that has since lost its
+ * lease, or a republish racing the relay, never brings back an older count. Returns whether it
+ * put.
+ */
+export async function putDesiredProcessesIfNewer(kv: KV, d: DesiredProcesses): Promise<boolean> {
+  const key = nodeDocumentKey(d.nodeId);
+  for (let round = 0; round < 5; round++) {
+    const entry = await kv.get(key);
+    let stored: DesiredProcesses | null = null;
+    try {
+      stored = decode(entry);
+    } catch {
+      // not a count: replace it
+    }
+    if (stored && BigInt(stored.position) > BigInt(d.position)) return false;
+    try {
+      await kv.put(key, JSON.stringify(d), { previousSeq: entry?.revision ?? 0 });
+      return true;
+    } catch (err) {
+      const code = (err as { api_error?: { err_code?: number } }).api_error?.err_code;
+      if (code !== WRONG_LAST_SEQUENCE) throw err;
+    }
+  }
+  throw new Error(`the desired process count of ${d.nodeId} kept changing under this put`);
 }
 
 function decode(entry: KvEntry | null): DesiredProcesses | null {

@@ -1,5 +1,6 @@
 import { readCheckpoint, storeCheckpoint } from './checkpoints';
 import { Database } from './database';
+import { LeaseFence } from './leader-lease';
 import { AFTER_CURSOR, HORIZON } from './readMessagesBatch';
 
 /** The dispatcher's checkpoint in relay_checkpoints. */
@@ -15,11 +16,15 @@ export const HOOK_DISPATCH_CHECKPOINT = 'webhooks';
  * A hook takes events of transactions after its own (`transaction_id > start_transaction_id`):
  * while the creating transaction runs, the horizon keeps this reader behind it, and once the
  * reader passes it the hook is committed and visible, so no event of a later transaction is missed.
+ *
+ * With a fence (the leadership term of the caller), the checkpoint moves only while that term is
+ * current; otherwise it throws LeaseLost and the transaction, deliveries included, rolls back.
  */
 export async function dispatchHookDeliveries(
   db: Database,
   limit: number,
   name = HOOK_DISPATCH_CHECKPOINT,
+  fence?: LeaseFence,
 ): Promise<{ read: number; dispatched: number }> {
   return db.transaction(async (sql) => {
     const after = await readCheckpoint(sql, name);
@@ -54,10 +59,15 @@ export async function dispatchHookDeliveries(
       [after.transactionId, after.position, limit],
     );
     if (row.read > 0)
-      await storeCheckpoint(sql, name, {
-        transactionId: row.transaction_id!,
-        position: String(row.global_position),
-      });
+      await storeCheckpoint(
+        sql,
+        name,
+        {
+          transactionId: row.transaction_id!,
+          position: String(row.global_position),
+        },
+        fence,
+      );
     return { read: row.read, dispatched: row.dispatched };
   });
 }

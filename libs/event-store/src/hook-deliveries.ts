@@ -1,4 +1,5 @@
 import { Sql } from './database';
+import { LeaseFence, leaseHeld } from './leader-lease';
 import { EventRow, StoredEvent, toStoredEvent } from './stored-event';
 
 export type HookDeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled';
@@ -122,8 +123,10 @@ export async function readHookQueueHead(sql: Sql, hookId: string): Promise<DueHo
 
 /**
  * Records one attempt: `succeeded`, `failed` (no more tries) or still `pending` until
- * `nextAttemptAt`. Only a pending delivery with `attempts` tries so far moves, so a replica that
- * lost its lock mid-attempt cannot overwrite what the new leader recorded. Returns whether it moved.
+ * `nextAttemptAt`. Only a pending delivery with `attempts` tries so far moves, and only while the
+ * leadership term the attempt was made under is current (`fence`, in the same statement), so a
+ * replica that lost its lease mid-attempt cannot overwrite what the new leader recorded; the
+ * delivery is then sent again with the same delivery ID. Returns whether it moved.
  */
 export async function recordHookAttempt(
   sql: Sql,
@@ -134,12 +137,14 @@ export async function recordHookAttempt(
     nextAttemptAt: Date | null;
     outcome: HookDeliveryOutcome;
   },
+  fence?: LeaseFence,
 ): Promise<boolean> {
   const rows = await sql.query(
     `UPDATE hook_deliveries
      SET attempts = attempts + 1, status = $3, next_attempt_at = $4, last_outcome = $5,
          outcomes = outcomes || jsonb_build_array($6::jsonb), updated_at = now()
      WHERE delivery_id = $1 AND status = 'pending' AND attempts = $2
+       ${fence ? `AND ${leaseHeld('$7', '$8')}` : ''}
      RETURNING delivery_id`,
     [
       deliveryId,
@@ -148,6 +153,7 @@ export async function recordHookAttempt(
       result.nextAttemptAt,
       result.outcome.outcome,
       JSON.stringify(result.outcome),
+      ...(fence ? [fence.lease, fence.term] : []),
     ],
   );
   return rows.length > 0;
@@ -155,19 +161,26 @@ export async function recordHookAttempt(
 
 /**
  * Notes that the hook's breaker is holding a delivery back, once per time the breaker opens:
- * nothing is recorded while the last outcome already says so.
+ * nothing is recorded while the last outcome already says so (nor once `fence`'s term is over).
  */
 export async function recordHookDeliveryHeldBack(
   sql: Sql,
   deliveryId: string,
   outcome: HookDeliveryOutcome,
+  fence?: LeaseFence,
 ): Promise<boolean> {
   const rows = await sql.query(
     `UPDATE hook_deliveries
      SET last_outcome = $2, outcomes = outcomes || jsonb_build_array($3::jsonb), updated_at = now()
      WHERE delivery_id = $1 AND status = 'pending' AND last_outcome IS DISTINCT FROM $2
+       ${fence ? `AND ${leaseHeld('$4', '$5')}` : ''}
      RETURNING delivery_id`,
-    [deliveryId, outcome.outcome, JSON.stringify(outcome)],
+    [
+      deliveryId,
+      outcome.outcome,
+      JSON.stringify(outcome),
+      ...(fence ? [fence.lease, fence.term] : []),
+    ],
   );
   return rows.length > 0;
 }

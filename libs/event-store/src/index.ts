@@ -12,7 +12,7 @@ export * from './node-command-handler';
 export * from './secrets-at-rest';
 export * from './reencrypt-secrets';
 export * from './relay';
-export * from './leader-lock';
+export * from './leader-lease';
 export * from './processes';
 export * from './queryEvents';
 export * from './readEvent';

@@ -50,3 +50,34 @@ export async function listNodeSummaries(sql: Sql): Promise<NodeSummaryRow[]> {
     updatedAt: r.updated_at.toISOString(),
   }));
 }
+
+/**
+ * Every node's current document (archived ones too), a page at a time in node ID order, after
+ * `afterNodeId` (null: from the first). What a republish to NATS reads.
+ */
+export async function readNodeDocumentsPage(
+  sql: Sql,
+  afterNodeId: string | null,
+  limit: number,
+): Promise<NodeDocument[]> {
+  const rows = await sql.query<{ document: NodeDocument }>(
+    `SELECT document FROM node_documents WHERE $1::text IS NULL OR node_id > $1
+     ORDER BY node_id LIMIT $2`,
+    [afterNodeId, limit],
+  );
+  return rows.map((r) => r.document);
+}
+
+/** How many node documents there are (archived ones too), and how many changed before `ageMs` ago. */
+export async function countNodeDocuments(
+  sql: Sql,
+  olderThanMs: number,
+): Promise<{ total: number; older: number }> {
+  const [row] = await sql.query<{ total: number; older: number }>(
+    `SELECT count(*)::int AS total,
+            count(*) FILTER (WHERE updated_at < now() - $1 * interval '1 millisecond')::int AS older
+     FROM node_documents`,
+    [olderThanMs],
+  );
+  return row;
+}

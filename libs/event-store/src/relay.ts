@@ -1,6 +1,7 @@
 import { NodeDocument } from '@plexus/domain';
 import { readCheckpoint, storeCheckpoint } from './checkpoints';
 import { Database } from './database';
+import { LeaseFence, LeaseLost } from './leader-lease';
 import { LOG_START, LogCursor, readMessagesBatch } from './readMessagesBatch';
 import { StoredEvent } from './stored-event';
 
@@ -18,8 +19,15 @@ export interface RelayOptions {
   retryMs?: number;
   /** While busy, store the cursor at most this often. */
   checkpointEveryMs?: number;
+  /**
+   * Asked before every publish: whether this process may still act as leader (its lease has not
+   * lapsed on its own clock). When it says no, the relay stops without publishing.
+   */
+  mayPublish?: () => boolean;
   onError?: (err: unknown) => void;
   onPublished?: (count: number, lagMs: number) => void;
+  /** The relay stopped by itself: its leadership term ended. */
+  onStoppedByLeaseLoss?: (reason: string) => void;
 }
 
 /**
@@ -32,7 +40,12 @@ export class Relay {
   private woken = false;
   private wakeWaiter: (() => void) | null = null;
   private loop: Promise<void> | null = null;
-  private readonly opts: Required<Omit<RelayOptions, 'onError' | 'onPublished'>> & RelayOptions;
+  private readonly opts: Required<
+    Omit<RelayOptions, 'onError' | 'onPublished' | 'mayPublish' | 'onStoppedByLeaseLoss'>
+  > &
+    RelayOptions;
+  /** Which start() the running loop belongs to: a loop of an earlier one ends at its next turn. */
+  private generation = 0;
 
   constructor(
     private readonly db: Database,
@@ -56,18 +69,26 @@ export class Relay {
 
   private interruptSleep: (() => void) | null = null;
 
-  start(): void {
+  /**
+   * Starts relaying. With a fence (the leadership term it runs under), every cursor write is
+   * refused once that term is over, and the relay then stops by itself.
+   */
+  start(fence?: LeaseFence): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    const generation = ++this.generation;
+    // A loop that was stopped may still be finishing its batch: this one starts after it.
+    const previous = this.loop ?? Promise.resolve();
+    this.loop = previous.then(() => this.run(generation, fence));
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.wake();
     this.interruptSleep?.();
-    await this.loop;
-    this.loop = null;
+    const loop = this.loop;
+    await loop;
+    if (this.loop === loop) this.loop = null;
   }
 
   get isRunning() {
@@ -82,42 +103,54 @@ export class Relay {
    * load that spares a statement per batch, and a crash re-publishes at most that much, which
    * JetStream's dedup window drops. The cursor never moves past what NATS acknowledged.
    */
-  private async saveCursor(cursor: LogCursor, idle: boolean) {
+  private async saveCursor(cursor: LogCursor, idle: boolean, fence: LeaseFence | undefined) {
     if (!idle) {
       this.unsaved = cursor;
       if (Date.now() - this.savedAt < this.opts.checkpointEveryMs) return;
     }
     if (!this.unsaved) return;
-    await storeCheckpoint(this.db, this.opts.name, this.unsaved);
+    await storeCheckpoint(this.db, this.opts.name, this.unsaved, fence);
     this.unsaved = null;
     this.savedAt = Date.now();
   }
 
-  private async run() {
+  /** One start()'s loop; `fence`: the leadership term it runs under. */
+  private async run(generation: number, fence: LeaseFence | undefined) {
+    const live = () => this.running && this.generation === generation;
+    this.unsaved = null; // progress of an earlier term is not this term's to store
     let cursor: LogCursor | null = null;
-    while (this.running) {
+    while (live()) {
       try {
         cursor ??= await readCheckpoint(this.db, this.opts.name);
         this.woken = false;
         const batch = await readMessagesBatch(this.db, cursor, this.opts.batchSize);
         if (!batch.events.length) {
-          await this.saveCursor(cursor, true);
+          await this.saveCursor(cursor, true, fence);
           await this.sleep(this.opts.idlePollMs);
           continue;
         }
+        if (this.opts.mayPublish && !this.opts.mayPublish())
+          throw new LeaseLost(fence ?? { lease: this.opts.name, term: 'unknown' });
         await this.sink.publish(batch.events, batch.documents);
         cursor = batch.cursor;
-        await this.saveCursor(cursor, false);
+        await this.saveCursor(cursor, false, fence);
         const oldest = Date.parse(batch.events[0].recordedAt);
         this.opts.onPublished?.(batch.events.length, Date.now() - oldest);
       } catch (err) {
+        if (err instanceof LeaseLost) {
+          // Not leader any more: publish nothing more, store nothing more.
+          if (this.generation === generation) this.running = false;
+          this.unsaved = null;
+          this.opts.onStoppedByLeaseLoss?.(err.message);
+          break;
+        }
         this.opts.onError?.(err);
         cursor = null; // re-read the stored cursor: publishing again is harmless, skipping is not
         // Not cut short by wake() (only by stop()): with NATS down, every write would otherwise spin the loop.
         await this.sleep(this.opts.retryMs, false);
       }
     }
-    await this.saveCursor(cursor ?? LOG_START, true).catch(() => undefined);
+    await this.saveCursor(cursor ?? LOG_START, true, fence).catch(() => undefined);
   }
 
   /** Waits `ms`; stop() always cuts it short, wake() only when `wakeable`. */

@@ -3,7 +3,14 @@ import { desiredAfterPolicy, notFound, ScalingMetric, ScalingPolicy } from '@ple
 import { appendToStream, readStreamVersion } from './appendToStream';
 import { Database, Sql } from './database';
 import { lockNodeDocument } from './node-locks';
-import { EventMetadata, NewEvent, scalingStreamId } from './stored-event';
+import {
+  EventMetadata,
+  EventRow,
+  NewEvent,
+  scalingStreamId,
+  StoredEvent,
+  toStoredEvent,
+} from './stored-event';
 
 /** The payload of ScaleRecommended. */
 export interface ScaleRecommendation {
@@ -157,4 +164,21 @@ export async function recordScaleRecommended(
     );
     return true;
   });
+}
+
+/**
+ * The last event of every node's scaling stream: a ScalingPolicySet or ScaleRecommended, which
+ * sets the node's desired process count (what the relay copies to the scaling bucket).
+ */
+export async function readLatestScalingEvents(sql: Sql): Promise<StoredEvent[]> {
+  const rows = await sql.query<EventRow>(
+    `SELECT e.event_id, e.node_id, e.stream_id, e.stream_version, e.global_position, e.type,
+            e.payload, e.metadata, e.recorded_at
+     FROM node_scaling s
+     CROSS JOIN LATERAL (
+       SELECT * FROM events WHERE stream_id = $1 || s.node_id
+       ORDER BY stream_version DESC LIMIT 1) e`,
+    [scalingStreamId('')],
+  );
+  return rows.map(toStoredEvent);
 }

@@ -56,6 +56,8 @@ export class HealthController {
       postgres: up('postgres'),
       nats: up('nats'),
       relay: this.relay.isLeader ? 'leader' : 'standby',
+      /** The leadership term this replica holds (it grows on every takeover); null on a standby. */
+      relayTerm: this.relay.term,
       relayLagMs: this.relay.lastLagMs,
     };
   }

@@ -12,6 +12,8 @@ import {
   Database,
   dispatchHookDeliveries,
   DueHookDelivery,
+  HOOK_DISPATCH_CHECKPOINT,
+  LeaseFence,
   listHookQueues,
   readHookQueueHead,
   recordHookAttempt,
@@ -37,10 +39,14 @@ class AttemptFailed extends Error {
 }
 
 /**
- * Delivers webhooks, on the replica that holds the relay lock only (so one replica sends at a
- * time; another takes over with the lock, from what is stored). Every WEBHOOK_POLL_MS it
- * dispatches new events of the log into per-hook delivery queues (dispatchHookDeliveries), then
- * drains every hook whose oldest pending delivery is due, oldest first: a delivery that fails
+ * Delivers webhooks, on the replica that holds the relay lease only (so one replica sends at a
+ * time; another takes over with the lease, from what is stored). Every state change is fenced by
+ * the leadership term it was started under (in the same SQL statement), and no request is sent
+ * once the lease has lapsed on this process's clock, so an ex-leader resumed after a freeze
+ * neither posts nor records anything.
+ *
+ * Every WEBHOOK_POLL_MS it dispatches new events of the log into per-hook delivery queues
+ * (dispatchHookDeliveries), then drains every hook whose oldest pending delivery is due, oldest first: a delivery that fails
  * waits for its retry (exponential backoff, full jitter) and the hook's later ones wait behind it.
  *
  * Each hook has an opossum breaker: after repeated failures it opens, and no attempt is made
@@ -108,20 +114,31 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
     this.outcomes.inc({ outcome: key });
   }
 
+  /** Whether `fence` is still this replica's current, locally valid term. */
+  private stillLeads(fence: LeaseFence) {
+    return !this.stopped && this.relay.fence?.term === fence.term;
+  }
+
   private async tick(): Promise<void> {
-    if (this.stopped || !this.relay.isLeader) return;
+    const fence = this.relay.fence;
+    if (this.stopped || !fence) return;
     try {
-      while (!this.stopped) {
-        const { read } = await dispatchHookDeliveries(this.db, DISPATCH_BATCH);
+      while (this.stillLeads(fence)) {
+        const { read } = await dispatchHookDeliveries(
+          this.db,
+          DISPATCH_BATCH,
+          HOOK_DISPATCH_CHECKPOINT,
+          fence,
+        );
         if (read < DISPATCH_BATCH) break;
       }
       const now = Date.now();
       const queues = await listHookQueues(this.db);
       this.forgetIdleBreakers(new Set(queues.map((q) => q.hookId)));
       for (const queue of queues) {
-        if (this.stopped || this.draining.has(queue.hookId)) continue;
+        if (!this.stillLeads(fence) || this.draining.has(queue.hookId)) continue;
         if (queue.nextAttemptAt.getTime() > now) continue;
-        const drain = this.drain(queue.hookId)
+        const drain = this.drain(queue.hookId, fence)
           .catch((err) =>
             this.logger.warn(`webhook ${queue.hookId}: delivery failed: ${(err as Error).message}`),
           )
@@ -134,31 +151,40 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
   }
 
   /** Sends a hook's due deliveries one after the other, oldest first, until one fails. */
-  private async drain(hookId: string): Promise<void> {
-    while (!this.stopped && this.relay.isLeader) {
+  private async drain(hookId: string, fence: LeaseFence): Promise<void> {
+    while (this.stillLeads(fence)) {
       const head = await readHookQueueHead(this.db, hookId);
       if (!head || head.nextAttemptAt.getTime() > Date.now()) return;
       const breaker = this.breakerFor(hookId);
       if (breaker.opened) {
-        await this.holdBack(head);
+        await this.holdBack(head, fence);
         return;
       }
-      if (!(await this.attempt(head, breaker))) return;
+      if (!(await this.attempt(head, breaker, fence))) return;
     }
   }
 
-  private async holdBack(head: DueHookDelivery) {
+  private async holdBack(head: DueHookDelivery, fence: LeaseFence) {
     if (head.lastOutcome === 'breaker-open') return;
-    const recorded = await recordHookDeliveryHeldBack(this.db, head.deliveryId, {
-      at: new Date().toISOString(),
-      outcome: 'breaker-open',
-      error: 'the breaker of this hook is open: no attempt made',
-    });
+    const recorded = await recordHookDeliveryHeldBack(
+      this.db,
+      head.deliveryId,
+      {
+        at: new Date().toISOString(),
+        outcome: 'breaker-open',
+        error: 'the breaker of this hook is open: no attempt made',
+      },
+      fence,
+    );
     if (recorded) this.count('breaker-open');
   }
 
   /** One attempt at the head of a hook's queue; returns whether it succeeded. */
-  private async attempt(head: DueHookDelivery, breaker: CircuitBreaker): Promise<boolean> {
+  private async attempt(
+    head: DueHookDelivery,
+    breaker: CircuitBreaker,
+    fence: LeaseFence,
+  ): Promise<boolean> {
     const attempt = head.attempts + 1;
     // Signed over these exact bytes, which are what is sent.
     const body = JSON.stringify({
@@ -172,6 +198,9 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
       [SIGNATURE_HEADER]: signDelivery(this.secrets.decrypt(head.secret), body),
       'X-Plexus-Attempt': String(attempt),
     };
+    // Checked at the last moment, on the local clock: nothing is sent after a freeze that ended
+    // this replica's term.
+    if (!this.stillLeads(fence)) return false;
     const at = new Date();
     let result: AttemptResult;
     try {
@@ -181,7 +210,7 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
     } catch (err) {
       if (!(err instanceof AttemptFailed)) {
         // Rejected without an attempt (the breaker opened meanwhile): wait like an open breaker.
-        if ((err as { code?: string }).code === 'EOPENBREAKER') await this.holdBack(head);
+        if ((err as { code?: string }).code === 'EOPENBREAKER') await this.holdBack(head, fence);
         else throw err;
         return false;
       }
@@ -197,12 +226,19 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
           });
     const status = result.ok ? 'succeeded' : lastTry ? 'failed' : 'pending';
     const { ok: _ok, ...outcome } = result;
-    const recorded = await recordHookAttempt(this.db, head.deliveryId, head.attempts, {
-      status,
-      nextAttemptAt: retryInMs === undefined ? null : new Date(Date.now() + retryInMs),
-      outcome: { at: at.toISOString(), attempt, ...outcome, retryInMs },
-    });
-    if (!recorded) return false; // another replica recorded this attempt: it owns the queue now
+    const recorded = await recordHookAttempt(
+      this.db,
+      head.deliveryId,
+      head.attempts,
+      {
+        status,
+        nextAttemptAt: retryInMs === undefined ? null : new Date(Date.now() + retryInMs),
+        outcome: { at: at.toISOString(), attempt, ...outcome, retryInMs },
+      },
+      fence,
+    );
+    // Another replica recorded this attempt (it owns the queue now), or our term is over.
+    if (!recorded) return false;
     this.count(result.outcome);
     if (status === 'failed') {
       this.count('failed');

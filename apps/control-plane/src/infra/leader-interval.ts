@@ -1,7 +1,7 @@
 import { RelayService } from './relay.service';
 
 /**
- * Runs `task` every `everyMs` on the replica that holds the relay lock (the failure detector,
+ * Runs `task` every `everyMs` on the replica that holds the relay lease (the failure detector,
  * the autoscaler): one run at a time, a tick that finds the previous run still going is skipped.
  * The task handles its own errors; stop() waits for a run in flight.
  */

@@ -7,21 +7,35 @@ import {
 } from '@nestjs/common';
 import { NatsConnection, Subscription } from 'nats';
 import { NatsRelaySink, OversizedMessage, RELAY_WAKE } from '@plexus/bus';
-import { Database, LeaderLock, Relay, RELAY_LOCK_KEY } from '@plexus/event-store';
+import {
+  Database,
+  LeaderLease,
+  LeaseFence,
+  LeaseLost,
+  Relay,
+  RELAY_LEASE,
+} from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from './dependency-breakers';
 import { NATS, RELAY_DATABASE } from './injection-tokens';
+import { republishCurrentState, RepublishResult } from './republish';
 
 /**
- * Runs the relay on whichever replica holds the Postgres advisory lock. Every replica announces
- * its commits on RELAY_WAKE (core NATS, after commit: unlike pg_notify it adds nothing to the
- * write transaction), so the leader reads new events at once; an idle poll covers lost hints.
+ * Runs the relay on whichever replica holds the relay lease (LeaderLease: a row in Postgres that
+ * lapses LEADER_LEASE_MS after its holder stops renewing it). Every replica announces its commits
+ * on RELAY_WAKE (core NATS, after commit: unlike pg_notify it adds nothing to the write
+ * transaction), so the leader reads new events at once; an idle poll covers lost hints.
+ *
+ * The leader's work is fenced by its term: the relay's cursor moves only while the term is
+ * current (in the same statement), and nothing is handed to NATS once the lease has lapsed on this
+ * process's own clock, so a leader resumed after a freeze publishes nothing and moves nothing.
  */
 @Injectable()
 export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Relay');
   private readonly relay: Relay;
-  private readonly lock: LeaderLock;
+  private readonly lease: LeaderLease;
+  private readonly sink: NatsRelaySink;
   private wakeSubscription: Subscription | null = null;
   private wakePending = false;
   private readonly publishedListeners: ((count: number, lagMs: number) => void)[] = [];
@@ -30,35 +44,48 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   lastLagMs = 0;
 
   constructor(
-    @Inject(RELAY_DATABASE) relayDb: Database,
+    @Inject(RELAY_DATABASE) private readonly relayDb: Database,
     @Inject(NATS) private readonly nc: NatsConnection,
     env: ControlPlaneEnv,
     breakers: DependencyBreakers,
   ) {
-    const sink = new NatsRelaySink(nc, undefined, (message) => this.oversized(message));
+    this.sink = new NatsRelaySink(nc, {
+      guard: () => this.assertLeader(),
+      onOversized: (message) => this.oversized(message),
+    });
     this.relay = new Relay(
       relayDb,
-      { publish: (events, documents) => breakers.nats(() => sink.publish(events, documents)) },
+      {
+        publish: (events, documents) => breakers.nats(() => this.sink.publish(events, documents)),
+      },
       {
         idlePollMs: env.RELAY_IDLE_POLL_MS,
+        mayPublish: () => this.lease.isLeader,
         onError: (err) =>
           this.logger.warn(`relay publish failed, will retry: ${(err as Error).message}`),
         onPublished: (count, lagMs) => {
           this.lastLagMs = lagMs;
           this.publishedListeners.forEach((listener) => listener(count, lagMs));
         },
+        onStoppedByLeaseLoss: (reason) => this.logger.warn(`relay stopped: ${reason}`),
       },
     );
-    this.lock = new LeaderLock(env.DATABASE_URL, RELAY_LOCK_KEY, {
-      onAcquired: () => {
-        this.logger.log('this replica holds the relay lock: relaying events to NATS');
-        this.relay.start();
+    this.lease = new LeaderLease(env.DATABASE_URL, {
+      name: RELAY_LEASE,
+      leaseMs: env.LEADER_LEASE_MS,
+      onAcquired: (fence) => {
+        this.logger.log(
+          `this replica leads (relay lease term ${fence.term}): relaying events to NATS`,
+        );
+        // What another leader wrote meanwhile is read again before each key's next put.
+        this.sink.forgetRevisions();
+        this.relay.start(fence);
       },
-      onLost: async () => {
-        this.logger.warn('relay lock lost: relay stopped');
+      onLost: async (reason) => {
+        this.logger.warn(`relay leadership lost (${reason}): relay stopped`);
         await this.relay.stop();
       },
-      onError: (err) => this.logger.debug?.(`relay lock: ${(err as Error).message}`),
+      onError: (err) => this.logger.debug?.(`relay lease: ${(err as Error).message}`),
     });
   }
 
@@ -85,14 +112,40 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
     this.oversizedListeners.forEach((listener) => listener(message));
   }
 
+  /** Whether this replica leads right now (its lease has not lapsed on its own clock). */
   get isLeader() {
-    return this.lock.isLeader;
+    return this.lease.isLeader;
+  }
+
+  /** The leadership term to fence the leader's statements with; null when not leader. */
+  get fence(): LeaseFence | null {
+    return this.lease.fence;
+  }
+
+  /** This replica's leadership term, or null when it does not lead. */
+  get term(): string | null {
+    return this.lease.term;
+  }
+
+  private assertLeader() {
+    const fence = this.lease.fence;
+    if (!fence) throw new LeaseLost({ lease: RELAY_LEASE, term: 'lapsed' });
+  }
+
+  /**
+   * Puts every node's current document and desired process count from Postgres into NATS
+   * (leader only): see republishCurrentState.
+   */
+  async republishAll(): Promise<RepublishResult> {
+    this.assertLeader();
+    this.sink.forgetRevisions();
+    return republishCurrentState(this.relayDb, this.sink);
   }
 
   /** Called after every local commit. */
   committed(): void {
     this.relay.wake();
-    if (this.lock.isLeader || this.wakePending) return; // the leader needs no hint from itself
+    if (this.lease.isLeader || this.wakePending) return; // the leader needs no hint from itself
     this.wakePending = true;
     queueMicrotask(() => {
       this.wakePending = false;
@@ -102,11 +155,11 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap() {
     this.wakeSubscription = this.nc.subscribe(RELAY_WAKE, { callback: () => this.relay.wake() });
-    this.lock.start();
+    this.lease.start();
   }
 
   async onModuleDestroy() {
     this.wakeSubscription?.unsubscribe();
-    await this.lock.stop();
+    await this.lease.stop();
   }
 }

@@ -78,10 +78,18 @@ export class ControlPlaneMetrics {
     );
     new Gauge({
       name: 'plexus_relay_leader',
-      help: '1 on the replica that holds the relay lock (and runs the relay and failure detector)',
+      help: '1 on the replica that holds the relay lease (and runs the relay, webhooks, failure detector and autoscaler)',
       registers: [this.registry],
       collect() {
         this.set(relay.isLeader ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'plexus_relay_leader_term',
+      help: 'The relay lease term this replica holds (grows on every takeover); 0 when it does not lead',
+      registers: [this.registry],
+      collect() {
+        this.set(Number(relay.term ?? 0));
       },
     });
     const logger = this.logger;

@@ -23,8 +23,8 @@ const CHECK_EVERY_MS = 250;
 
 /**
  * Records ProcessLost for a process that has not heartbeated for LOST_AFTER_MS, and a rejoin when
- * a lost one heartbeats again. Runs on the replica that holds the relay lock, so exactly one
- * replica judges (another takes over with the lock). Every replica hears every heartbeat, so the
+ * a lost one heartbeats again. Runs on the replica that holds the relay lease, so exactly one
+ * replica judges (another takes over with the lease). Every replica hears every heartbeat, so the
  * one taking over already knows who is alive; after its own start it waits LOST_AFTER_MS before
  * judging anyone, having heard nobody yet.
  */

@@ -33,7 +33,7 @@ const metricValue = (hb: Heartbeat, policy: ScalingPolicy) =>
 /**
  * Every SCALE_EVALUATE_MS, for each node with a scaling policy, recommends a process count from
  * the load its live processes report in their heartbeats (HPA-style, libs/domain scaling.ts) and
- * records ScaleRecommended when the count changes. Runs on the replica holding the relay lock,
+ * records ScaleRecommended when the count changes. Runs on the replica holding the relay lease,
  * like the failure detector; the raw recommendations the windows look back on are kept in memory
  * (a replica taking over starts with none, as a restarted Kubernetes controller does).
  */
