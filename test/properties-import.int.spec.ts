@@ -6,6 +6,7 @@ import { NODES_BUCKET } from '@plexus/bus';
 import { isSecretKey, REDACTED } from '@plexus/domain';
 import { parsePropertiesDetailed } from '@plexus/properties';
 import { createTestDatabase } from './support/databases';
+import { forgetNodeDocuments } from './support/node-documents';
 import { testSecretsCipher } from './support/secrets';
 import { AdminApi, RunningControlPlane, startControlPlane } from './support/control-plane';
 import { waitFor } from './support/ports';
@@ -62,6 +63,7 @@ describe('Smile CDR properties import and export (real Postgres and NATS)', () =
   const exported = async (query = '') => (await api.get(`${PATH}${query}`)).body as string;
 
   beforeAll(async () => {
+    await forgetNodeDocuments(['Master', 'fhir_ro']);
     db = await createTestDatabase();
     cp = await startControlPlane({ databaseUrl: db.url });
     api = cp.api;

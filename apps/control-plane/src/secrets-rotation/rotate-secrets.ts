@@ -1,5 +1,11 @@
 import { KV, NatsConnection } from 'nats';
-import { connectNats, decodeNodeDocument, nodeDocumentKey, openNodesBucket } from '@plexus/bus';
+import {
+  connectNats,
+  decodeNodeDocument,
+  NatsRelaySink,
+  nodeDocumentKey,
+  openNodesBucket,
+} from '@plexus/bus';
 import { mapDocumentSecrets, ModuleTypeCatalog, NodeDocument } from '@plexus/domain';
 import { Database, reencryptStoredSecrets, StoredSecretsCounts } from '@plexus/event-store';
 import { builtInModuleTypes } from '@plexus/module-runtime';
@@ -28,13 +34,15 @@ function needsNewCiphertexts(doc: NodeDocument, catalog: ModuleTypeCatalog, keyI
 
 /**
  * Puts the stored document of every node whose copy in the nodes bucket still holds secrets
- * under an older key, so workers (and their restarts) read ciphertexts of the current key. A
- * copy newer than the stored one read (the relay published a later write meanwhile) is left
- * alone; a put that the relay overwrote with a document read before the rotation is repeated.
+ * under an older key, so workers (and their restarts) read ciphertexts of the current key. Puts
+ * go through the relay's compare-and-set (NatsRelaySink.putDocuments), so a copy newer than the
+ * stored one read (the relay published a later write meanwhile) is never replaced; a put that the
+ * relay overwrote with a document read before the rotation is repeated.
  */
 async function republishDocuments(
   db: Database,
   kv: KV,
+  sink: NatsRelaySink,
   catalog: ModuleTypeCatalog,
   keyId: string,
 ): Promise<number> {
@@ -52,7 +60,7 @@ async function republishDocuments(
         const copy = decodeNodeDocument(await kv.get(nodeDocumentKey(nodeId)));
         if (copy && copy.version > stored.version) break;
         if (copy && !needsNewCiphertexts(copy, catalog, keyId)) break;
-        await kv.put(nodeDocumentKey(nodeId), JSON.stringify(stored));
+        await sink.putDocuments([stored]);
         if (attempt === 1) published++;
         const [again] = await db.query<{ document: NodeDocument }>(
           'SELECT document FROM node_documents WHERE node_id = $1',
@@ -82,7 +90,8 @@ export async function rotateSecrets(opts: {
   const catalog = opts.catalog ?? builtInModuleTypes();
   const counts = await reencryptStoredSecrets(opts.db, catalog, opts.cipher, opts.batchSize);
   const kv = await openNodesBucket(opts.nc);
-  const published = await republishDocuments(opts.db, kv, catalog, opts.cipher.keyId);
+  const sink = new NatsRelaySink(opts.nc);
+  const published = await republishDocuments(opts.db, kv, sink, catalog, opts.cipher.keyId);
   return { keyId: opts.cipher.keyId, ...counts, published };
 }
 
