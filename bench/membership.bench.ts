@@ -35,6 +35,7 @@ import {
   progress,
   round,
 } from './support';
+import { sleep } from '@plexus/common';
 
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 1000);
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 20);
@@ -44,8 +45,6 @@ const LOST_AFTER_MS = Number(process.env.BENCH_LOST_AFTER_MS ?? 3000);
 const CPU_HOGS = Number(process.env.BENCH_CPU_HOGS ?? 2);
 const HEARTBEAT_MS = 1000;
 const TICK_MS = 10;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface SimulatedProcess {
   processId: string;

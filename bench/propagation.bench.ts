@@ -48,6 +48,7 @@ import {
   round,
   rssMb,
 } from './support';
+import { sleep } from '@plexus/common';
 
 const FLEETS = (process.env.BENCH_FLEETS ?? '3,20').split(',').map(Number);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 200);
@@ -58,7 +59,6 @@ const IDLE_MS = 4000;
 const REPORT_TIMEOUT_MS = 15_000;
 const WORKER_LOG_LEVEL = process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nsToMs = (ns: bigint) => Number(ns) / 1e6;
 
 function portIsFree(port: number): Promise<boolean> {

@@ -55,6 +55,7 @@ import {
   progress,
   round,
 } from './support';
+import { sleep } from '@plexus/common';
 
 const PROCESSES = 3;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -68,7 +69,6 @@ const WORKER_LOG_LEVEL = process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn';
 const USER = 'bench';
 const PASSWORD = randomBytes(12).toString('base64url');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nsToMs = (ns: bigint) => Number(ns) / 1e6;
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -30,11 +30,11 @@ import {
 } from '../test/support/processes';
 import { probe } from '../test/support/serving-watch';
 import { BENCH_NATS_URL, BENCH_TOKEN, jsonClient, percentile, progress, round } from './support';
+import { sleep } from '@plexus/common';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 3);
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 25);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A fleet of processes of which one is active for a `single` module. */
 export interface TakeoverFleet {

@@ -9,6 +9,7 @@ import { createModuleDatabase } from './support/module-database';
 import { OwnNatsServer } from './support/nats-server';
 import { freePort, waitFor } from './support/ports';
 import { SpawnedProcess, spawnControlPlane, spawnWorker, stopProcess } from './support/processes';
+import { sleep } from '@plexus/common';
 
 /**
  * Batch jobs of a persistence module shared by the processes of its node, under the built control
@@ -18,7 +19,6 @@ const suffix = randomBytes(3).toString('hex');
 const FHIR = `fhir_node_${suffix}`;
 const ADMIN = `admin_node_${suffix}`;
 const WAIT_MS = 30_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('batch jobs of a persistence module shared by the processes of a node', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;

@@ -11,6 +11,7 @@ import { createTestDatabase } from './support/databases';
 import { OwnNatsServer } from './support/nats-server';
 import { freePort, freePortBlock, waitFor } from './support/ports';
 import { SpawnedProcess, spawnControlPlane, spawnWorker, stopProcess } from './support/processes';
+import { sleep } from '@plexus/common';
 
 /**
  * The built control plane and three worker processes of one node, as OS processes, against the
@@ -20,8 +21,6 @@ import { SpawnedProcess, spawnControlPlane, spawnWorker, stopProcess } from './s
 const OFFSETS = [0, 100, 200];
 const nodeId = `e2e-${randomBytes(4).toString('hex')}`;
 const WAIT_MS = 30_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A port P with P + every offset free. */
 const portBlock = (taken: number[] = []) => freePortBlock(OFFSETS, taken, 5);

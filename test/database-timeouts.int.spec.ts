@@ -2,8 +2,7 @@ import { Database } from '@plexus/event-store';
 import { DATABASE, RELAY_DATABASE } from '../apps/control-plane/src/infra/injection-tokens';
 import { createTestDatabase } from './support/databases';
 import { RunningControlPlane, startControlPlane } from './support/control-plane';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '@plexus/common';
 
 /** The settings a pool's connections run with, as Postgres reports them. */
 async function settingsOf(db: Database) {

@@ -11,6 +11,7 @@ import { createTestDatabase } from './support/databases';
 import { OwnNatsServer } from './support/nats-server';
 import { freePort, freePortBlock, waitFor } from './support/ports';
 import { SpawnedProcess, spawnControlPlane, spawnWorker, stopProcess } from './support/processes';
+import { sleep } from '@plexus/common';
 
 /**
  * Shared sessions across processes, with the built control plane and built workers as OS
@@ -26,8 +27,6 @@ const node2Id = `sess2-${suffix}`;
 const realm = `e2e-sso-${suffix}`;
 const WAIT_MS = 30_000;
 const PASSWORDS = { alice: 'alice-Pa55word!', bob: 'bob-Pa55word!' };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A port P with P + every offset free. */
 const portBlock = (taken: number[] = []) => freePortBlock(OFFSETS, taken, 300);

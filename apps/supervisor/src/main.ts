@@ -4,9 +4,7 @@ import { connectNats, openNodesBucket, readNodeDocument, watchDesiredProcesses }
 import { parseSupervisorArgs, SupervisorOptions, UsageError } from './cli';
 import { createLogger } from './logger';
 import { DEFAULT_PORT_STEP, Supervisor } from './supervisor';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+import { errorText, sleep } from '@plexus/common';
 
 async function main() {
   let options: SupervisorOptions;

@@ -9,8 +9,7 @@ import {
   PersistenceModule,
   ReadOnlyModuleError,
 } from '@plexus/module-runtime';
-
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+import { errorText } from '@plexus/common';
 
 /**
  * Answers batch-job requests for the persistence modules this process runs. It subscribes to a

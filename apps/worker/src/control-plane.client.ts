@@ -5,8 +5,7 @@ import { natsAuthOptions, SeedNodeReply, SeedNodeRequest, seedNodeSubject } from
 import { WorkerOptions } from './cli';
 import { WORKER_LOG, WORKER_OPTIONS } from './tokens';
 import type { Logger } from 'pino';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+import { sleep } from '@plexus/common';
 
 function reasonOf(err: unknown): string {
   if (err instanceof TimeoutError) return 'no answer in time';

@@ -1,6 +1,5 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
-import type { BusLogger } from '@plexus/bus';
 import { REDACTED } from '@plexus/domain';
 import type { ModuleLogger } from '@plexus/module-runtime';
 
@@ -34,7 +33,7 @@ export function createLogger(level: string, base: Record<string, unknown>): Logg
 }
 
 /** The (message, fields) logger the module runtime and bus helpers use, over pino. */
-export function fieldLogger(logger: Logger): ModuleLogger & BusLogger {
+export function fieldLogger(logger: Logger): ModuleLogger {
   return {
     log: (message, fields) => logger.info(fields ?? {}, message),
     warn: (message, fields) => logger.warn(fields ?? {}, message),

@@ -39,6 +39,7 @@ import {
 } from '@plexus/domain';
 import { builtInModuleTypes } from '@plexus/module-runtime';
 import { OwnNatsServer } from '../../../test/support/nats-server';
+import { sleep } from '@plexus/common';
 
 /**
  * The built worker as a process against the real NATS: the test plays the control plane's
@@ -55,7 +56,6 @@ const randomId = (prefix: string) => {
   usedNodeIds.push(id);
   return id;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Properties files of this run, removed afterwards. */
 const filesDir = mkdtempSync(join(tmpdir(), 'plexus-worker-int-'));

@@ -40,14 +40,13 @@ import { configDrift } from './config-drift';
 import { ControlPlaneClient } from './control-plane.client';
 import { fieldLogger } from './logger';
 import { PROCESS_ID, WORKER_LOG, WORKER_OPTIONS } from './tokens';
+import { errorText, sleep } from '@plexus/common';
 
 /** The worker cannot start; main prints the message and exits 1. */
 export class StartupError extends Error {
   name = 'StartupError';
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const HEARTBEAT_MS = 1000;
 /**
  * Applied reports go out this long after the apply (with the apply's own timestamp), so that

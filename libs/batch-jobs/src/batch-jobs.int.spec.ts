@@ -17,8 +17,7 @@ import {
   submitJob,
   upsertSchedule,
 } from './index';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '@plexus/common';
 
 describe('batch-job store (real Postgres)', () => {
   let db: Awaited<ReturnType<typeof createModuleDatabase>>;

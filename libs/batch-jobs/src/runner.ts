@@ -8,12 +8,7 @@ import {
   recordChunkFailure,
 } from './chunks';
 import { JobTypeRegistry } from './job-types';
-
-export interface BatchLogger {
-  log(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+import { errorText, Logger } from '@plexus/common';
 
 export interface RunnerOptions {
   pool: Pool;
@@ -28,11 +23,10 @@ export interface RunnerOptions {
   idlePollMs?: number;
   /** Delay before a failed chunk is tried again. */
   retryDelayMs?: number;
-  logger?: BatchLogger;
+  logger?: Logger;
 }
 
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-const quiet: BatchLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
+const quiet: Logger = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
  * Works on the chunks of every job in one store, alongside any number of runners in other
@@ -50,7 +44,7 @@ export class BatchJobRunner {
   private readonly leaseMs: number;
   private readonly idlePollMs: number;
   private readonly retryDelayMs: number;
-  private readonly logger: BatchLogger;
+  private readonly logger: Logger;
 
   constructor(private readonly options: RunnerOptions) {
     this.concurrency = options.concurrency ?? 2;

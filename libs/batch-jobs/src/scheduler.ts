@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { inTransaction, insertJob, JobSubmissionError } from './job-store';
 import { JobParams, JobTypeRegistry } from './job-types';
-import { BatchLogger } from './runner';
+import { errorText, Logger } from '@plexus/common';
 
 export interface ScheduleDefinition {
   scheduleId: string;
@@ -100,12 +100,10 @@ export interface SchedulerOptions {
   nodeId: string;
   moduleId: string;
   tickMs?: number;
-  logger?: BatchLogger;
+  logger?: Logger;
   /** Called after a job was submitted for a due time (wakes the local runner). */
   onFired?: (fire: ScheduleFire) => void;
 }
-
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
  * Fires recurring jobs. Every process of every writable module on the database runs one; each

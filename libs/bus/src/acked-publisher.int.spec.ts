@@ -1,9 +1,9 @@
 import { NatsConnection } from 'nats';
 import { AckedPublisher } from './acked-publisher';
 import { connectNats, DEFAULT_NATS_URL } from './nats-connection';
+import { sleep } from '@plexus/common';
 
 jest.setTimeout(30_000);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('AckedPublisher (real NATS)', () => {
   let nc: NatsConnection;

@@ -2,9 +2,9 @@ import { KV, NatsConnection } from 'nats';
 import { ModuleLease, ModuleLeases } from './module-leases';
 import { moduleLeaseKey } from './names';
 import { connectNats, DEFAULT_NATS_URL } from './nats-connection';
+import { sleep } from '@plexus/common';
 
 jest.setTimeout(30_000);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LEASE_MS = 3000;
 /** A bucket of this file's own (same options as plexus-leases), removed afterwards. */
 const BUCKET = `plexus-leases-test-${Math.random().toString(36).slice(2, 10)}`;

@@ -1,6 +1,6 @@
 import { KV, KvEntry, NatsConnection } from 'nats';
 import { LEASES_BUCKET, moduleLeaseKey } from './names';
-import type { BusLogger } from './node-documents';
+import { errorText, Logger, silentLogger } from '@plexus/common';
 
 /** Lease time of `single` modules: the failure detector's LOST_AFTER_MS default. */
 export const DEFAULT_LEASE_MS = 3000;
@@ -121,7 +121,7 @@ export interface ModuleLeasesOptions {
    * has stopped. Only then is the lease released or contended for again.
    */
   onLost: (moduleId: string, reason: string) => Promise<void>;
-  logger?: BusLogger;
+  logger?: Logger;
   /** Local monotonic clock in ms (default performance.now). */
   now?: () => number;
   /** How long the host may take to stop a single module (default SINGLE_MODULE_STOP_TIMEOUT_MS). */
@@ -149,9 +149,6 @@ interface Contest {
   warnedAt: number;
 }
 
-const silent: BusLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
 /**
  * The leases of one process on the `single` modules of its node. A standby reads each key every
  * pollMs and creates it once it is gone (kv.create fails while it exists); the holder renews it
@@ -163,14 +160,14 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
  */
 export class ModuleLeases {
   private readonly contests = new Map<string, Contest>();
-  private readonly logger: BusLogger;
+  private readonly logger: Logger;
   private readonly now: () => number;
   private kv: KV | null = null;
   private timings: LeaseTimings | null = null;
   private closed = false;
 
   constructor(private readonly options: ModuleLeasesOptions) {
-    this.logger = options.logger ?? silent;
+    this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? (() => performance.now());
   }
 

@@ -11,9 +11,9 @@ import {
   watchNodeDocument,
 } from './node-documents';
 import { OwnNatsServer } from '../../../test/support/nats-server';
+import { sleep } from '@plexus/common';
 
 jest.setTimeout(30_000);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Node IDs this file used; their documents are purged from the shared bucket afterwards. */
 const usedNodeIds: string[] = [];
 const randomId = (prefix: string) => {

@@ -1,21 +1,10 @@
 import { KV, KvEntry, NatsConnection, QueuedIterator, Status } from 'nats';
 import type { NodeDocument } from '@plexus/domain';
 import { nodeDocumentKey, NODES_BUCKET } from './names';
-
-/** Structured logging as the bus helpers use it (a ModuleLogger or a pino adapter fits). */
-export interface BusLogger {
-  log(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
-
-const silent: BusLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
+import { errorText, Logger, silentLogger, sleep } from '@plexus/common';
 
 /** Same options as ensureTopology (libs/bus/src/topology.ts) so either side may create it. */
 export const NODES_BUCKET_OPTIONS = { history: 5 } as const;
-
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Opens the node-document bucket, creating it when missing. */
 export function openNodesBucket(nc: NatsConnection): Promise<KV> {
@@ -47,7 +36,7 @@ export function putNodeDocument(kv: KV, doc: NodeDocument): Promise<number> {
 }
 
 export interface WatchNodeDocumentOptions {
-  logger?: BusLogger;
+  logger?: Logger;
   /** Deliver only documents newer than this version (default 0: any). */
   afterVersion?: number;
   /**
@@ -81,7 +70,7 @@ export async function watchNodeDocument(
   onDocument: (doc: NodeDocument) => void,
   options: WatchNodeDocumentOptions = {},
 ): Promise<NodeDocumentWatch> {
-  const logger = options.logger ?? silent;
+  const logger = options.logger ?? silentLogger;
   const key = nodeDocumentKey(nodeId);
   const retryMin = options.retryMinMs ?? 250;
   const retryMax = options.retryMaxMs ?? 5000;

@@ -1,13 +1,10 @@
 import { NatsConnection } from 'nats';
 import { AppliedReport, Heartbeat, MembershipAnnouncement } from './messages';
 import { appliedSubject, heartbeatSubject, MEMBERSHIP_STREAM, membershipSubject } from './names';
-import type { BusLogger } from './node-documents';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+import { errorText, Logger, sleep } from '@plexus/common';
 
 export interface AnnounceOptions {
-  logger?: BusLogger;
+  logger?: Logger;
   /** Give up after this long (default: never). */
   deadlineMs?: number;
   /** Wait for one acknowledgement at most this long (default 2000 ms). */

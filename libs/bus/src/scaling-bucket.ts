@@ -2,7 +2,7 @@ import { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
 import type { RecordedEvent } from '@plexus/domain';
 import { WRONG_LAST_SEQUENCE } from './acked-publisher';
 import { nodeDocumentKey, SCALING_BUCKET } from './names';
-import type { BusLogger } from './node-documents';
+import { errorText, Logger, sleep } from '@plexus/common';
 
 /** What a supervisor needs to know: how many processes of the node to run, and since which event. */
 export interface DesiredProcesses {
@@ -12,9 +12,6 @@ export interface DesiredProcesses {
   position: string;
   recordedAt: string;
 }
-
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function openScalingBucket(nc: NatsConnection): Promise<KV> {
   return nc.jetstream().views.kv(SCALING_BUCKET, { history: 5 });
@@ -108,7 +105,7 @@ export function watchDesiredProcesses(
   nc: NatsConnection,
   nodeId: string,
   onDesired: (d: DesiredProcesses) => void,
-  options: { logger?: BusLogger; pollIntervalMs?: number } = {},
+  options: { logger?: Logger; pollIntervalMs?: number } = {},
 ): DesiredProcessesWatch {
   const key = nodeDocumentKey(nodeId);
   let stopped = false;

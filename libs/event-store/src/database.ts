@@ -1,6 +1,7 @@
 import { Client, Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { migrations } from '../../../migrations';
+import { sleep } from '@plexus/common';
 
 /** The one thing every SQL operation file needs: run a statement, get rows back. */
 export interface Sql {
@@ -41,8 +42,6 @@ export interface ConflictRetry {
 
 /** Up to 4 attempts, waiting at most 20, 40, then 80 ms in between. */
 export const DEFAULT_CONFLICT_RETRY: ConflictRetry = { attempts: 4, baseDelayMs: 20 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface DatabaseOptions {
   poolSize?: number;

@@ -10,13 +10,13 @@ import { ModuleSpec, NodeDocument } from '@plexus/domain';
 import { ModuleHost } from './module-host';
 import { ModuleContext, ModuleTypeDefinition } from './module-type';
 import { ModuleTypeRegistry } from './registry';
+import { sleep } from '@plexus/common';
 
 /**
  * The lease of a `single` module reaches the module as a fencing token, against the real NATS:
  * two processes (a host and its leases each, one NATS connection each) contend for one module.
  */
 jest.setTimeout(30_000);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
 /** A bucket of this file's own, with the options of plexus-leases. */
 const BUCKET = `plexus-leases-fencing-${Math.random().toString(36).slice(2, 10)}`;

@@ -21,6 +21,7 @@ import {
   sameRun,
   sameSpec,
 } from './reconcile-plan';
+import { errorText } from '@plexus/common';
 
 export interface ModuleTypeSource {
   get(type: string): ModuleTypeDefinition | undefined;
@@ -80,8 +81,6 @@ interface Slot {
   /** Version of the document the running config came from (read by ctx.configVersion()). */
   ref: { version: number };
 }
-
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** Adds fixed fields to every line a logger writes. */
 export function withLogFields(logger: ModuleLogger, fields: Record<string, unknown>): ModuleLogger {

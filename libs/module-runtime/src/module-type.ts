@@ -1,12 +1,10 @@
+import type { Logger } from '@plexus/common';
 import type { NatsConnection } from 'nats';
 import type { JobType, JobTypeRegistry } from '@plexus/batch-jobs';
 import { ModuleTypeInfo, StringMap } from '@plexus/domain';
 
-export interface ModuleLogger {
-  log(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+/** The logger a module type is handed: the one shape every lib logs through. */
+export type ModuleLogger = Logger;
 
 /** Shared things of the process a module may use. Each is absent where the process has none. */
 export interface ModuleServices {

@@ -1,7 +1,6 @@
 import { mapModuleSecrets, ModuleSpec, ModuleTypeCatalog, NodeDocument } from '@plexus/domain';
 import type { SecretsDecryptor } from '@plexus/secrets-crypto';
-
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+import { errorText } from '@plexus/common';
 
 /**
  * A node document with its modules' secret values decrypted (they are stored and published

@@ -6,6 +6,7 @@ import { openSessionsBucket } from './bucket';
 import { SessionDropped, SessionStore, SessionStoreOptions } from './session-store';
 import { realmKey } from './realm';
 import { sessionIdOf } from './tokens';
+import { sleep } from '@plexus/common';
 
 /**
  * Against the real NATS: each store has its own connection, as two processes would. Clocks are
@@ -14,8 +15,6 @@ import { sessionIdOf } from './tokens';
  */
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const MIN = 60_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function eventually<T>(what: string, probe: () => T | undefined | null | false) {
   const deadline = Date.now() + 10_000;

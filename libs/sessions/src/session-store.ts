@@ -4,12 +4,7 @@ import { expiresAt, isGarbage, isLive, needsTouch } from './expiry';
 import { realmKey, realmProblem } from './realm';
 import { decodeRecord, encodeRecord, SessionRecord } from './session-record';
 import { isWellFormedToken, newSessionToken, sessionIdOf, TOKEN_LENGTH } from './tokens';
-
-export interface SessionLogger {
-  log(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+import { errorText, Logger, silentLogger, sleep } from '@plexus/common';
 
 /** A live session as the store shows it (never the token). Times in ms since the epoch. */
 export interface SessionInfo {
@@ -44,7 +39,7 @@ export interface SessionStoreOptions {
   realm: string;
   /** Idle time after which a session expires (sliding). */
   timeoutMs: number;
-  logger?: SessionLogger;
+  logger?: Logger;
   /** Wall clock in ms (default Date.now); tests pass their own. */
   now?: () => number;
   /** Called when a session leaves the cache: revoked (here or anywhere), expired, vanished. */
@@ -76,13 +71,6 @@ interface Entry {
   purging: boolean;
 }
 
-const silent: SessionLogger = {
-  log: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** How long a revoked session's ID is remembered, to ignore late answers to lookups. */
 const TOMBSTONE_MS = 120_000;
 
@@ -113,7 +101,7 @@ export class SessionStore {
   /** Session ID -> when it was deleted (this process's clock). */
   private readonly tombstones = new Map<string, number>();
   private readonly pending = new Set<Promise<unknown>>();
-  private readonly logger: SessionLogger;
+  private readonly logger: Logger;
   private readonly now: () => number;
   private readonly key: string;
   private timeout: number;
@@ -133,7 +121,7 @@ export class SessionStore {
     private readonly kv: KV,
     private readonly options: SessionStoreOptions,
   ) {
-    this.logger = options.logger ?? silent;
+    this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.key = realmKey(options.realm);
     this.timeout = positiveTimeout(options.timeoutMs);

@@ -27,10 +27,10 @@ import { DependencyBreakers } from '../infra/dependency-breakers';
 import { CATALOG, DATABASE, NATS } from '../infra/injection-tokens';
 import { checkId } from '../nodes/nodes.service';
 import { PutBatchScheduleDto } from './dto/put-batch-schedule.dto';
+import { errorText } from '@plexus/common';
 
 /** A live process answers in milliseconds; a hung one must not hold an admin call longer. */
 const REQUEST_TIMEOUT_MS = 2000;
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** Modules no process answered for: their jobs are missing from the answer. */
 function unanswered(answers: { target: ModuleOfTypeRow; error?: string }[]) {

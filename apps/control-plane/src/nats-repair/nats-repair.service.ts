@@ -15,13 +15,12 @@ import { DATABASE, NATS } from '../infra/injection-tokens';
 import { RelayService } from '../infra/relay.service';
 import { ControlPlaneMetrics } from '../metrics/metrics.service';
 import { lostStoreReason, TopologySnapshot } from './topology-check';
+import { sleep } from '@plexus/common';
 
 /** JetStream's error code for "stream not found". */
 const STREAM_NOT_FOUND = 10059;
 /** Documents changed longer ago than this must be in the bucket, relay lag or not. */
 const SETTLED_MS = 30_000;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Repairs a NATS server that lost its store (a replaced node, a wiped disk): Postgres holds

@@ -7,6 +7,7 @@ import { builtInModuleTypes } from '../../built-in-types';
 import { ModuleHost } from '../../module-host';
 import { hashPassword } from './passwords';
 import { isUsernamePasswordSecurity } from './security-provider';
+import { sleep } from '@plexus/common';
 
 /**
  * local-security and http-endpoint run by ModuleHosts in this process, one NATS connection per
@@ -14,7 +15,6 @@ import { isUsernamePasswordSecurity } from './security-provider';
  */
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined | null | false>) {
   const deadline = Date.now() + 10_000;

@@ -28,9 +28,8 @@ import {
   SessionView,
   UsernamePasswordSecurity,
 } from './security-provider';
+import { errorText, sleep } from '@plexus/common';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 /** Session attribute holding the credential fingerprint the session was created with. */
 const CREDENTIAL = 'cred';
 

@@ -18,6 +18,7 @@ import {
   ThrottleDecision,
   ThrottlePolicy,
 } from './login-throttle';
+import { errorText } from '@plexus/common';
 
 export interface SharedLoginThrottleOptions {
   nc: NatsConnection;
@@ -38,7 +39,6 @@ export interface SharedLoginThrottleOptions {
 /** Compare-and-set rounds before an attempt is refused as contended (many guesses at once). */
 const MAX_ROUNDS = 8;
 const CONTENDED: ThrottleDecision = { allowed: false, retryAfterMs: 1000 };
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** The key token of a user name: its SHA-256, so the bucket holds no names. */
 export function userNameHash(username: string): string {

@@ -26,8 +26,8 @@ import { dbUrlCredentialsProblem, StringMap } from '@plexus/domain';
 import { validateConfigAgainst } from '../../config-schema';
 import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from '../../module-type';
 import { DEFAULT_MAX_IDLE, DEFAULT_MAX_TOTAL, PersistenceConfig } from './persistence.schema';
+import { errorText } from '@plexus/common';
 
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const STATUS_REFRESH_MS = 2000;
 
 /** A write (submit, cancel) asked of a module in read_only_mode: the API answers 409. */
