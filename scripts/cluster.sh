@@ -37,7 +37,7 @@ answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # 1. Dependencies and build
 if [ ! -d node_modules ]; then say "installing dependencies (npm ci)"; npm ci --no-audit --no-fund; fi
-newest_source=$(find apps libs migrations -name '*.ts' -newer dist/apps/worker/main.js 2>/dev/null | head -1 || true)
+newest_source=$(find apps libs -name '*.ts' -newer dist/apps/worker/main.js 2>/dev/null | head -1 || true)
 if [ ! -f dist/apps/control-plane/main.js ] || [ ! -f dist/apps/worker/main.js ] || [ -n "$newest_source" ]; then
   say "building"; npm run build --silent
 fi

@@ -1,12 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { connect, NatsConnection } from 'nats';
-import {
-  announceMembership,
-  ProcessIdentity,
-  publishAppliedReport,
-  publishHeartbeat,
-} from '@plexus/bus';
+import { announceMembership, publishAppliedReport, publishHeartbeat } from '@plexus/bus';
+import { ProcessIdentity } from '@plexus/domain';
 import {
   Database,
   listWatchedProcesses,

@@ -4,10 +4,10 @@ import {
   announceMembership,
   Heartbeat,
   openScalingBucket,
-  ProcessIdentity,
   publishHeartbeat,
   readDesiredProcesses,
 } from '@plexus/bus';
+import { ProcessIdentity } from '@plexus/domain';
 import { createTestDatabase } from './support/databases';
 import { AdminApi, RunningControlPlane, startControlPlane } from './support/control-plane';
 import { waitFor } from './support/ports';

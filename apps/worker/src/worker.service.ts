@@ -12,7 +12,6 @@ import {
   ModuleLeases,
   NodeDocumentWatch,
   openLeasesBucket,
-  ProcessIdentity,
   publishAppliedReport,
   publishHeartbeat,
   SINGLE_MODULE_STOP_TIMEOUT_MS,
@@ -23,6 +22,7 @@ import {
   NodeDocument,
   NodeFromProperties,
   nodeFromProperties,
+  ProcessIdentity,
   StringMap,
 } from '@plexus/domain';
 import {

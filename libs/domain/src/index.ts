@@ -13,5 +13,6 @@ export * from './recorded-event';
 export * from './process-limits';
 export * from './webhooks';
 export * from './scaling';
+export * from './processes';
 export * from './persistence-databases';
 export * from './limits';

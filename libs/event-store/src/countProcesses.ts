@@ -1,5 +1,5 @@
+import { ProcessStatus } from '@plexus/domain';
 import { Sql } from './database';
-import { ProcessStatus } from './processes';
 
 /** How many processes each node has in each status (for /metrics). */
 export async function countProcesses(

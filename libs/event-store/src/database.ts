@@ -1,6 +1,6 @@
 import { Client, Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
-import { migrations } from '../../../migrations';
+import { migrations } from './migrations';
 import { sleep } from '@plexus/common';
 
 /** The one thing every SQL operation file needs: run a statement, get rows back. */

@@ -1,19 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { ProcessIdentity, ProcessStatus } from '@plexus/domain';
 import { appendToStream, readStreamVersion } from './appendToStream';
 import { Database, Sql } from './database';
 import { EventMetadata, processStreamId } from './stored-event';
 
-export interface ProcessInfo {
-  processId: string;
-  nodeId: string;
-  host: string;
-  pid: number;
-  portOffset: number;
-}
-
-export type ProcessStatus = 'up' | 'left' | 'lost';
-
-export interface ProcessRow extends ProcessInfo {
+export interface ProcessRow extends ProcessIdentity {
   status: ProcessStatus;
   joinedAt: string;
   leftAt: string | null;
@@ -37,7 +28,7 @@ const toProcessRow = (r: any): ProcessRow => ({
 
 async function appendProcessEvent(
   sql: Sql,
-  p: ProcessInfo,
+  p: ProcessIdentity,
   type: string,
   data: Record<string, unknown>,
   metadata: EventMetadata,
@@ -55,7 +46,7 @@ async function appendProcessEvent(
  */
 export async function recordProcessJoined(
   db: Database,
-  p: ProcessInfo,
+  p: ProcessIdentity,
   at: Date,
   metadata: EventMetadata,
 ): Promise<boolean> {
@@ -143,7 +134,7 @@ export async function archiveProcesses(sql: Sql, before: Date, batch = 5000): Pr
  */
 async function moveProcess(
   db: Database,
-  p: ProcessInfo,
+  p: ProcessIdentity,
   move: {
     from: ProcessStatus[];
     to: ProcessStatus;
@@ -168,7 +159,7 @@ async function moveProcess(
 
 export const recordProcessLeft = (
   db: Database,
-  p: ProcessInfo,
+  p: ProcessIdentity,
   at: Date,
   metadata: EventMetadata,
 ) =>
@@ -188,7 +179,7 @@ export const recordProcessLeft = (
 /** An `up` process stopped heartbeating; `lastSeen` is when it was last heard from. */
 export const recordProcessLost = (
   db: Database,
-  p: ProcessInfo,
+  p: ProcessIdentity,
   lastSeen: Date,
   metadata: EventMetadata,
 ) =>
@@ -208,7 +199,7 @@ export const recordProcessLost = (
 /** A lost process that heartbeats again is up again, recorded as a rejoin. */
 export const recordProcessRejoined = (
   db: Database,
-  p: ProcessInfo,
+  p: ProcessIdentity,
   at: Date,
   metadata: EventMetadata,
 ) =>
@@ -228,7 +219,7 @@ export const recordProcessRejoined = (
 /** Records a warning about a process (ProcessLimitExceeded, ...) in its stream. */
 export async function recordProcessWarning(
   db: Database,
-  p: ProcessInfo,
+  p: ProcessIdentity,
   type: string,
   data: Record<string, unknown>,
   metadata: EventMetadata,

@@ -1,5 +1,5 @@
 import { EventLoopUtilization, performance } from 'node:perf_hooks';
-import type { ModuleStatus, ProcessLoad } from '@plexus/bus';
+import type { ModuleStatus, ProcessLoad } from '@plexus/domain';
 
 /** The two readings a LoadMeter takes; real ones by default, fakes in tests. */
 export interface LoadClock {

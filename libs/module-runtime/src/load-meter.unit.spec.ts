@@ -1,5 +1,5 @@
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import type { ModuleStatus } from '@plexus/bus';
+import type { ModuleStatus } from '@plexus/domain';
 import { LoadClock, LoadMeter } from './load-meter';
 
 /** A clock whose event loop was busy `busy` ms out of `now` ms. */

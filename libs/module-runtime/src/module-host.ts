@@ -1,6 +1,6 @@
 import { ModuleSpec, NodeDocument } from '@plexus/domain';
 import { SINGLE_MODULE_STOP_TIMEOUT_MS } from '@plexus/bus';
-import type { ModuleStatus } from '@plexus/bus';
+import type { ModuleStatus } from '@plexus/domain';
 import type { SecretsDecryptor } from '@plexus/secrets-crypto';
 import {
   ModuleContext,

@@ -20,11 +20,11 @@ import {
   ModuleTypeCatalog,
   NodeDocument,
   oneProcessReason,
+  ProcessIdentity,
 } from '@plexus/domain';
 import {
   Database,
   listProcesses,
-  ProcessInfo,
   readNodeDocument,
   recordProcessJoined,
   recordProcessLeft,
@@ -193,7 +193,7 @@ export class MembershipService implements OnApplicationBootstrap, OnModuleDestro
    */
   private async checkProcessLimit(
     doc: NodeDocument,
-    info: ProcessInfo,
+    info: ProcessIdentity,
     metadata: { actor: string; correlationId: string },
   ) {
     const limiting = modulesLimitingToOneProcess(doc, this.catalog);

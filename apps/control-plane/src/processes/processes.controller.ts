@@ -1,5 +1,6 @@
 import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { isProcessStatus } from '@plexus/domain';
 import { Database, listProcesses } from '@plexus/event-store';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { DATABASE } from '../infra/injection-tokens';
@@ -24,7 +25,7 @@ export class ProcessesController {
     @Query('archived') archived?: string,
   ) {
     if (nodeId !== undefined) checkId('nodeId', nodeId);
-    if (status !== undefined && !['up', 'left', 'lost'].includes(status))
+    if (status !== undefined && !isProcessStatus(status))
       throw new BadRequestException('status must be up, left or lost');
     if (archived !== undefined && archived !== 'true' && archived !== 'false')
       throw new BadRequestException('archived must be true or false');

@@ -2,13 +2,17 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { connect, NatsConnection } from 'nats';
 import { ensureTopology, NatsRelaySink } from '@plexus/bus';
 import { Client } from 'pg';
-import { createTestDatabase, SHARED_POSTGRES } from '../../../test/support/databases';
-import { eventsOnStream } from '../../../test/support/event-stream';
-import { waitFor } from '../../../test/support/ports';
-import { appendToStream } from './appendToStream';
-import { Database } from './database';
-import { Relay, RelaySink } from './relay';
-import { NewEvent, StoredEvent } from './stored-event';
+import {
+  appendToStream,
+  Database,
+  NewEvent,
+  Relay,
+  RelaySink,
+  StoredEvent,
+} from '@plexus/event-store';
+import { createTestDatabase, SHARED_POSTGRES } from './support/databases';
+import { eventsOnStream } from './support/event-stream';
+import { waitFor } from './support/ports';
 
 const newEvent = (n: number): NewEvent => ({
   eventId: randomUUID(),
