@@ -9,6 +9,7 @@ export * from './checkpoints';
 export * from './node-documents';
 export * from './node-locks';
 export * from './node-command-handler';
+export * from './precondition-failed';
 export * from './secrets-at-rest';
 export * from './reencrypt-secrets';
 export * from './relay';
