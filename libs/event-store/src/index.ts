@@ -2,6 +2,7 @@ export * from './database';
 export * from './stored-event';
 export * from './appendToStream';
 export * from './appendNodeWrites';
+export * from './appendMultiNodeWrite';
 export * from './group-commit';
 export * from './readStream';
 export * from './readMessagesBatch';
