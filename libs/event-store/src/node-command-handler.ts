@@ -133,10 +133,13 @@ export class NodeCommandHandler {
         signal?.throwIfAborted();
         lockAttempts++;
       }
-      const attempt = await this.attemptIn(mode, nodeId, command, ctx, signal).catch((err) => {
+      let attempt: WriteAttempt;
+      try {
+        attempt = await this.attemptIn(mode, nodeId, command, ctx, signal);
+      } catch (err) {
         this.recent.delete(nodeId);
         throw err;
-      });
+      }
       const step = nextStep(mode, attempt, ctx.expectedVersion, lockAttempts);
       if (step.kind === 'done') {
         this.remember(step.result.document);
