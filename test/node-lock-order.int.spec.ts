@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { evolveAll, NodeDocument, NodeEvent } from '@plexus/domain';
-import { appendNodeWrites, Database, NodeWrite, readNodeDocuments } from '@plexus/event-store';
+import {
+  appendNodeWrites,
+  Database,
+  NodeWrite,
+  NodeWritesOutcome,
+  readNodeDocuments,
+} from '@plexus/event-store';
 import { createTestDatabase, SHARED_POSTGRES } from './support/databases';
 import { RunningControlPlane, startControlPlane } from './support/control-plane';
 import { waitFor } from './support/ports';
@@ -129,7 +135,7 @@ describe('one lock order for node rows, whatever the database collation (real Po
     // first, then the import, each having locked what comes before it in its own order.
     const holder = new Client({ connectionString: db.url });
     await holder.connect();
-    let groupCommit: Promise<Set<string> | Error>;
+    let groupCommit: Promise<NodeWritesOutcome | Error>;
     let imported: ReturnType<typeof importFile>;
     try {
       await holder.query('BEGIN');
@@ -149,7 +155,7 @@ describe('one lock order for node rows, whatever the database collation (real Po
     }
 
     const applied = await groupCommit;
-    expect(applied instanceof Error ? applied.message : [...applied].sort()).toEqual(
+    expect(applied instanceof Error ? applied.message : [...applied.committed].sort()).toEqual(
       [...NODE_IDS].sort(),
     );
     expect((await imported).status).toBe(200);

@@ -64,13 +64,15 @@ describe('group commit: several nodes written by one statement (real Postgres)',
     const staleDoc = await readNodeDocument(db, stale);
     await appendNodeWrites(db, [propertyWrite(stale, staleDoc, 2)]); // stale moves on to version 2
 
-    const applied = await appendNodeWrites(db, [
+    const outcome = await appendNodeWrites(db, [
       propertyWrite(fresh, null, 1),
       propertyWrite(current, currentDoc, 2),
       propertyWrite(stale, staleDoc, 3), // written against version 1
     ]);
 
-    expect([...applied].sort()).toEqual([current, fresh].sort());
+    expect([...outcome.committed].sort()).toEqual([current, fresh].sort());
+    // The stale one is answered with the version it is at, read under its row lock.
+    expect(outcome.stale).toEqual(new Map([[stale, 2]]));
     expect((await readNodeDocument(db, fresh))?.properties).toEqual({ n: '1' });
     expect(await readNodeDocument(db, current)).toMatchObject({
       version: 2,
@@ -93,17 +95,12 @@ describe('group commit: several nodes written by one statement (real Postgres)',
   });
 
   it('through the command handler: 64 concurrent writers over 8 nodes each get their own version', async () => {
-    const handler = new NodeCommandHandler(
+    const handler = new NodeCommandHandler({
       db,
-      builtInModuleTypes(),
-      testSecretsCipher(),
-      undefined,
-      undefined,
-      {
-        maxInFlight: 2,
-        maxBatch: 64,
-      },
-    );
+      catalog: builtInModuleTypes(),
+      secrets: testSecretsCipher(),
+      groupCommit: { maxInFlight: 2, maxBatch: 64 },
+    });
     const nodes = Array.from({ length: 8 }, (_, i) => id(`n${i}`));
     await Promise.all(
       nodes.map((n) => handler.handle(n, { kind: 'PutNode', properties: {} }, ctx)),
@@ -124,17 +121,12 @@ describe('group commit: several nodes written by one statement (real Postgres)',
   });
 
   it('a node created elsewhere meanwhile fails its own write only; the rest of the batch lands', async () => {
-    const handler = new NodeCommandHandler(
+    const handler = new NodeCommandHandler({
       db,
-      builtInModuleTypes(),
-      testSecretsCipher(),
-      undefined,
-      undefined,
-      {
-        maxInFlight: 1,
-        maxBatch: 64,
-      },
-    );
+      catalog: builtInModuleTypes(),
+      secrets: testSecretsCipher(),
+      groupCommit: { maxInFlight: 1, maxBatch: 64 },
+    });
     // Events of `taken` exist without its read model row: a create against version 0 hits the
     // unique (stream, version) key, as when another writer creates the node at the same moment.
     const [first, other, taken] = [id('first'), id('other'), id('taken')];

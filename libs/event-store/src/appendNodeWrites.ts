@@ -1,7 +1,7 @@
 import { NodeDocument } from '@plexus/domain';
 import { isVersionClash, StreamVersionConflict } from './appendToStream';
 import { Sql } from './database';
-import { compareNodeIds, NODE_ROW_LOCK_ORDER } from './node-locks';
+import { compareNodeIds, lockNodeRowsStatement } from './node-locks';
 import { NewEvent } from './stored-event';
 
 /** A node's document is also kept as a snapshot whenever its version passes a multiple of this. */
@@ -18,19 +18,33 @@ export interface NodeWrite {
   documentJson?: string;
 }
 
+/** What became of one node's write. */
+export type NodeWriteOutcome =
+  | { kind: 'committed' }
+  /** The node had moved on: it is at `currentVersion`, not at the write's expected version. */
+  | { kind: 'stale'; currentVersion: number }
+  /** Another writer created the node meanwhile (the unique key said so; no version to name). */
+  | { kind: 'conflict' };
+
+/** What became of the writes of one statement: those not committed stored nothing. */
+export interface NodeWritesOutcome {
+  committed: Set<string>;
+  /** The nodes that had moved on, each with the version it is at. */
+  stale: Map<string, number>;
+}
+
 /**
  * Several nodes' writes in one statement (so one commit). It locks the rows of the nodes it
- * touches in NODE_ROW_LOCK_ORDER (node-locks.ts), the order every other writer locks them in, so
- * two such writers wait for each other rather than deadlock; and it appends events and
- * saves documents only for nodes still at their expected version; the others are left alone.
+ * touches (lockNodeRowsStatement, in the order every other writer locks them in, so two such
+ * writers wait for each other rather than deadlock); it appends events and saves documents only
+ * for nodes still at their expected version, and answers the others with the version they are
+ * at (read under the lock, so a 412 names it without another query).
  */
 const APPEND_NODE_WRITES = `
   WITH input AS (
     SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::boolean[], $5::jsonb[], $6::boolean[])
       AS i(node_id, expected, next_version, archived, document, snapshot)),
-  current_doc AS (
-    SELECT node_id, version FROM node_documents WHERE node_id = ANY($1::text[])
-    ORDER BY ${NODE_ROW_LOCK_ORDER} FOR UPDATE),
+  current_doc AS (${lockNodeRowsStatement('node_id, version', { ids: '$1' })}),
   accepted AS (
     SELECT i.* FROM input i LEFT JOIN current_doc c USING (node_id)
     WHERE coalesce(c.version, 0) = i.expected),
@@ -50,21 +64,23 @@ const APPEND_NODE_WRITES = `
     INSERT INTO node_snapshots (node_id, version, recorded_at, document)
     SELECT node_id, next_version, now(), document FROM accepted WHERE snapshot
     ON CONFLICT DO NOTHING)
-  SELECT node_id FROM accepted`;
+  SELECT i.node_id, coalesce(c.version, 0) AS version
+  FROM input i LEFT JOIN current_doc c USING (node_id)
+  WHERE coalesce(c.version, 0) <> i.expected`;
 
 /**
- * Appends the writes of several distinct nodes in one statement and returns the IDs of the nodes
- * whose write was applied; a node that moved on since its writer read it is not in the answer and
- * stores nothing. Two writers creating the same new node at once (no row to lock yet) make the
- * whole statement fail on the unique (stream, version) key: callers retry those writes one by one.
+ * Appends the writes of several distinct nodes in one statement; a node that moved on since its
+ * writer read it stores nothing and is answered in `stale`. Two writers creating the same new
+ * node at once (no row to lock yet) make the whole statement fail on the unique (stream,
+ * version) key: callers retry those writes one by one.
  */
-export async function appendNodeWrites(sql: Sql, writes: NodeWrite[]): Promise<Set<string>> {
+export async function appendNodeWrites(sql: Sql, writes: NodeWrite[]): Promise<NodeWritesOutcome> {
   if (new Set(writes.map((w) => w.nodeId)).size !== writes.length)
     throw new Error('appendNodeWrites: one write per node per statement');
   // Events in node order, like the row locks, so that concurrent statements wait rather than deadlock.
   const ordered = [...writes].sort((a, b) => compareNodeIds(a.nodeId, b.nodeId));
   const events = ordered.flatMap((w) => w.events.map((e, i) => ({ w, e, n: i + 1 })));
-  const rows = await sql.query<{ node_id: string }>(
+  const rows = await sql.query<{ node_id: string; version: number }>(
     APPEND_NODE_WRITES,
     [
       ordered.map((w) => w.nodeId),
@@ -87,7 +103,30 @@ export async function appendNodeWrites(sql: Sql, writes: NodeWrite[]): Promise<S
     ],
     'plexus_append_node_writes',
   );
-  return new Set(rows.map((r) => r.node_id));
+  const stale = new Map(rows.map((r) => [r.node_id, Number(r.version)]));
+  const committed = new Set(writes.map((w) => w.nodeId).filter((id) => !stale.has(id)));
+  return { committed, stale };
+}
+
+const COMMITTED: NodeWriteOutcome = { kind: 'committed' };
+const CONFLICT: NodeWriteOutcome = { kind: 'conflict' };
+
+/** One node's write, answered as an outcome: only unexpected errors are thrown. */
+export async function tryAppendNodeWrite(sql: Sql, write: NodeWrite): Promise<NodeWriteOutcome> {
+  let outcome: NodeWritesOutcome;
+  try {
+    outcome = await appendNodeWrites(sql, [write]);
+  } catch (err) {
+    if (isVersionClash(err)) return CONFLICT;
+    throw err;
+  }
+  return outcomeOf(outcome, write.nodeId);
+}
+
+/** One node's part of a statement's outcome. */
+export function outcomeOf(outcome: NodeWritesOutcome, nodeId: string): NodeWriteOutcome {
+  const currentVersion = outcome.stale.get(nodeId);
+  return currentVersion === undefined ? COMMITTED : { kind: 'stale', currentVersion };
 }
 
 /**
@@ -95,13 +134,7 @@ export async function appendNodeWrites(sql: Sql, writes: NodeWrite[]): Promise<S
  * another writer created it meanwhile.
  */
 export async function appendNodeWrite(sql: Sql, write: NodeWrite): Promise<void> {
-  let applied: Set<string>;
-  try {
-    applied = await appendNodeWrites(sql, [write]);
-  } catch (err) {
-    if (isVersionClash(err)) throw new StreamVersionConflict(write.nodeId, write.expectedVersion);
-    throw err;
-  }
-  if (!applied.has(write.nodeId))
+  const outcome = await tryAppendNodeWrite(sql, write);
+  if (outcome.kind !== 'committed')
     throw new StreamVersionConflict(write.nodeId, write.expectedVersion);
 }

@@ -2,32 +2,30 @@ import {
   changesPersistenceModules,
   decide,
   emptyNode,
-  evolveAll,
   ModuleTypeCatalog,
   NodeCommand,
   NodeDocument,
 } from '@plexus/domain';
 import { SecretsCipher } from '@plexus/secrets-crypto';
-import { appendNodeWrite, appendNodeWrites, NodeWrite } from './appendNodeWrites';
+import {
+  appendNodeWrites,
+  NodeWrite,
+  NodeWriteOutcome,
+  outcomeOf,
+  tryAppendNodeWrite,
+} from './appendNodeWrites';
 import { StreamVersionConflict } from './appendToStream';
-import { limitedNodeWrite, NO_WRITE_LIMITS, WriteLimits } from './bus-size';
+import { NO_WRITE_LIMITS, WriteLimits } from './bus-size';
 import { Database, Sql } from './database';
 import { GroupCommit, GroupCommitOptions } from './group-commit';
 import { readNodeDocument } from './node-documents';
 import { lockNodeDocument } from './node-locks';
 import { guardPersistenceDatabases } from './persistence-guard';
-import { openDocument, sealNodeWrite } from './secrets-at-rest';
+import { PreconditionFailed } from './precondition-failed';
+import { NodeWriteRules, prepareNodeWrite } from './prepareNodeWrite';
+import { openDocument } from './secrets-at-rest';
 import { EventMetadata } from './stored-event';
-
-/** If-Match named a version the node is no longer (or not yet) at. */
-export class PreconditionFailed extends Error {
-  constructor(
-    readonly expected: number,
-    readonly actual: number,
-  ) {
-    super(`If-Match names version ${expected} but the node is at version ${actual}`);
-  }
-}
+import { nextStep, WriteAttempt, WriteMode } from './write-attempt';
 
 export interface CommandContext extends EventMetadata {
   /** From If-Match: refuse the write unless the node is at this version. */
@@ -41,10 +39,20 @@ export interface CommandResult {
   eventTypes: string[];
 }
 
-const MAX_ATTEMPTS = 5;
+export interface NodeCommandHandlerOptions {
+  db: Database;
+  catalog: ModuleTypeCatalog;
+  /** Encrypts secrets before they are stored, decrypts what is read (see secrets-at-rest). */
+  secrets: SecretsCipher;
+  /** Called after every command that appended events (the relay then publishes them). */
+  onCommitted?: () => void;
+  /** How many documents the cache of recent writes holds. */
+  cacheSize?: number;
+  groupCommit?: GroupCommitOptions;
+  limits?: WriteLimits;
+}
 
-/** The cached document cannot be trusted for this command's outcome: read the stored one. */
-class StaleCache extends Error {}
+const UNDECIDED: WriteAttempt = { kind: 'undecided' };
 
 /**
  * Runs a command against a node: read the document, decide, then append the events and save the
@@ -53,9 +61,10 @@ class StaleCache extends Error {}
  * The first attempt is optimistic: a plain read (or the cached document), then one statement
  * that appends and saves, shared with other nodes' writes under load (group commit); the version
  * check in that statement and the unique (stream, version) key catch a concurrent writer. If another writer
- * won, a write with If-Match gets PreconditionFailed; one without takes the locked path: a
- * transaction that locks the node's row, so that under contention every writer gets its turn
- * instead of retrying forever.
+ * won, a write with If-Match gets PreconditionFailed naming the version the node is at; one
+ * without takes the locked path: a transaction that locks the node's row, so that under
+ * contention every writer gets its turn instead of retrying forever. Each attempt ends in a
+ * WriteAttempt; nextStep (write-attempt.ts) says what follows it.
  */
 export class NodeCommandHandler {
   /**
@@ -73,31 +82,32 @@ export class NodeCommandHandler {
   private readonly sealed = new WeakMap<NodeDocument, NodeDocument>();
 
   /** Optimistic writes of different nodes share statements and commits under load. */
-  private readonly groupCommit: GroupCommit<NodeWrite, boolean>;
+  private readonly groupCommit: GroupCommit<NodeWrite, NodeWriteOutcome>;
 
-  constructor(
-    private readonly db: Database,
-    private readonly catalog: ModuleTypeCatalog,
-    /** Encrypts secrets before they are stored, decrypts what is read (see secrets-at-rest). */
-    private readonly secrets: SecretsCipher,
-    private readonly onCommitted: () => void = () => undefined,
-    private readonly cacheSize = 10_000,
-    groupCommit: GroupCommitOptions = { maxInFlight: 2, maxBatch: 64 },
-    private readonly limits: WriteLimits = NO_WRITE_LIMITS,
-  ) {
+  private readonly db: Database;
+  private readonly rules: NodeWriteRules;
+  private readonly onCommitted: () => void;
+  private readonly cacheSize: number;
+
+  constructor(options: NodeCommandHandlerOptions) {
+    const { db, catalog, secrets, limits = NO_WRITE_LIMITS } = options;
+    this.db = db;
+    this.rules = { catalog, secrets, limits };
+    this.onCommitted = options.onCommitted ?? (() => undefined);
+    this.cacheSize = options.cacheSize ?? 10_000;
     this.groupCommit = new GroupCommit(
       (w) => w.nodeId,
       (ws) => this.commitTogether(ws),
-      groupCommit,
+      options.groupCommit ?? { maxInFlight: 2, maxBatch: 64 },
     );
   }
 
-  /** Applied (true) or refused because the node moved on (false), per write, in order. */
-  private async commitTogether(writes: NodeWrite[]): Promise<(boolean | Error)[]> {
+  /** Each write's outcome, in order (an Error for a write that failed on its own). */
+  private async commitTogether(writes: NodeWrite[]): Promise<(NodeWriteOutcome | Error)[]> {
     if (writes.length > 1) {
       try {
-        const applied = await appendNodeWrites(this.db, writes);
-        return writes.map((w) => applied.has(w.nodeId));
+        const outcome = await appendNodeWrites(this.db, writes);
+        return writes.map((w) => outcomeOf(outcome, w.nodeId));
       } catch (err) {
         // Another writer created one of these nodes meanwhile (unique key), or the statement
         // lost every retry of a deadlock (Database): sort it out write by write.
@@ -106,12 +116,7 @@ export class NodeCommandHandler {
       }
     }
     return Promise.all(
-      writes.map((w) =>
-        appendNodeWrite(this.db, w).then(
-          () => true,
-          (err: Error) => (err instanceof StreamVersionConflict ? false : err),
-        ),
-      ),
+      writes.map((w) => tryAppendNodeWrite(this.db, w).catch((err: Error) => err)),
     );
   }
 
@@ -122,40 +127,45 @@ export class NodeCommandHandler {
     ctx: CommandContext,
     signal?: AbortSignal,
   ): Promise<CommandResult> {
-    let result: CommandResult | null = null;
-    for (const mode of ['cached', 'read'] as const) {
-      if (mode === 'cached' && !this.recent.has(nodeId)) continue;
+    let mode: WriteMode = this.recent.has(nodeId) ? 'cached' : 'read';
+    for (let lockAttempts = 0; ;) {
+      if (mode === 'lock') {
+        signal?.throwIfAborted();
+        lockAttempts++;
+      }
+      let attempt: WriteAttempt;
       try {
-        result = await this.attempt(this.db, nodeId, command, ctx, mode, signal);
-        break;
+        attempt = await this.attemptIn(mode, nodeId, command, ctx, signal);
       } catch (err) {
         this.recent.delete(nodeId);
-        if (
-          err instanceof StaleCache ||
-          (mode === 'cached' && err instanceof StreamVersionConflict)
-        )
-          continue;
-        if (!(err instanceof StreamVersionConflict)) throw err;
-        if (ctx.expectedVersion !== undefined)
-          throw new PreconditionFailed(ctx.expectedVersion, ctx.expectedVersion + 1);
-        break;
+        throw err;
       }
-    }
-    // Lost a race without If-Match: take the row-locking path, where every writer gets its turn.
-    // Two creations of the same new node race on the unique key even then (no row yet).
-    for (let attempt = 1; !result; attempt++) {
-      signal?.throwIfAborted();
-      try {
-        result = await this.db.transaction((sql) =>
-          this.attempt(sql, nodeId, command, ctx, 'lock'),
-        );
-      } catch (err) {
-        if (!(err instanceof StreamVersionConflict) || attempt >= MAX_ATTEMPTS) throw err;
+      const step = nextStep(mode, attempt, ctx.expectedVersion, lockAttempts);
+      if (step.kind === 'done') {
+        this.remember(step.result.document);
+        if (step.result.appended) this.onCommitted();
+        return step.result;
       }
+      this.recent.delete(nodeId);
+      if (step.kind === 'precondition-failed')
+        throw new PreconditionFailed(step.expected, step.actual);
+      if (step.kind === 'give-up') throw new StreamVersionConflict(nodeId, step.expectedVersion);
+      mode = step.mode;
     }
-    this.remember(result.document);
-    if (result.appended) this.onCommitted();
-    return result;
+  }
+
+  private attemptIn(
+    mode: WriteMode,
+    nodeId: string,
+    command: NodeCommand,
+    ctx: CommandContext,
+    signal?: AbortSignal,
+  ): Promise<WriteAttempt> {
+    if (mode !== 'lock') return this.attempt(this.db, nodeId, command, ctx, mode, signal);
+    // Under the row lock nobody overtakes. An attempt that did not commit wrote nothing: its
+    // COMMIT only releases the lock (or, after a unique-key clash, is the rollback Postgres
+    // makes of any COMMIT in a failed transaction).
+    return this.db.transaction((sql) => this.attempt(sql, nodeId, command, ctx, 'lock'));
   }
 
   private remember(doc: NodeDocument) {
@@ -170,66 +180,71 @@ export class NodeCommandHandler {
     const stored =
       mode === 'lock' ? await lockNodeDocument(sql, nodeId) : await readNodeDocument(sql, nodeId);
     if (!stored) return null;
-    const opened = openDocument(stored, this.catalog, this.secrets);
+    const opened = openDocument(stored, this.rules.catalog, this.rules.secrets);
     this.sealed.set(opened, stored);
     return opened;
   }
 
+  /**
+   * One attempt. Refusals of the command (DomainError, 413) are thrown, except on the cached
+   * document, which never refuses: it only says "undecided", and the stored one is read.
+   */
   private async attempt(
     sql: Sql,
     nodeId: string,
     command: NodeCommand,
     ctx: CommandContext,
-    mode: 'cached' | 'read' | 'lock',
+    mode: WriteMode,
     signal?: AbortSignal,
-  ): Promise<CommandResult> {
+  ): Promise<WriteAttempt> {
     const { expectedVersion, ...metadata } = ctx;
     const current =
       mode === 'cached' ? this.recent.get(nodeId)! : await this.read(sql, nodeId, mode);
     const version = current?.version ?? 0;
-    if (expectedVersion !== undefined && expectedVersion !== version) {
-      if (mode === 'cached') throw new StaleCache();
-      throw new PreconditionFailed(expectedVersion, version);
-    }
-    let events;
+    if (expectedVersion !== undefined && expectedVersion !== version)
+      return { kind: 'stale', expectedVersion, currentVersion: version };
+    let prepared;
     try {
-      events = decide(current, nodeId, command, this.catalog);
+      const events = decide(current, nodeId, command, this.rules.catalog);
+      prepared = events.length
+        ? {
+            events,
+            ...prepareNodeWrite(
+              nodeId,
+              current,
+              events,
+              metadata,
+              this.rules,
+              (current && this.sealed.get(current)) ?? undefined,
+            ),
+          }
+        : null;
     } catch (err) {
-      if (mode === 'cached') throw new StaleCache(); // judge refusals on the stored document
+      if (mode === 'cached') return UNDECIDED; // judge refusals on the stored document
       throw err;
     }
-    if (!events.length) {
-      if (mode === 'cached') throw new StaleCache();
-      return { document: current ?? emptyNode(nodeId), appended: 0, eventTypes: [] };
+    if (!prepared) {
+      if (mode === 'cached') return UNDECIDED;
+      const document = current ?? emptyNode(nodeId);
+      return { kind: 'committed', result: { document, appended: 0, eventTypes: [] } };
     }
-    const next = evolveAll(current ?? emptyNode(nodeId), events);
-    // Secrets leave this process only encrypted: sealed here, before the size check and the
-    // append, so that everything above works in clear and what is measured, appended and relayed
-    // holds ciphertexts.
-    const before = current && this.sealed.get(current);
-    const sealed = sealNodeWrite(
-      { nodeId, expectedVersion: version, events, document: next },
-      metadata,
-      this.catalog,
-      this.secrets,
-      current && before ? { plain: current, stored: before } : null,
-    );
-    let write: NodeWrite;
-    try {
-      write = limitedNodeWrite(current, sealed.document, sealed.events, this.limits);
-    } catch (err) {
-      if (mode === 'cached') throw new StaleCache();
-      throw err;
-    }
+    const { events, next, write } = prepared;
     if (changesPersistenceModules(current, next)) {
       // The db.url guard reads other nodes: it needs the locked path's transaction.
-      if (mode !== 'lock') throw new StaleCache();
+      if (mode !== 'lock') return UNDECIDED;
       await guardPersistenceDatabases(sql, [next]);
     }
-    if (mode === 'lock') await appendNodeWrite(sql, write);
-    else if (!(await this.groupCommit.submit(write, signal)))
-      throw new StreamVersionConflict(nodeId, version);
+    const outcome =
+      mode === 'lock'
+        ? await tryAppendNodeWrite(sql, write)
+        : await this.groupCommit.submit(write, signal);
+    if (outcome.kind === 'stale')
+      return { kind: 'stale', expectedVersion: version, currentVersion: outcome.currentVersion };
+    if (outcome.kind === 'conflict') return { kind: 'conflict', expectedVersion: version };
     this.sealed.set(next, write.document);
-    return { document: next, appended: events.length, eventTypes: events.map((e) => e.type) };
+    return {
+      kind: 'committed',
+      result: { document: next, appended: events.length, eventTypes: events.map((e) => e.type) },
+    };
   }
 }

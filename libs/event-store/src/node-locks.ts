@@ -6,15 +6,32 @@ import { Sql } from './database';
  * lock overlapping sets of rows in the same order wait for each other; in different orders they
  * can deadlock. The database's default collation is no good for this (under en_US or ICU,
  * `a_b` sorts before `B`; in bytes after it), so the SQL side names the "C" collation, and the
- * JS side compares UTF-16 code units, which for node IDs (US-ASCII, libs/domain ids.ts) is byte
- * order too.
+ * JS side (compareNodeIds) compares UTF-16 code units, which for node IDs (US-ASCII, libs/domain
+ * ids.ts) is byte order too.
  *
  * Lock order across tables: node rows first, then the persistence guard's advisory lock.
  */
-export const NODE_ROW_LOCK_ORDER = 'node_id COLLATE "C"';
+const NODE_ID_IN_BYTES = 'node_id COLLATE "C"';
 
-/** Sorts node IDs (or things with one) in NODE_ROW_LOCK_ORDER. */
+/** Sorts node IDs (or things with one) in the order node rows are locked in. */
 export const compareNodeIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Which node rows a statement locks: the IDs in a text[] parameter, or the page after one. */
+export type LockedRows = { ids: string } | { after: string; limit: string };
+
+/**
+ * The only statement that locks several node rows (`SELECT … FOR UPDATE` in byte order of the
+ * node ID); every path that does goes through it, alone or as a CTE of a larger statement.
+ * `rows.after` pages through the table in that same order (null: from the start).
+ */
+export function lockNodeRowsStatement(columns: string, rows: LockedRows): string {
+  const where =
+    'ids' in rows
+      ? `node_id = ANY(${rows.ids}::text[])`
+      : `${rows.after}::text IS NULL OR ${NODE_ID_IN_BYTES} > ${rows.after}::text`;
+  const limit = 'limit' in rows ? ` LIMIT ${rows.limit}` : '';
+  return `SELECT ${columns} FROM node_documents WHERE ${where} ORDER BY ${NODE_ID_IN_BYTES}${limit} FOR UPDATE`;
+}
 
 export interface LockedNodeRow {
   version: number;
@@ -23,9 +40,8 @@ export interface LockedNodeRow {
 }
 
 /**
- * Inside a transaction: locks the rows of the named nodes that exist (`SELECT … FOR UPDATE`, in
- * NODE_ROW_LOCK_ORDER) until it ends, and returns them by node ID. A node without a row (not
- * created yet) is not in the answer.
+ * Inside a transaction: locks the rows of the named nodes that exist until it ends, and returns
+ * them by node ID. A node without a row (not created yet) is not in the answer.
  */
 export async function lockNodeRows(
   sql: Sql,
@@ -34,8 +50,9 @@ export async function lockNodeRows(
 ): Promise<Map<string, LockedNodeRow>> {
   if (!nodeIds.length) return new Map();
   const rows = await sql.query<{ node_id: string; version: number; document?: NodeDocument }>(
-    `SELECT node_id, version${options.documents ? ', document' : ''} FROM node_documents
-     WHERE node_id = ANY($1::text[]) ORDER BY ${NODE_ROW_LOCK_ORDER} FOR UPDATE`,
+    lockNodeRowsStatement(`node_id, version${options.documents ? ', document' : ''}`, {
+      ids: '$1',
+    }),
     [nodeIds],
   );
   return new Map(

@@ -16,7 +16,11 @@ describe('readNodeDocumentAt (real Postgres)', () => {
     testDb = await createTestDatabase();
     db = await Database.open(testDb.url);
     await db.migrate();
-    const handler = new NodeCommandHandler(db, builtInModuleTypes(), testSecretsCipher());
+    const handler = new NodeCommandHandler({
+      db,
+      catalog: builtInModuleTypes(),
+      secrets: testSecretsCipher(),
+    });
     const ctx = { actor: 'test', correlationId: 'history' };
     await handler.handle('deep', { kind: 'PutNode', properties: { db_password: 's3cret' } }, ctx);
     await handler.handle(

@@ -7,6 +7,7 @@ import {
 } from '@plexus/domain';
 import { SecretsCipher } from '@plexus/secrets-crypto';
 import { Database, Sql } from './database';
+import { lockNodeRowsStatement } from './node-locks';
 
 export interface ReencryptCounts {
   /** Rows that hold secret values. */
@@ -85,9 +86,7 @@ export async function reencryptStoredSecrets(
   // The read model: rows locked in the order writers lock them, so a write waits, then wins.
   const nodeDocuments = await inBatches<string>(db, async (sql, after) => {
     const rows = await sql.query<{ node_id: string; document: NodeDocument }>(
-      `SELECT node_id, document FROM node_documents
-       WHERE $1::text IS NULL OR node_id COLLATE "C" > $1::text
-       ORDER BY node_id COLLATE "C" LIMIT $2 FOR UPDATE`,
+      lockNodeRowsStatement('node_id, document', { after: '$1', limit: '$2' }),
       [after, batchSize],
     );
     const { scanned, changed } = reencryptDocuments(rows, catalog, cipher);

@@ -107,15 +107,17 @@ const providers = [
       env: ControlPlaneEnv,
       limits: WriteLimits,
     ) =>
-      new NodeCommandHandler(
+      new NodeCommandHandler({
         db,
         catalog,
         secrets,
-        () => relay.committed(),
-        undefined,
-        { maxInFlight: env.GROUP_COMMIT_IN_FLIGHT, maxBatch: env.GROUP_COMMIT_MAX_BATCH },
+        onCommitted: () => relay.committed(),
+        groupCommit: {
+          maxInFlight: env.GROUP_COMMIT_IN_FLIGHT,
+          maxBatch: env.GROUP_COMMIT_MAX_BATCH,
+        },
         limits,
-      ),
+      }),
   },
 ];
 

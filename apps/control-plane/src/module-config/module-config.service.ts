@@ -1,16 +1,12 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import {
-  changesPersistenceModules,
   decide,
   DomainError,
-  emptyNode,
-  evolveAll,
   idProblem,
   invalid,
   lineOfModule,
   ModuleTypeCatalog,
   NodeDocument,
-  NodeEvent,
   NodeFileSection,
   nodesFromPropertyEntries,
   nodeToProperties,
@@ -19,21 +15,13 @@ import {
   REDACTED,
 } from '@plexus/domain';
 import {
-  appendNodeWrite,
+  appendMultiNodeWrite,
   CommandContext,
   compareNodeIds,
   Database,
-  EventMetadata,
-  guardPersistenceDatabases,
-  limitedNodeWrite,
   listNodeSummaries,
-  lockNodeRows,
-  NodeWrite,
-  openDocument,
-  PreconditionFailed,
   readNodeDocument,
   readNodeDocuments,
-  sealNodeWrite,
   StreamVersionConflict,
   WriteLimits,
 } from '@plexus/event-store';
@@ -65,19 +53,6 @@ export interface ExportedProperties {
   version?: number;
 }
 
-/** One node of the file: what is stored and the events that make it equal its section. */
-interface Plan {
-  section: NodeFileSection;
-  version: number;
-  events: NodeEvent[];
-  /** The node after the events, in clear (null when there are no events). */
-  next: NodeDocument | null;
-  /** What to append (null when there are no events): sealed, checked against the write limits. */
-  write: NodeWrite | null;
-  current: NodeDocument | null;
-}
-
-const MAX_ATTEMPTS = 5;
 /** An error of the Postgres server, the driver or the socket (not of this code). */
 const isDriverError = (err: unknown) =>
   typeof (err as { code?: unknown })?.code === 'string' ||
@@ -142,9 +117,9 @@ export class ModuleConfigService {
   }
 
   /**
-   * Parses and splits the file (a malformed one is refused naming the line), decides every node
-   * on what is stored (one invalid node refuses the file), then appends all nodes' events in one
-   * transaction: all nodes or none.
+   * Parses and splits the file (a malformed one is refused naming the line), then hands every
+   * node's import to the event store, which decides each on what is stored (one invalid node
+   * refuses the file) and appends all nodes' events in one transaction: all nodes or none.
    */
   async import(input: string | Uint8Array, ctx: CommandContext): Promise<ImportedNode[]> {
     let sections: NodeFileSection[];
@@ -160,103 +135,41 @@ export class ModuleConfigService {
         `If-Match applies to one node, but the file has ${sections.length} nodes`,
       );
 
-    const ids = sections.map((s) => s.nodeId);
-    for (let attempt = 1; ; attempt++) {
-      const docs = await this.breakers.postgres(() => readNodeDocuments(this.db, ids));
-      let plans = this.plan(sections, docs, metadata, expectedVersion);
-      try {
-        if (plans.some((p) => p.events.length > 0))
-          plans = await this.write(sections, plans, expectedVersion, metadata);
-      } catch (err) {
-        // Another writer created one of the file's new nodes in between: decide again on it.
-        if (err instanceof StreamVersionConflict && attempt < MAX_ATTEMPTS) continue;
-        throw err;
-      }
-      if (plans.some((p) => p.events.length > 0)) this.relay.committed();
-      return plans.map(({ section, version, events }) => ({
-        nodeId: section.nodeId,
-        version: version + events.length,
-        changed: events.length > 0,
-        created: events[0]?.type === 'NodeCreated',
-        events: events.map((e) => e.type),
-      }));
-    }
-  }
-
-  /**
-   * Decides every node of the file on what is stored of it and checks each write against the
-   * limits; refusals store nothing.
-   */
-  private plan(
-    sections: NodeFileSection[],
-    docs: NodeDocument[],
-    metadata: EventMetadata,
-    expectedVersion?: number,
-  ): Plan[] {
-    const stored = new Map(
-      docs.map((d) => [d.nodeId, openDocument(d, this.catalog, this.secrets)]),
-    );
-    return sections.map((section): Plan => {
-      const current = stored.get(section.nodeId) ?? null;
-      const version = current?.version ?? 0;
-      if (expectedVersion !== undefined && expectedVersion !== version)
-        throw new PreconditionFailed(expectedVersion, version);
-      const events = this.decide(current, section);
-      if (!events.length) return { section, version, events, next: null, write: null, current };
-      const next = evolveAll(current ?? emptyNode(section.nodeId), events);
-      // Sealed (secrets encrypted) before the size check: what is measured is what is stored.
-      const sealed = sealNodeWrite(
-        { nodeId: section.nodeId, expectedVersion: version, events, document: next },
-        metadata,
-        this.catalog,
-        this.secrets,
-      );
-      const write = limitedNodeWrite(current, sealed.document, sealed.events, this.limits);
-      return { section, version, events, next, write, current };
-    });
-  }
-
-  /**
-   * One transaction: lock the file's nodes' rows in the one order every writer uses
-   * (lockNodeRows, so neither another import nor a group commit over the same nodes can deadlock
-   * with it); if another writer got to one of them since they were read, decide again on what is
-   * stored now, under the locks, where nobody can overtake (a retry from the start could lose
-   * the race again and again under load); append in that order. Returns the plans it wrote. Not
-   * through the breaker's 1 s timeout, which would answer 503 for a large file while the
-   * transaction goes on to commit; the reads just before went through it, so a dead server has
-   * already failed fast.
-   */
-  private async write(
-    sections: NodeFileSection[],
-    plans: Plan[],
-    expectedVersion: number | undefined,
-    metadata: EventMetadata,
-  ): Promise<Plan[]> {
+    const nodes = sections.map((section) => ({
+      nodeId: section.nodeId,
+      decide: (current: NodeDocument | null) => this.decide(current, section),
+    }));
+    let written;
     try {
-      return await this.db.transaction(async (sql) => {
-        const ids = sections.map((s) => s.nodeId);
-        const locked = await lockNodeRows(sql, ids);
-        const current = plans.every(
-          (p) => (locked.get(p.section.nodeId)?.version ?? 0) === p.version,
-        )
-          ? plans
-          : this.plan(sections, await readNodeDocuments(sql, ids), metadata, expectedVersion);
-        const changed = current
-          .filter((p) => p.write !== null)
-          .sort((a, b) => byNodeId(a.section, b.section));
-        if (changed.some((p) => changesPersistenceModules(p.current, p.next!)))
-          await guardPersistenceDatabases(
-            sql,
-            changed.map((p) => p.next!),
-          );
-        // Still checks the version: a node created meanwhile (no row to lock) is a conflict.
-        for (const { write } of changed) await appendNodeWrite(sql, write!);
-        return current;
-      });
+      written = await appendMultiNodeWrite(
+        this.db,
+        { nodes, expectedVersion, metadata },
+        {
+          catalog: this.catalog,
+          secrets: this.secrets,
+          limits: this.limits,
+          // The reads go through the breaker, so a dead server fails fast; the transaction does
+          // not: its 1 s timeout would answer 503 for a large file while it goes on to commit.
+          read: (ids) => this.breakers.postgres(() => readNodeDocuments(this.db, ids)),
+        },
+      );
     } catch (err) {
-      if (err instanceof StreamVersionConflict || !isDriverError(err)) throw err;
+      if (
+        err instanceof DependencyUnavailable ||
+        err instanceof StreamVersionConflict ||
+        !isDriverError(err)
+      )
+        throw err;
       throw new DependencyUnavailable('postgres', err);
     }
+    if (written.some((n) => n.events.length > 0)) this.relay.committed();
+    return written.map(({ nodeId, version, events }) => ({
+      nodeId,
+      version: version + events.length,
+      changed: events.length > 0,
+      created: events[0]?.type === 'NodeCreated',
+      events: events.map((e) => e.type),
+    }));
   }
 
   /** The node's events, or a refusal that names the node and the line to look at. */
