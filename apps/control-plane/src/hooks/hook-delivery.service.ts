@@ -25,7 +25,7 @@ import { DATABASE, SECRETS } from '../infra/injection-tokens';
 import { RelayService } from '../infra/relay.service';
 import { ControlPlaneMetrics } from '../metrics/metrics.service';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signDelivery } from './hook-signature';
-import { AttemptResult, WebhookPoster } from './post-delivery';
+import { AttemptResult, WebhookPoster } from './webhook-poster';
 import { parseWebhookTargetPolicy } from './targets';
 
 /** Events read from the log per dispatch transaction. */
