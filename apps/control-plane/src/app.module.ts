@@ -13,26 +13,26 @@ import { HookDeliveryService } from './hooks/hook-delivery.service';
 import { HooksController } from './hooks/hooks.controller';
 import { ErrorFilter } from './http/error.filter';
 import { InfraModule } from './infra/infra.module';
-import { ModuleConfigController } from './properties/properties.controller';
-import { ModuleConfigService } from './properties/properties.service';
+import { PropertiesController } from './properties/properties.controller';
+import { PropertiesService } from './properties/properties.service';
 import { ModuleTypesController } from './module-types/module-types.controller';
 import { NatsRepairService } from './nats-repair/nats-repair.service';
 import { NodesController } from './nodes/nodes.controller';
 import { NodesService } from './nodes/nodes.service';
 import { MetricsController } from './metrics/metrics.controller';
-import { ControlPlaneMetrics } from './metrics/metrics.service';
+import { MetricsService } from './metrics/metrics.service';
 import { ConfigReportsService } from './processes/config-reports.service';
-import { FailureDetector } from './processes/failure-detector.service';
+import { FailureDetectorService } from './processes/failure-detector.service';
 import { MembershipService } from './processes/membership.service';
-import { ProcessArchiver } from './processes/process-archiver.service';
+import { ProcessArchiverService } from './processes/process-archiver.service';
 import { ProcessesController } from './processes/processes.controller';
 import { RolloutController } from './processes/rollout.controller';
 import { RolloutService } from './processes/rollout.service';
-import { Autoscaler } from './scaling/autoscaler.service';
+import { AutoscalerService } from './scaling/autoscaler.service';
 import { ScalingController } from './scaling/scaling.controller';
 import { ScalingService } from './scaling/scaling.service';
 import { SeedingController } from './seeding/seeding.controller';
-import { TokenCache } from './tokens/token-cache.service';
+import { TokenCacheService } from './tokens/token-cache.service';
 import { TokensController } from './tokens/tokens.controller';
 
 @Module({})
@@ -72,7 +72,7 @@ export class AppModule {
         ProcessesController,
         SeedingController,
         EventsController,
-        ModuleConfigController,
+        PropertiesController,
         TokensController,
         RolloutController,
         MetricsController,
@@ -82,16 +82,16 @@ export class AppModule {
       providers: [
         NodesService,
         MembershipService,
-        FailureDetector,
-        ProcessArchiver,
+        FailureDetectorService,
+        ProcessArchiverService,
         RolloutService,
         ConfigReportsService,
-        ControlPlaneMetrics,
+        MetricsService,
         ScalingService,
-        Autoscaler,
+        AutoscalerService,
         EventsService,
-        ModuleConfigService,
-        TokenCache,
+        PropertiesService,
+        TokenCacheService,
         HookDeliveryService,
         BatchJobsService,
         NatsRepairService,
