@@ -1,39 +1,22 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { BearerTokenGuard } from './auth/bearer-token.guard';
-import { BatchJobsController } from './batch-jobs/batch-jobs.controller';
-import { BatchJobsService } from './batch-jobs/batch-jobs.service';
+import { BatchJobsModule } from './batch-jobs/batch-jobs.module';
 import { ControlPlaneEnv } from './env';
-import { EventsController } from './events/events.controller';
-import { EventsService } from './events/events.service';
-import { HealthController } from './health/health.controller';
-import { HookDeliveryService } from './hooks/hook-delivery.service';
-import { HooksController } from './hooks/hooks.controller';
+import { EventsModule } from './events/events.module';
+import { HealthModule } from './health/health.module';
+import { HooksModule } from './hooks/hooks.module';
 import { ErrorFilter } from './http/error.filter';
 import { InfraModule } from './infra/infra.module';
-import { ModuleConfigController } from './module-config/module-config.controller';
-import { ModuleConfigService } from './module-config/module-config.service';
-import { ModuleTypesController } from './module-types/module-types.controller';
-import { NatsRepairService } from './nats-repair/nats-repair.service';
-import { NodesController } from './nodes/nodes.controller';
-import { NodesService } from './nodes/nodes.service';
-import { MetricsController } from './metrics/metrics.controller';
-import { ControlPlaneMetrics } from './metrics/metrics.service';
-import { ConfigReportsService } from './processes/config-reports.service';
-import { FailureDetector } from './processes/failure-detector.service';
-import { MembershipService } from './processes/membership.service';
-import { ProcessArchiver } from './processes/process-archiver.service';
-import { ProcessesController } from './processes/processes.controller';
-import { RolloutController } from './processes/rollout.controller';
-import { RolloutService } from './processes/rollout.service';
-import { Autoscaler } from './scaling/autoscaler.service';
-import { ScalingController } from './scaling/scaling.controller';
-import { ScalingService } from './scaling/scaling.service';
-import { SeedingController } from './seeding/seeding.controller';
-import { TokenCache } from './tokens/token-cache.service';
-import { TokensController } from './tokens/tokens.controller';
+import { MetricsModule } from './metrics/metrics.module';
+import { ModuleTypesModule } from './module-types/module-types.module';
+import { NodesModule } from './nodes/nodes.module';
+import { ProcessesModule } from './processes/processes.module';
+import { PropertiesModule } from './properties/properties.module';
+import { ScalingModule } from './scaling/scaling.module';
+import { SeedingModule } from './seeding/seeding.module';
+import { TokensModule } from './tokens/tokens.module';
 
 @Module({})
 export class AppModule {
@@ -60,41 +43,23 @@ export class AppModule {
           // while its level is off; nestjs-pino's own per-request middleware did not.
           forRoutes: [],
         }),
-        TerminusModule,
         InfraModule.forRoot(env),
-      ],
-      controllers: [
-        // Before NodesController: its POST :nodeId/modules/:moduleId/:action would take /batch-jobs.
-        BatchJobsController,
-        NodesController,
-        HealthController,
-        ModuleTypesController,
-        ProcessesController,
-        SeedingController,
-        EventsController,
-        ModuleConfigController,
-        TokensController,
-        RolloutController,
-        MetricsController,
-        HooksController,
-        ScalingController,
+        NodesModule,
+        PropertiesModule,
+        SeedingModule,
+        ProcessesModule,
+        ScalingModule,
+        BatchJobsModule,
+        HooksModule,
+        TokensModule,
+        EventsModule,
+        ModuleTypesModule,
+        MetricsModule,
+        HealthModule,
       ],
       providers: [
-        NodesService,
-        MembershipService,
-        FailureDetector,
-        ProcessArchiver,
-        RolloutService,
-        ConfigReportsService,
-        ControlPlaneMetrics,
-        ScalingService,
-        Autoscaler,
-        EventsService,
-        ModuleConfigService,
-        TokenCache,
-        HookDeliveryService,
-        BatchJobsService,
-        NatsRepairService,
+        // Every route needs a token unless marked @Public(); the guard resolves tokens through
+        // TokensModule's cache.
         { provide: APP_GUARD, useClass: BearerTokenGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
       ],

@@ -6,7 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { CONTROL_PLANE_QUEUE, natsAuthOptions } from '@plexus/bus';
 import { AppModule } from './app.module';
-import { PROPERTIES_MEDIA_TYPES, PROPERTIES_PATH } from './module-config/module-config.controller';
+import { PROPERTIES_MEDIA_TYPES, PROPERTIES_PATH } from './properties/properties.controller';
 import { BODY_LIMIT, registerBodyParsers } from './http/body-parsers';
 import { registerRequestLog } from './http/request-log';
 import { ControlPlaneEnv, SecretsRotationEnv, validateEnv } from './env';

@@ -10,7 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { AdminRole } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
-import { TokenCache } from '../tokens/token-cache.service';
+import { TokenCacheService } from '../tokens/token-cache.service';
 import { BOOTSTRAP_ACTOR } from './actors';
 import { IS_PUBLIC } from './public.decorator';
 import { ROLES } from './roles.decorator';
@@ -37,7 +37,7 @@ export class BearerTokenGuard implements CanActivate {
 
   constructor(
     private readonly reflector: Reflector,
-    private readonly tokens: TokenCache,
+    private readonly tokens: TokenCacheService,
     env: ControlPlaneEnv,
   ) {
     this.bootstrapDigest = digest(env.PLEXUS_ADMIN_TOKEN);

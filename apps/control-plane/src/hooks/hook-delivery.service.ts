@@ -23,9 +23,9 @@ import { SecretsCipher } from '@plexus/secrets-crypto';
 import { ControlPlaneEnv } from '../env';
 import { DATABASE, SECRETS } from '../infra/injection-tokens';
 import { RelayService } from '../infra/relay.service';
-import { ControlPlaneMetrics } from '../metrics/metrics.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signDelivery } from './hook-signature';
-import { AttemptResult, WebhookPoster } from './post-delivery';
+import { AttemptResult, WebhookPoster } from './webhook-poster';
 import { parseWebhookTargetPolicy } from './targets';
 
 /** Events read from the log per dispatch transaction. */
@@ -71,7 +71,7 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
     @Inject(SECRETS) private readonly secrets: SecretsCipher,
     private readonly relay: RelayService,
     private readonly env: ControlPlaneEnv,
-    metrics: ControlPlaneMetrics,
+    metrics: MetricsService,
   ) {
     this.poster = new WebhookPoster(parseWebhookTargetPolicy(env.WEBHOOK_ALLOWED_HOSTS));
     this.outcomes = metrics.register(

@@ -12,14 +12,7 @@ import { DomainError } from '@plexus/domain';
 import { isTransientConflict, PreconditionFailed } from '@plexus/event-store';
 import { DependencyUnavailable } from '../infra/dependency-breakers';
 import { BODY_LIMIT_TEXT } from './body-parsers';
-
-const DOMAIN_STATUS: Record<DomainError['kind'], number> = {
-  invalid: 400,
-  'not-found': 404,
-  exists: 409,
-  conflict: 409,
-  'too-large': 413,
-};
+import { statusOfDomainError } from './error-status';
 
 /** Every error becomes DESIGN.md's `{statusCode, error, message}`. */
 @Catch()
@@ -43,7 +36,7 @@ export class ErrorFilter implements ExceptionFilter {
 
   private describe(exception: unknown, res: FastifyReply): { status: number; message: string } {
     if (exception instanceof DomainError)
-      return { status: DOMAIN_STATUS[exception.kind], message: exception.message };
+      return { status: statusOfDomainError(exception.kind), message: exception.message };
     if (exception instanceof PreconditionFailed) return { status: 412, message: exception.message };
     if (exception instanceof DependencyUnavailable) {
       res.header('Retry-After', String(exception.retryAfterSeconds));

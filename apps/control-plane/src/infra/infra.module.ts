@@ -11,6 +11,7 @@ import { openSessionsBucket } from '@plexus/sessions';
 import { builtInModuleTypes, ModuleTypeRegistry } from '@plexus/module-runtime';
 import { SecretsCipher, secretsCipherFromEnv } from '@plexus/secrets-crypto';
 import { ControlPlaneEnv } from '../env';
+import { NatsRepairModule } from '../nats-repair/nats-repair.module';
 import { BusLimit } from './bus-limit';
 import { DependencyBreakers, isConnectionError } from './dependency-breakers';
 import { RelayService } from './relay.service';
@@ -121,13 +122,18 @@ const providers = [
   },
 ];
 
-/** Connections, relay and command handling, built from an already validated environment. */
+/**
+ * Connections, relay and command handling, built from an already validated environment; global,
+ * so every feature module gets them without importing this one. NATS repair comes with it: it
+ * refills from Postgres what the relay publishes.
+ */
 @Global()
 @Module({})
 export class InfraModule {
   static forRoot(env: ControlPlaneEnv): DynamicModule {
     return {
       module: InfraModule,
+      imports: [NatsRepairModule],
       providers: [{ provide: ControlPlaneEnv, useValue: env }, ...providers],
       exports: [
         ControlPlaneEnv,

@@ -15,7 +15,7 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
  * events, on the replica that sees them (the relay leader for relay and rollout timings).
  */
 @Injectable()
-export class ControlPlaneMetrics {
+export class MetricsService {
   private readonly logger = new Logger('Metrics');
   readonly registry = new Registry();
 

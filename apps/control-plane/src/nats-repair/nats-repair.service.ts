@@ -13,7 +13,7 @@ import { openSessionsBucket } from '@plexus/sessions';
 import { ControlPlaneEnv } from '../env';
 import { DATABASE, NATS } from '../infra/injection-tokens';
 import { RelayService } from '../infra/relay.service';
-import { ControlPlaneMetrics } from '../metrics/metrics.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { lostStoreReason, TopologySnapshot } from './topology-check';
 import { sleep } from '@plexus/common';
 
@@ -50,7 +50,7 @@ export class NatsRepairService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(DATABASE) private readonly db: Database,
     private readonly relay: RelayService,
     private readonly env: ControlPlaneEnv,
-    metrics: ControlPlaneMetrics,
+    metrics: MetricsService,
   ) {
     this.repairs = metrics.register(
       new Counter({

@@ -12,7 +12,7 @@ import {
   Query,
   Res,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { NodeCommand } from '@plexus/domain';
 import { CommandContext } from '@plexus/event-store';
@@ -145,22 +145,57 @@ export class NodesController {
     return this.write(nodeId, { kind: 'PatchModuleConfig', moduleId, changes }, ctx, res);
   }
 
-  @Post(':nodeId/modules/:moduleId/:action')
+  @Post(':nodeId/modules/:moduleId/start')
   @Roles('admin', 'operator')
   @HttpCode(200)
-  lifecycle(
+  start(
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,
-    @Param('action') action: string,
     @WriteContext() ctx: CommandContext,
     @Res({ passthrough: true }) res: FastifyReply,
   ) {
+    return this.lifecycle(nodeId, moduleId, 'StartModule', ctx, res);
+  }
+
+  @Post(':nodeId/modules/:moduleId/stop')
+  @Roles('admin', 'operator')
+  @HttpCode(200)
+  stop(
+    @Param('nodeId') nodeId: string,
+    @Param('moduleId') moduleId: string,
+    @WriteContext() ctx: CommandContext,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ) {
+    return this.lifecycle(nodeId, moduleId, 'StopModule', ctx, res);
+  }
+
+  @Post(':nodeId/modules/:moduleId/restart')
+  @Roles('admin', 'operator')
+  @HttpCode(200)
+  restart(
+    @Param('nodeId') nodeId: string,
+    @Param('moduleId') moduleId: string,
+    @WriteContext() ctx: CommandContext,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ) {
+    return this.lifecycle(nodeId, moduleId, 'RestartModule', ctx, res);
+  }
+
+  /**
+   * Any other word after a module: a 400 naming the three actions rather than a bare 404. Fastify
+   * tries a route's fixed segments before a parameter, so /start, /stop, /restart and the batch
+   * routes are matched first whatever order the controllers are registered in.
+   */
+  @Post(':nodeId/modules/:moduleId/:action')
+  @Roles('admin', 'operator')
+  @ApiExcludeEndpoint()
+  unknownAction(
+    @Param('moduleId') moduleId: string,
+    @Param('action') action: string,
+    @WriteContext() _ctx: CommandContext, // an invalid If-Match answers first, as on the actions
+  ) {
     checkId('moduleId', moduleId);
-    const kinds = { start: 'StartModule', stop: 'StopModule', restart: 'RestartModule' } as const;
-    const kind = kinds[action as keyof typeof kinds];
-    if (!kind)
-      throw new BadRequestException(`action must be start, stop or restart, got ${action}`);
-    return this.write(nodeId, { kind, moduleId }, ctx, res);
+    throw new BadRequestException(`action must be start, stop or restart, got ${action}`);
   }
 
   @Delete(':nodeId/modules/:moduleId')
@@ -172,6 +207,17 @@ export class NodesController {
   ) {
     checkId('moduleId', moduleId);
     return this.write(nodeId, { kind: 'RemoveModule', moduleId }, ctx, res);
+  }
+
+  private lifecycle(
+    nodeId: string,
+    moduleId: string,
+    kind: 'StartModule' | 'StopModule' | 'RestartModule',
+    ctx: CommandContext,
+    res: FastifyReply,
+  ) {
+    checkId('moduleId', moduleId);
+    return this.write(nodeId, { kind, moduleId }, ctx, res);
   }
 
   private async write(

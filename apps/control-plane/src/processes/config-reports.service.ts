@@ -12,7 +12,7 @@ import { CONTROL_PLANE_ACTOR } from '../auth/actors';
 import { ControlPlaneEnv } from '../env';
 import { RelayService } from '../infra/relay.service';
 import { DATABASE, NATS } from '../infra/injection-tokens';
-import { ControlPlaneMetrics } from '../metrics/metrics.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { MembershipService } from './membership.service';
 
 /** A report no leader could record by then (a process of another cluster on this NATS, say) is dropped. */
@@ -60,7 +60,7 @@ export class ConfigReportsService implements OnApplicationBootstrap, OnModuleDes
     @Inject(NATS) private readonly nc: NatsConnection,
     private readonly relay: RelayService,
     private readonly membership: MembershipService,
-    private readonly metrics: ControlPlaneMetrics,
+    private readonly metrics: MetricsService,
     private readonly env: ControlPlaneEnv,
   ) {
     // A process that left or was lost has no rollout state to show any more.

@@ -29,7 +29,7 @@ const CHECK_EVERY_MS = 250;
  * judging anyone, having heard nobody yet.
  */
 @Injectable()
-export class FailureDetector implements OnApplicationBootstrap, OnModuleDestroy {
+export class FailureDetectorService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('FailureDetector');
   private readonly startedAt = Date.now();
   private readonly interval: LeaderInterval;

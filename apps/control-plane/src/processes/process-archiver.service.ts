@@ -18,7 +18,7 @@ import { DATABASE } from '../infra/injection-tokens';
  * every process that ever came and went.
  */
 @Injectable()
-export class ProcessArchiver implements OnApplicationBootstrap, OnModuleDestroy {
+export class ProcessArchiverService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('ProcessArchiver');
   private readonly interval: LeaderInterval;
 

@@ -38,7 +38,7 @@ const metricValue = (hb: Heartbeat, policy: ScalingPolicy) =>
  * (a replica taking over starts with none, as a restarted Kubernetes controller does).
  */
 @Injectable()
-export class Autoscaler implements OnApplicationBootstrap, OnModuleDestroy {
+export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Autoscaler');
   private readonly histories = new Map<string, TimedRecommendation[]>();
   private readonly interval: LeaderInterval;

@@ -10,16 +10,9 @@ import {
   redactDocument,
 } from '@plexus/domain';
 import { Database, NodeCommandHandler, readNodeDocument } from '@plexus/event-store';
+import { statusOfDomainError } from '../http/error-status';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { CATALOG, DATABASE } from '../infra/injection-tokens';
-
-const STATUS: Record<DomainError['kind'], number> = {
-  invalid: 400,
-  'not-found': 404,
-  exists: 409,
-  conflict: 409,
-  'too-large': 413,
-};
 
 /**
  * First start of a node (DESIGN.md): a worker asks, over NATS request/reply, to create its node
@@ -77,7 +70,7 @@ export class SeedingController {
         if (doc) return { ok: true, created: false, document: redactDocument(doc, this.catalog) };
       }
       if (err instanceof DomainError)
-        return { ok: false, statusCode: STATUS[err.kind], message: err.message };
+        return { ok: false, statusCode: statusOfDomainError(err.kind), message: err.message };
       this.logger.error(`seeding ${req?.nodeId} failed: ${(err as Error).message}`);
       return { ok: false, statusCode: 503, message: (err as Error).message };
     }

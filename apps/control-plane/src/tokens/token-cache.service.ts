@@ -20,7 +20,7 @@ const MAX_ENTRIES = 10_000;
  * announcements may have been missed, the whole cache is dropped.
  */
 @Injectable()
-export class TokenCache implements OnModuleInit, OnModuleDestroy {
+export class TokenCacheService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Tokens');
   private readonly entries = new Map<string, { token: AdminToken | null; until: number }>();
   /** Bumped by every revocation heard: a lookup that overlapped one does not cache its answer. */

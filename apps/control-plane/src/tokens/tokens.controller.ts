@@ -24,7 +24,7 @@ import { Roles } from '../auth/roles.decorator';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { DATABASE } from '../infra/injection-tokens';
 import { CreateTokenDto } from './dto/create-token.dto';
-import { TokenCache } from './token-cache.service';
+import { TokenCacheService } from './token-cache.service';
 
 /** Named admin tokens with a role. The clear token is shown once, in the creation answer. */
 @ApiTags('tokens')
@@ -35,7 +35,7 @@ export class TokensController {
   constructor(
     @Inject(DATABASE) private readonly db: Database,
     private readonly breakers: DependencyBreakers,
-    private readonly cache: TokenCache,
+    private readonly cache: TokenCacheService,
   ) {}
 
   @Post()

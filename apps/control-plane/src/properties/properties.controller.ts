@@ -16,7 +16,7 @@ import Negotiator from 'negotiator';
 import { CommandContext } from '@plexus/event-store';
 import { WriteContext } from '../http/command-context.decorator';
 import { setVersionHeaders } from '../nodes/version-headers';
-import { ImportedNode, ModuleConfigService } from './module-config.service';
+import { ImportedNode, PropertiesService } from './properties.service';
 
 /** The route main.ts hands the raw body of a properties file to. */
 export const PROPERTIES_PATH = '/module-config/properties';
@@ -58,8 +58,8 @@ function fileFrom(req: FastifyRequest, body: unknown): string | Uint8Array {
 @ApiTags('module-config')
 @ApiBearerAuth()
 @Controller('module-config')
-export class ModuleConfigController {
-  constructor(private readonly service: ModuleConfigService) {}
+export class PropertiesController {
+  constructor(private readonly service: PropertiesService) {}
 
   /** Every live node (or `?nodeId=`) in Smile CDR's properties format, secrets masked. */
   @Get('properties')

@@ -2,7 +2,7 @@ import { createServer, Server } from 'node:tls';
 import { AddressInfo } from 'node:net';
 import { WebhookReceiver } from '../../../../test/support/webhook-receiver';
 import { LookupAll, parseWebhookTargetPolicy } from './targets';
-import { WebhookPoster } from './post-delivery';
+import { WebhookPoster } from './webhook-poster';
 
 /**
  * One delivery attempt against a real HTTP receiver on 127.0.0.1, with the name resolution

@@ -67,7 +67,7 @@ const RULE = '#'.repeat(80);
  * events under the importing actor, all nodes or none.
  */
 @Injectable()
-export class ModuleConfigService {
+export class PropertiesService {
   constructor(
     @Inject(DATABASE) private readonly db: Database,
     @Inject(CATALOG) private readonly catalog: ModuleTypeCatalog,
