@@ -1,9 +1,9 @@
 import { ModuleSpec, NodeDocument, StringMap } from '@plexus/domain';
 import { leaseTimings, LEASES_BUCKET_OPTIONS, SINGLE_MODULE_STOP_TIMEOUT_MS } from '@plexus/bus';
 import { ModuleHost } from './module-host';
-import { leasedModules } from './reconcile-plan';
-import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from './module-type';
-import { ModuleTypeRegistry } from './registry';
+import { leasedModules } from '../plan/lease-owner';
+import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from '../module-type';
+import { ModuleTypeRegistry } from '../registry';
 
 /** An in-memory module type that records what happens to it; `config.fail` makes it throw. */
 function recordingType(type: string, journal: string[], opts: { inPlace?: boolean } = {}) {

@@ -1,5 +1,6 @@
 import { ModuleSpec, NodeDocument } from '@plexus/domain';
-import { leaseOwner, planReconcile, ReconcileStep } from './reconcile-plan';
+import { leaseOwner } from './lease-owner';
+import { planReconcile, ReconcileStep } from './reconcile-plan';
 
 const registry = {
   get: (type: string) => (['http', 'security', 'db'].includes(type) ? {} : undefined),
