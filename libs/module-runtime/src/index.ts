@@ -2,9 +2,8 @@ export * from './module-type';
 export * from './registry';
 export * from './config-schema';
 export * from './built-in-types';
-export * from './reconcile-plan';
-export * from './module-host';
-export * from './open-secrets';
+export * from './plan';
+export * from './host';
 export * from './types/local-security/security-provider';
 export {
   hashPassword,

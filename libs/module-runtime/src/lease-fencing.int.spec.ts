@@ -7,7 +7,7 @@ import {
   moduleLeaseKey,
 } from '@plexus/bus';
 import { ModuleSpec, NodeDocument } from '@plexus/domain';
-import { ModuleHost } from './module-host';
+import { ModuleHost } from './host/module-host';
 import { ModuleContext, ModuleTypeDefinition } from './module-type';
 import { ModuleTypeRegistry } from './registry';
 import { sleep } from '@plexus/common';

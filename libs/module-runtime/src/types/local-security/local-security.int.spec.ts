@@ -4,7 +4,7 @@ import { connect, NatsConnection } from 'nats';
 import { ModuleSpec, NodeDocument } from '@plexus/domain';
 import { freePort } from '../../../../../test/support/ports';
 import { builtInModuleTypes } from '../../built-in-types';
-import { ModuleHost } from '../../module-host';
+import { ModuleHost } from '../../host/module-host';
 import { hashPassword } from './passwords';
 import { isUsernamePasswordSecurity } from './security-provider';
 import { sleep } from '@plexus/common';

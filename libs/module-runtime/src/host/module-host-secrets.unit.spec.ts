@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { ModuleSpec, NodeDocument, StringMap } from '@plexus/domain';
 import { NO_SECRETS_KEY, SecretsCipher, SecretsDecryptor } from '@plexus/secrets-crypto';
 import { ModuleHost } from './module-host';
-import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from './module-type';
-import { ModuleTypeRegistry } from './registry';
+import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from '../module-type';
+import { ModuleTypeRegistry } from '../registry';
 
 /** A module type whose `token` key is secret; it records every config it is handed. */
 function vaultType(seen: StringMap[]): ModuleTypeDefinition {

@@ -1,9 +1,8 @@
 import { ModuleSpec, NodeDocument, StringMap } from '@plexus/domain';
 import { leaseTimings, LEASES_BUCKET_OPTIONS, SINGLE_MODULE_STOP_TIMEOUT_MS } from '@plexus/bus';
 import { ModuleHost } from './module-host';
-import { leasedModules } from './reconcile-plan';
-import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from './module-type';
-import { ModuleTypeRegistry } from './registry';
+import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from '../module-type';
+import { ModuleTypeRegistry } from '../registry';
 
 /** An in-memory module type that records what happens to it; `config.fail` makes it throw. */
 function recordingType(type: string, journal: string[], opts: { inPlace?: boolean } = {}) {
@@ -416,28 +415,5 @@ describe('ModuleHost', () => {
     await h.apply(doc(3, [mod('m')]));
     expect(journal).toEqual(['start m v1']);
     expect(h.statuses().m).toEqual({ state: 'running', version: 3 });
-  });
-});
-
-describe('leasedModules', () => {
-  const registry = new ModuleTypeRegistry([recordingType('thing', [])]);
-  it('names the single modules this process could run: enabled, of a known type, node not archived', () => {
-    const modules = [
-      mod('solo', { activation: 'single' }),
-      mod('everywhere'),
-      mod('off', { activation: 'single', enabled: false }),
-      mod('alien', { activation: 'single', type: 'unknown' }),
-    ];
-    expect(leasedModules(doc(1, modules), registry)).toEqual(['solo']);
-    expect(leasedModules(doc(2, modules, true), registry)).toEqual([]);
-  });
-
-  it('contends only for the first of a chain of single modules: the others follow its lease', () => {
-    const modules = [
-      mod('jobs', { activation: 'single', requires: { DB: 'store', WEB: 'front' } }),
-      mod('store', { activation: 'single' }),
-      mod('front'),
-    ];
-    expect(leasedModules(doc(1, modules), registry)).toEqual(['store']);
   });
 });

@@ -1,5 +1,6 @@
 import { ModuleSpec, NodeDocument } from '@plexus/domain';
-import { leaseOwner, planReconcile, ReconcileStep } from './reconcile-plan';
+import { leaseOwner } from './lease-owner';
+import { planReconcile, ReconcileStep } from './reconcile-plan';
 
 const registry = {
   get: (type: string) => (['http', 'security', 'db'].includes(type) ? {} : undefined),
@@ -327,10 +328,15 @@ describe('planReconcile with activation: single', () => {
     expect(leaseOwner(desired, 'jobs')).toBe('store');
     expect(leaseOwner(desired, 'store')).toBe('store');
     // when this process holds store's lease, both start; with no lease, both stand by
-    expect(brief(planReconcile(runs(), desired, registry, holds('store')).steps)).toEqual([
-      'start store (new)',
-      'start jobs (new)',
-    ]);
+    const plan = planReconcile(runs(), desired, registry, holds('store'));
+    expect(brief(plan.steps)).toEqual(['start store (new)', 'start jobs (new)']);
+    // and the plan names the lease each follows, for the host to hand to the modules
+    expect(plan.leaseOwners).toEqual(
+      new Map([
+        ['store', 'store'],
+        ['jobs', 'store'],
+      ]),
+    );
     expect(
       planReconcile(runs(), desired, registry, holds()).idle.map((i) => `${i.moduleId} ${i.state}`),
     ).toEqual(['store standby', 'jobs standby']);

@@ -1,9 +1,7 @@
-import { ModuleSpec, NodeDocument, StringMap } from '@plexus/domain';
-
-/** Anything that can tell whether a module type is known (a ModuleTypeRegistry, a catalog). */
-export interface ModuleTypeLookup {
-  get(type: string): unknown;
-}
+import { ModuleSpec, NodeDocument } from '@plexus/domain';
+import { dependencyOrder } from './dependency-order';
+import { leaseOwners, ModuleTypeLookup } from './lease-owner';
+import { changedKeys, sameMap, sameSpec } from './same-spec';
 
 export type StopReason =
   | 'removed'
@@ -35,6 +33,8 @@ export interface ReconcilePlan {
   /** Stops (dependents first), then reconfigures, then starts (dependencies first). */
   steps: ReconcileStep[];
   idle: IdleModule[];
+  /** Each `single` module of the document -> the module whose lease it follows (leaseOwner). */
+  leaseOwners: ReadonlyMap<string, string>;
 }
 
 export interface PlanOptions {
@@ -55,88 +55,6 @@ export interface PlanOptions {
 
 const toMap = <T>(m: ReadonlyMap<string, T> | Record<string, T>): ReadonlyMap<string, T> =>
   m instanceof Map ? m : new Map(Object.entries(m));
-
-export function sameMap(a: StringMap, b: StringMap): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
-}
-
-/** True when two specs would run identically (everything but the module ID compared). */
-export function sameSpec(a: ModuleSpec, b: ModuleSpec): boolean {
-  return a.activation === b.activation && sameRun(a, b);
-}
-
-/** sameSpec except `activation`, which only decides where a module runs, not how. */
-export function sameRun(a: ModuleSpec, b: ModuleSpec): boolean {
-  return (
-    a.type === b.type &&
-    a.enabled === b.enabled &&
-    a.generation === b.generation &&
-    sameMap(a.config, b.config) &&
-    sameMap(a.requires, b.requires)
-  );
-}
-
-export function changedKeys(before: StringMap, after: StringMap): string[] {
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...keys].filter((k) => before[k] !== after[k]).sort();
-}
-
-/**
- * Orders IDs so that every module comes after the modules it requires; ties keep the given
- * order. A cycle (refused at write time, so only defensive) is broken where it is found.
- */
-export function dependencyOrder(modules: { moduleId: string; requires: StringMap }[]): string[] {
-  const deps = new Map<string, Set<string>>();
-  for (const m of modules) {
-    const set = deps.get(m.moduleId) ?? new Set<string>();
-    Object.values(m.requires).forEach((d) => set.add(d));
-    deps.set(m.moduleId, set);
-  }
-  const out: string[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (id: string) => {
-    if (state.has(id) || !deps.has(id)) return;
-    state.set(id, 'visiting');
-    for (const d of deps.get(id) ?? []) visit(d);
-    state.set(id, 'done');
-    out.push(id);
-  };
-  for (const id of deps.keys()) visit(id);
-  return out;
-}
-
-/**
- * The module whose lease decides where an `activation: single` module runs: the module itself,
- * unless it requires another `single` module (first by role name), whose owner it then follows,
- * so that a chain of single modules always lands on one process together.
- */
-export function leaseOwner(doc: NodeDocument, moduleId: string): string {
-  const byId = new Map(doc.modules.map((m) => [m.moduleId, m]));
-  const seen = new Set<string>();
-  for (let current = moduleId; ;) {
-    seen.add(current);
-    const m = byId.get(current);
-    const next = Object.keys(m?.requires ?? {})
-      .sort()
-      .map((role) => byId.get(m!.requires[role]))
-      .find((d) => d?.activation === 'single' && !seen.has(d.moduleId));
-    if (!next) return current;
-    current = next.moduleId;
-  }
-}
-
-/**
- * The leases to contend for: the `single` modules of a document that own their lease (see
- * leaseOwner) and that this process could run: enabled, of a type it knows, node not archived.
- */
-export function leasedModules(doc: NodeDocument, registry: ModuleTypeLookup): string[] {
-  if (doc.archived) return [];
-  return doc.modules
-    .filter((m) => m.activation === 'single' && m.enabled && registry.get(m.type) !== undefined)
-    .filter((m) => leaseOwner(doc, m.moduleId) === m.moduleId)
-    .map((m) => m.moduleId);
-}
 
 /**
  * What to do to go from the modules that run now (moduleId -> the spec each runs) to the desired
@@ -162,6 +80,7 @@ export function planReconcile(
   const wanted = new Map(desired.modules.map((m) => [m.moduleId, m]));
   const known = (type: string) => registry.get(type) !== undefined && registry.get(type) !== null;
   const holdsLease = options.holdsLease ?? (() => false);
+  const owners = leaseOwners(desired);
 
   // 1. What each desired module should run after the plan (its target), dependencies first.
   const targets = new Map<string, ModuleSpec>();
@@ -183,7 +102,7 @@ export function planReconcile(
       setIdle(id, 'unsupported', `module type "${m.type}" is not supported by this process`);
       continue;
     }
-    if (m.activation === 'single' && !holdsLease(leaseOwner(desired, id))) {
+    if (m.activation === 'single' && !holdsLease(owners.get(id)!)) {
       setIdle(id, 'standby', 'activation is single and another process is active');
       continue;
     }
@@ -277,5 +196,5 @@ export function planReconcile(
   }
   steps.push(...reconfigures, ...starts);
   const idleList = desired.modules.map((m) => idle.get(m.moduleId)).filter((x) => x !== undefined);
-  return { version: desired.version, steps, idle: idleList };
+  return { version: desired.version, steps, idle: idleList, leaseOwners: owners };
 }

@@ -1,0 +1,198 @@
+import { ModuleSpec, StringMap } from '@plexus/domain';
+import { errorText } from '@plexus/common';
+import {
+  ModuleContext,
+  ModuleInstance,
+  ModuleLeaseToken,
+  ModuleLogger,
+  ModuleServices,
+  ModuleTypeDefinition,
+} from '../module-type';
+import { TimeoutError, withTimeout } from './with-timeout';
+import { withLogFields } from './with-log-fields';
+
+export interface ModuleTypeSource {
+  get(type: string): ModuleTypeDefinition | undefined;
+}
+
+/** One module instance this process runs. */
+export interface RunningModule {
+  spec: ModuleSpec;
+  instance: ModuleInstance;
+  /** Version of the document the running config came from (read by ctx.configVersion()). */
+  ref: { version: number };
+}
+
+export interface RunningModulesOptions {
+  registry: ModuleTypeSource;
+  nodeId: string;
+  processId: string;
+  portOffset: number;
+  logger: ModuleLogger;
+  services?: ModuleServices;
+  moduleLogger?: (moduleId: string) => ModuleLogger;
+  holdsLease?: (moduleId: string) => boolean;
+  leaseRevision?: (moduleId: string) => number | null;
+  /** What a module is handed as its config (secrets decrypted); throws when it cannot be. */
+  configOf: (spec: ModuleSpec) => StringMap;
+  startTimeoutMs: number;
+  stopTimeoutMs: number;
+  singleStopTimeoutMs: number;
+}
+
+/** The module instances of this process: starting, reconfiguring and stopping one. */
+export class RunningModules {
+  private readonly slots = new Map<string, RunningModule>();
+  /** Single module -> the module whose lease it follows (leaseOwner), for the document applied. */
+  private leaseOwners: ReadonlyMap<string, string> = new Map();
+
+  constructor(private readonly options: RunningModulesOptions) {}
+
+  get(moduleId: string): RunningModule | undefined {
+    return this.slots.get(moduleId);
+  }
+
+  has(moduleId: string): boolean {
+    return this.slots.has(moduleId);
+  }
+
+  /** moduleId -> the spec each runs, in the order they were started. */
+  specs(): Map<string, ModuleSpec> {
+    return new Map([...this.slots].map(([id, s]) => [id, s.spec]));
+  }
+
+  /** The runtime details a module reports (ModuleInstance.status()), if it runs and does. */
+  details(moduleId: string): Record<string, unknown> | undefined {
+    const instance = this.slots.get(moduleId)?.instance;
+    try {
+      return instance?.status?.();
+    } catch (err) {
+      return { statusError: errorText(err) };
+    }
+  }
+
+  /** The leases single modules follow from now on (ReconcilePlan.leaseOwners). */
+  followLeases(owners: ReadonlyMap<string, string>): void {
+    this.leaseOwners = owners;
+  }
+
+  /** A module keeps running, now as `spec` of document `version` (same run, see sameRun). */
+  update(moduleId: string, spec: ModuleSpec, version: number): void {
+    const slot = this.slots.get(moduleId);
+    if (!slot) return;
+    slot.spec = spec;
+    slot.ref.version = version;
+  }
+
+  /** The first required role whose module does not run, if any. */
+  missingDependency(spec: ModuleSpec): { role: string; dep: string } | undefined {
+    for (const [role, dep] of Object.entries(spec.requires))
+      if (!this.slots.has(dep)) return { role, dep };
+    return undefined;
+  }
+
+  /** Starts one module; throws what its start threw. Dependencies must be running. */
+  async start(moduleId: string, spec: ModuleSpec, version: number): Promise<void> {
+    const definition = this.options.registry.get(spec.type);
+    if (!definition) throw new Error(`module type "${spec.type}" is not supported by this process`);
+    const dependencies: Record<string, ModuleInstance> = {};
+    for (const [role, dep] of Object.entries(spec.requires)) {
+      const slot = this.slots.get(dep);
+      if (!slot) throw new Error(`requires ${role} = "${dep}", which is not running`);
+      dependencies[role] = slot.instance;
+    }
+    const ref = { version };
+    const ctx: ModuleContext = {
+      nodeId: this.options.nodeId,
+      processId: this.options.processId,
+      moduleId,
+      portOffset: this.options.portOffset,
+      configVersion: () => ref.version,
+      dependencies,
+      logger: this.moduleLogger(moduleId),
+      services: this.options.services ?? {},
+      mayServe: () => this.mayServe(moduleId, spec),
+      lease: () => this.lease(moduleId, spec),
+    };
+    const starting = definition.start(this.options.configOf(spec), ctx);
+    let instance: ModuleInstance;
+    try {
+      instance = await withTimeout(
+        starting,
+        this.options.startTimeoutMs,
+        `start of module "${moduleId}"`,
+      );
+    } catch (err) {
+      if (err instanceof TimeoutError) {
+        // If it starts after all, stop it: the host has given up on it.
+        starting.then((late) => late.stop()).catch(() => undefined);
+      }
+      throw err;
+    }
+    this.slots.set(moduleId, { spec, instance, ref });
+    this.options.logger.log('module started', { moduleId, type: spec.type, version });
+  }
+
+  /**
+   * Hands a running module a new config in place. True when it took it (it now runs `spec` of
+   * document `version`); false when it cannot (it must restart); throws what its reconfigure
+   * threw, and then keeps running its old config (the instance contract).
+   */
+  async reconfigure(moduleId: string, spec: ModuleSpec, version: number): Promise<boolean> {
+    const slot = this.slots.get(moduleId);
+    if (!slot?.instance.reconfigure) return false;
+    const inPlace = await withTimeout(
+      slot.instance.reconfigure(this.options.configOf(spec)),
+      this.options.startTimeoutMs,
+      `reconfigure of module "${moduleId}"`,
+    );
+    if (inPlace) {
+      slot.spec = spec;
+      slot.ref.version = version;
+    }
+    return inPlace;
+  }
+
+  /** Stops one module (never throws: a module that does not stop in time is abandoned). */
+  async stop(moduleId: string, reason: string): Promise<boolean> {
+    const slot = this.slots.get(moduleId);
+    if (!slot) return false;
+    this.slots.delete(moduleId);
+    const timeoutMs =
+      slot.spec.activation === 'single'
+        ? this.options.singleStopTimeoutMs
+        : this.options.stopTimeoutMs;
+    try {
+      await withTimeout(slot.instance.stop(), timeoutMs, `stop of module "${moduleId}"`);
+      this.options.logger.log('module stopped', { moduleId, reason });
+    } catch (err) {
+      this.options.logger.error('module did not stop cleanly', {
+        moduleId,
+        reason,
+        error: errorText(err),
+      });
+    }
+    return true;
+  }
+
+  private moduleLogger(moduleId: string) {
+    return (
+      this.options.moduleLogger?.(moduleId) ?? withLogFields(this.options.logger, { moduleId })
+    );
+  }
+
+  /** See ModuleContext.mayServe: the activation of the spec the module runs now decides. */
+  private mayServe(moduleId: string, started: ModuleSpec): boolean {
+    const spec = this.slots.get(moduleId)?.spec ?? started;
+    if (spec.activation !== 'single') return true;
+    return this.options.holdsLease?.(this.leaseOwners.get(moduleId) ?? moduleId) ?? false;
+  }
+
+  /** See ModuleContext.lease: the token of the lease the module follows (leaseOwner). */
+  private lease(moduleId: string, started: ModuleSpec): ModuleLeaseToken | null {
+    const spec = this.slots.get(moduleId)?.spec ?? started;
+    if (spec.activation !== 'single') return null;
+    const revision = this.options.leaseRevision?.(this.leaseOwners.get(moduleId) ?? moduleId);
+    return revision ? { revision } : null;
+  }
+}
