@@ -62,12 +62,12 @@ export class ResilientWatch {
     this.logger = options.logger ?? silentLogger;
     this.key = options.key ?? '>';
     this.fields = options.logFields ?? { key: this.key };
+    const every = options.readIntervalMs ?? 0;
+    if (every > 0 && /[*>]/.test(this.key))
+      throw new Error('readIntervalMs needs a single key, not a pattern');
     this.unlisten = listenToStatus(nc, (s) => this.onStatus(s));
     this.loop = this.watchLoop();
-    const every = options.readIntervalMs ?? 0;
     if (every > 0) {
-      if (/[*>]/.test(this.key))
-        throw new Error('readIntervalMs needs a single key, not a pattern');
       this.readTimer = setInterval(() => void this.read(), every);
       this.readTimer.unref();
     }
