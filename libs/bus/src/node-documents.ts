@@ -1,7 +1,8 @@
-import { KV, KvEntry, NatsConnection, QueuedIterator, Status } from 'nats';
+import { KV, KvEntry, NatsConnection } from 'nats';
 import type { NodeDocument } from '@plexus/domain';
 import { nodeDocumentKey, NODES_BUCKET } from './names';
-import { errorText, Logger, silentLogger, sleep } from '@plexus/common';
+import { errorText, Logger, silentLogger } from '@plexus/common';
+import { ResilientWatch, WatchedEntrySource } from './resilient-watch';
 
 /** Same options as ensureTopology (libs/bus/src/topology.ts) so either side may create it. */
 export const NODES_BUCKET_OPTIONS = { history: 5 } as const;
@@ -60,9 +61,9 @@ export interface NodeDocumentWatch {
 /**
  * Watches a node's document in NODES_BUCKET and calls onDocument with every newer version, in
  * increasing version order (older or equal versions are dropped). Level-triggered and
- * self-healing: the KV watch (an ordered consumer) is re-opened whenever it ends or NATS
- * reconnects, and the key is also read after every reconnect and every pollIntervalMs, so a
- * NATS restart or a dropped consumer cannot leave the caller on an old document.
+ * self-healing (see ResilientWatch): the watch is re-opened whenever it ends or NATS reconnects,
+ * each time delivering the stored document first, and the key is also read every pollIntervalMs,
+ * so a NATS restart or a dropped consumer cannot leave the caller on an old document.
  */
 export async function watchNodeDocument(
   nc: NatsConnection,
@@ -71,17 +72,13 @@ export async function watchNodeDocument(
   options: WatchNodeDocumentOptions = {},
 ): Promise<NodeDocumentWatch> {
   const logger = options.logger ?? silentLogger;
-  const key = nodeDocumentKey(nodeId);
-  const retryMin = options.retryMinMs ?? 250;
-  const retryMax = options.retryMaxMs ?? 5000;
   let delivered = options.afterVersion ?? 0;
-  let stopped = false;
-  let kv: KV | null = null;
-  const watching: { iterator: QueuedIterator<KvEntry> | null } = { iterator: null };
+  /** The document the watch last showed as stored (null: none, or deleted). */
+  let stored: NodeDocument | null = null;
+  let resolveInitial!: (doc: NodeDocument | null) => void;
+  const initial = new Promise<NodeDocument | null>((resolve) => (resolveInitial = resolve));
 
-  const bucket = async () => (kv ??= await openNodesBucket(nc));
-
-  const deliver = (entry: KvEntry | null, via: string): NodeDocument | null => {
+  const deliver = (entry: KvEntry, via: WatchedEntrySource) => {
     let doc: NodeDocument | null;
     try {
       doc = decodeNodeDocument(entry);
@@ -91,17 +88,20 @@ export async function watchNodeDocument(
         via,
         error: errorText(err),
       });
-      return null;
+      return;
     }
     if (!doc) {
-      if (entry && via === 'watch')
+      if (via === 'watch') {
+        stored = null;
         logger.warn('node document was deleted from the bucket; keeping the last one', { nodeId });
-      return null;
+      }
+      return;
     }
     if (doc.nodeId !== nodeId) {
       logger.warn('ignoring a document of another node', { nodeId, found: doc.nodeId });
-      return null;
+      return;
     }
+    stored = doc;
     if (doc.version > delivered) {
       delivered = doc.version;
       try {
@@ -114,75 +114,19 @@ export async function watchNodeDocument(
         });
       }
     }
-    return doc;
   };
 
-  /** Reads the key once; undefined when the read failed (NATS or JetStream unavailable). */
-  const read = async (via: string): Promise<NodeDocument | null | undefined> => {
-    try {
-      return deliver(await (await bucket()).get(key), via);
-    } catch (err) {
-      if (!stopped)
-        logger.warn('reading the node document failed', { nodeId, via, error: errorText(err) });
-      return undefined;
-    }
-  };
-
-  const watchLoop = async () => {
-    let delay = retryMin;
-    while (!stopped) {
-      try {
-        const it = await (await bucket()).watch({ key });
-        watching.iterator = it;
-        if (stopped) it.stop();
-        delay = retryMin;
-        for await (const entry of it) deliver(entry, 'watch');
-        if (!stopped) logger.log('node document watch ended; re-opening it', { nodeId });
-      } catch (err) {
-        if (!stopped)
-          logger.warn('watching the node document failed; retrying', {
-            nodeId,
-            retryInMs: delay,
-            error: errorText(err),
-          });
-      }
-      watching.iterator = null;
-      if (stopped) break;
-      await sleep(delay);
-      delay = Math.min(delay * 2, retryMax);
-    }
-  };
-
-  // After a reconnect the server may have restarted and lost the ordered consumer behind the
-  // watch: re-open the watch and read the key directly.
-  const statusIterator = nc.status();
-  const statusLoop = (async () => {
-    for await (const s of statusIterator) {
-      if (stopped) break;
-      if (s.type !== 'reconnect') continue;
-      logger.log('NATS reconnected; re-reading the node document', { nodeId });
-      watching.iterator?.stop();
-      for (let i = 0; i < 5 && !stopped; i++) {
-        if ((await read('reconnect')) !== undefined) break;
-        await sleep(retryMin * 2 ** i);
-      }
-    }
-  })().catch(() => undefined);
-
-  const poll = setInterval(() => {
-    if (!stopped && !nc.isClosed()) void read('poll');
-  }, options.pollIntervalMs ?? 5000);
-  poll.unref();
-
-  const initial = (async () => {
-    for (let delay = retryMin; !stopped; delay = Math.min(delay * 2, retryMax)) {
-      const doc = await read('initial');
-      if (doc !== undefined) return doc;
-      await sleep(delay);
-    }
-    return null;
-  })();
-  const loop = watchLoop();
+  const watch = ResilientWatch.start(nc, {
+    bucket: () => openNodesBucket(nc),
+    key: nodeDocumentKey(nodeId),
+    onEntry: deliver,
+    onCurrent: () => resolveInitial(stored),
+    readIntervalMs: options.pollIntervalMs ?? 5000,
+    retryMinMs: options.retryMinMs,
+    retryMaxMs: options.retryMaxMs,
+    logger,
+    logFields: { nodeId, watching: 'node document' },
+  });
 
   return {
     get version() {
@@ -190,12 +134,8 @@ export async function watchNodeDocument(
     },
     initial,
     async stop() {
-      stopped = true;
-      clearInterval(poll);
-      watching.iterator?.stop();
-      // nats.js returns a QueuedIterator here, typed as a plain AsyncIterable.
-      (statusIterator as Partial<QueuedIterator<Status>>).stop?.();
-      await Promise.race([Promise.all([loop, statusLoop]), sleep(1000)]);
+      await watch.stop();
+      resolveInitial(null);
     },
   };
 }

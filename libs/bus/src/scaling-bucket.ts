@@ -1,8 +1,9 @@
-import { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
+import { KV, KvEntry, NatsConnection } from 'nats';
 import type { RecordedEvent } from '@plexus/domain';
 import { WRONG_LAST_SEQUENCE } from './acked-publisher';
 import { nodeDocumentKey, SCALING_BUCKET } from './names';
-import { errorText, Logger, sleep } from '@plexus/common';
+import { errorText, Logger } from '@plexus/common';
+import { ResilientWatch, WatchedEntrySource } from './resilient-watch';
 
 /** What a supervisor needs to know: how many processes of the node to run, and since which event. */
 export interface DesiredProcesses {
@@ -97,9 +98,10 @@ export interface DesiredProcessesWatch {
 }
 
 /**
- * Calls onDesired with the node's stored count and every newer one (by KV revision). Like
- * watchNodeDocument it re-opens a failed watch and also reads the key every pollIntervalMs, so a
- * NATS restart cannot leave the caller on an old count.
+ * Calls onDesired with the node's stored count and every newer one (by KV revision). A
+ * ResilientWatch like watchNodeDocument's: it re-opens a failed watch and re-reads the count
+ * after every NATS reconnect, and also reads the key every pollIntervalMs, so a NATS restart
+ * cannot leave the caller on an old count.
  */
 export function watchDesiredProcesses(
   nc: NatsConnection,
@@ -107,15 +109,16 @@ export function watchDesiredProcesses(
   onDesired: (d: DesiredProcesses) => void,
   options: { logger?: Logger; pollIntervalMs?: number } = {},
 ): DesiredProcessesWatch {
-  const key = nodeDocumentKey(nodeId);
-  let stopped = false;
   let revision = 0;
-  let kv: KV | null = null;
-  let iterator: QueuedIterator<KvEntry> | null = null;
-  const bucket = async () => (kv ??= await openScalingBucket(nc));
+  let generation = 0;
 
-  const deliver = (entry: KvEntry | null) => {
-    if (!entry || entry.revision <= revision) return;
+  const deliver = (entry: KvEntry, via: WatchedEntrySource) => {
+    // A re-opened watch starts over: the bucket may have been re-created with lower revisions.
+    if (via === 'watch' && watch.generation !== generation) {
+      generation = watch.generation;
+      revision = 0;
+    }
+    if (entry.revision <= revision) return;
     revision = entry.revision;
     try {
       const d = decode(entry);
@@ -128,39 +131,14 @@ export function watchDesiredProcesses(
     }
   };
 
-  const loop = (async () => {
-    for (let delay = 250; !stopped; delay = Math.min(delay * 2, 5000)) {
-      try {
-        iterator = await (await bucket()).watch({ key });
-        if (stopped) iterator.stop();
-        delay = 250;
-        for await (const entry of iterator) deliver(entry);
-      } catch (err) {
-        if (!stopped)
-          options.logger?.warn('watching the desired process count failed; retrying', {
-            nodeId,
-            error: errorText(err),
-          });
-      }
-      iterator = null;
-      if (!stopped) await sleep(delay);
-    }
-  })();
+  const watch = ResilientWatch.start(nc, {
+    bucket: () => openScalingBucket(nc),
+    key: nodeDocumentKey(nodeId),
+    onEntry: deliver,
+    readIntervalMs: options.pollIntervalMs ?? 5000,
+    logger: options.logger,
+    logFields: { nodeId, watching: 'desired process count' },
+  });
 
-  const poll = setInterval(() => {
-    if (stopped || nc.isClosed()) return;
-    bucket()
-      .then((b) => b.get(key))
-      .then(deliver)
-      .catch(() => undefined); // the watch loop reports NATS trouble
-  }, options.pollIntervalMs ?? 5000);
-
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(poll);
-      iterator?.stop();
-      await Promise.race([loop, sleep(1000)]);
-    },
-  };
+  return { stop: () => watch.stop() };
 }

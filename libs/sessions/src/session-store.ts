@@ -1,10 +1,11 @@
-import { KV, KvEntry, NatsConnection, QueuedIterator, Status } from 'nats';
+import { KV, KvEntry, NatsConnection } from 'nats';
+import { ResilientWatch } from '@plexus/bus';
 import { openSessionsBucket } from './bucket';
 import { expiresAt, isGarbage, isLive, needsTouch } from './expiry';
 import { realmKey, realmProblem } from './realm';
 import { decodeRecord, encodeRecord, SessionRecord } from './session-record';
 import { isWellFormedToken, newSessionToken, sessionIdOf, TOKEN_LENGTH } from './tokens';
-import { errorText, Logger, silentLogger, sleep } from '@plexus/common';
+import { errorText, Logger, silentLogger } from '@plexus/common';
 
 /** A live session as the store shows it (never the token). Times in ms since the epoch. */
 export interface SessionInfo {
@@ -63,7 +64,7 @@ interface Entry {
   attributes: Record<string, string>;
   /** Bucket revision of the value this entry mirrors. */
   revision: number;
-  /** Watch generation that last confirmed the entry (see resync). */
+  /** Watch generation that last confirmed the entry (see initialized). */
   generation: number;
   touching: boolean;
   /** No touch before this time (after a failed write). */
@@ -105,14 +106,9 @@ export class SessionStore {
   private readonly now: () => number;
   private readonly key: string;
   private timeout: number;
-  private generation = 0;
-  private iterator: QueuedIterator<KvEntry> | null = null;
+  private watch: ResilientWatch | null = null;
   private closed = false;
   private lookups = 0;
-  private connected = true;
-  private loop: Promise<void> = Promise.resolve();
-  private statusLoop: Promise<void> = Promise.resolve();
-  private statusIterator: AsyncIterable<Status> | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private ready!: { resolve: () => void; promise: Promise<void> };
 
@@ -279,16 +275,28 @@ export class SessionStore {
     if (this.closed) return;
     this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
-    this.iterator?.stop();
-    (this.statusIterator as Partial<QueuedIterator<Status>> | null)?.stop?.();
-    await Promise.race([
-      Promise.all([this.loop, this.statusLoop, this.flush().catch(() => undefined)]),
-      sleep(1000),
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.all([
+      this.watch?.stop(),
+      Promise.race([
+        this.flush().catch(() => undefined),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000))),
+      ]),
     ]);
+    clearTimeout(timer);
     this.cache.clear();
   }
 
   // --- internals ---
+
+  /** The watch's current (re)start: sessions it has not confirmed are dropped (see initialized). */
+  private get generation(): number {
+    return this.watch?.generation ?? 0;
+  }
+
+  private get connected(): boolean {
+    return this.watch?.connected ?? true;
+  }
 
   private keyOf(id: string) {
     return `${this.key}.${id}`;
@@ -451,22 +459,15 @@ export class SessionStore {
   }
 
   private start() {
-    this.loop = this.watchLoop();
-    // After a reconnect the server may have lost the consumer behind the watch: re-open it,
-    // which re-reads every session of the realm.
-    const statuses = this.nc.status();
-    this.statusIterator = statuses;
-    this.statusLoop = (async () => {
-      for await (const s of statuses) {
-        if (this.closed) break;
-        if (s.type === 'disconnect') this.connected = false;
-        if (s.type === 'reconnect') {
-          this.connected = true;
-          this.logger.log('NATS reconnected; re-reading the sessions', { realm: this.realm });
-          this.iterator?.stop();
-        }
-      }
-    })().catch(() => undefined);
+    // Each (re)start of the watch, after a reconnect too, re-reads every session of the realm.
+    this.watch = ResilientWatch.start(this.nc, {
+      bucket: async () => this.kv,
+      key: `${this.key}.*`,
+      onEntry: (e) => this.onEntry(e),
+      onCurrent: (generation) => this.initialized(generation),
+      logger: this.logger,
+      logFields: { realm: this.realm, watching: 'sessions' },
+    });
     this.startSweeper();
   }
 
@@ -477,42 +478,5 @@ export class SessionStore {
       this.options.sweepIntervalMs ?? Math.min(Math.max(this.timeout / 10, 1000), 60_000);
     this.sweeper = setInterval(() => void this.sweep().catch(() => undefined), every);
     this.sweeper.unref();
-  }
-
-  private async watchLoop() {
-    let delay = 250;
-    while (!this.closed) {
-      const generation = ++this.generation;
-      try {
-        let early = false;
-        let it: QueuedIterator<KvEntry> | null = null;
-        it = await this.kv.watch({
-          key: `${this.key}.*`,
-          // Called in order with the entries, except when everything arrived before watch()
-          // returned: then it runs at once, while entries may still wait in the iterator.
-          initializedFn: () => (it ? this.initialized(generation) : (early = true)),
-        });
-        // Queue the marker behind the entries already queued (nats.js runs queued functions in order).
-        if (early)
-          (it as unknown as { push(v: () => void): void }).push(() => this.initialized(generation));
-        this.iterator = it;
-        if (this.closed) it.stop();
-        delay = 250;
-        for await (const e of it) this.onEntry(e);
-        if (!this.closed)
-          this.logger.log('session watch ended; re-opening it', { realm: this.realm });
-      } catch (err) {
-        if (!this.closed)
-          this.logger.warn('watching the sessions failed; retrying', {
-            realm: this.realm,
-            retryInMs: delay,
-            error: errorText(err),
-          });
-      }
-      this.iterator = null;
-      if (this.closed) break;
-      await sleep(delay);
-      delay = Math.min(delay * 2, 5000);
-    }
   }
 }
