@@ -5,25 +5,15 @@ import {
   checkRequires,
   liveNode,
 } from './command-validation';
-import { DomainError } from './errors';
 import { emptyNode, ModuleSpec, NodeDocument } from './node-document';
 import { fakeCatalog as catalog } from './testing/fake-catalog';
+import { refusal } from './testing/refusal';
 
 const mod = (moduleId: string, type: string, requires: Record<string, string> = {}) => ({
   moduleId,
   type,
   requires,
 });
-
-function refusal(run: () => unknown): DomainError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DomainError);
-    return err as DomainError;
-  }
-  throw new Error('expected a DomainError');
-}
 
 describe('command validation', () => {
   it('given a key with a separator or one too long, when checked, then it is refused naming the field', () => {
