@@ -1,6 +1,5 @@
 import { NodeCommand } from './commands';
 import { decide } from './decide';
-import { DomainError } from './errors';
 import { NodeEvent } from './events';
 import { evolveAll } from './evolve';
 import { emptyNode, ModuleSpec, NodeDocument } from './node-document';
@@ -13,6 +12,7 @@ import {
 } from './properties-mapping';
 import { redactDocument, REDACTED } from './secrets';
 import { fakeCatalog as catalog } from './testing/fake-catalog';
+import { refusal } from './testing/refusal';
 
 type FileModule = Omit<ModuleSpec, 'generation'>;
 
@@ -34,16 +34,6 @@ const importing = (properties: Record<string, string>, modules: FileModule[]): N
 
 const stateOf = (...events: NodeEvent[]): NodeDocument | null =>
   events.length ? evolveAll(emptyNode('n1'), events) : null;
-
-function refusal(run: () => unknown): DomainError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DomainError);
-    return err as DomainError;
-  }
-  throw new Error('expected a DomainError');
-}
 
 /** Entries as the parser gives them: one per line from line 1. */
 const entries = (...pairs: [string, string][]): PropertyFileEntry[] =>

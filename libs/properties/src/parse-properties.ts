@@ -1,4 +1,4 @@
-import { getProperties } from 'properties-file';
+import { Properties } from 'properties-file/parser';
 
 /** Why a properties file was refused; `line` is 1-based (null when no single line is to blame). */
 export class PropertiesSyntaxError extends Error {
@@ -37,21 +37,6 @@ export interface ParseOptions {
 
 const LINE_BREAK = /\r\n|\r|\n/;
 
-const isBlankChar = (code: number) => code === 0x20 || code === 0x09 || code === 0x0c;
-
-function firstNonBlank(line: string): number {
-  let i = 0;
-  while (i < line.length && isBlankChar(line.charCodeAt(i))) i++;
-  return i;
-}
-
-/** A line continues on the next one when it ends in an odd number of backslashes. */
-function continues(line: string): boolean {
-  let count = 0;
-  for (let i = line.length - 1; i >= 0 && line.charCodeAt(i) === 0x5c; i--) count++;
-  return count % 2 === 1;
-}
-
 /** Decodes UTF-8 strictly, naming the line of the first byte sequence that is not UTF-8. */
 function decode(input: string | Uint8Array, source?: string): string {
   if (typeof input === 'string') return input;
@@ -65,63 +50,66 @@ function decode(input: string | Uint8Array, source?: string): string {
   }
 }
 
+const parses = (text: string) => {
+  try {
+    new Properties(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The package names a malformed escape but not its line. Only on that error path: the shortest
+ * prefix of lines that fails to parse ends at the line that holds it (a binary search, so a large
+ * file costs a few parses more, and a valid one none).
+ */
+function syntaxError(text: string, err: unknown, source?: string): PropertiesSyntaxError {
+  const message = err instanceof Error ? err.message : String(err);
+  const hint = /unicode/i.test(message) ? ' (a \\u escape takes exactly four hex digits)' : '';
+  const lines = text.split(LINE_BREAK);
+  let [ok, failing] = [0, lines.length];
+  while (failing - ok > 1) {
+    const mid = (ok + failing) >> 1;
+    if (parses(lines.slice(0, mid).join('\n'))) ok = mid;
+    else failing = mid;
+  }
+  return new PropertiesSyntaxError(`${message}${hint}`, failing, source);
+}
+
 /**
  * Parses Java `.properties` text (Smile CDR's node file format) with the `properties-file`
- * package: `=`, `:` or white space between key and value, blanks around the separator ignored,
- * `#` and `!` comment lines, backslash continuations and escapes (`\uXXXX`, `\t`, `\n`, ...),
- * UTF-8. Each logical entry is handed to the library on its own so that every key carries its
- * line number and a malformed entry is refused naming its line.
+ * package's lossless parser: `=`, `:` or white space between key and value, blanks around the
+ * separator ignored, `#` and `!` comment lines, backslash continuations and escapes (`\uXXXX`,
+ * `\t`, `\n`, ...), a byte order mark skipped. Bytes must be UTF-8 (checked here: the package
+ * would decode them leniently).
  */
 export function parsePropertiesDetailed(
   input: string | Uint8Array,
   options: ParseOptions = {},
 ): ParsedProperties {
   const { source } = options;
-  let text = decode(input, source);
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split(LINE_BREAK);
-
-  const entries: PropertyEntry[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const first = lines[i];
-    const start = firstNonBlank(first);
-    if (start >= first.length) continue; // blank line
-    const lead = first.charCodeAt(start);
-    if (lead === 0x23 || lead === 0x21) continue; // # or ! comment (a trailing \ does not continue it)
-
-    const startLine = i + 1;
-    const chunk = [first];
-    while (continues(lines[i]) && i + 1 < lines.length) chunk.push(lines[++i]);
-    const endLine = i + 1;
-
-    let parsed: Record<string, string>;
-    try {
-      parsed = getProperties(chunk.join('\n'));
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const snippet = /'(.*)'/.exec(message)?.[1];
-      const offset = snippet ? chunk.findIndex((l) => l.includes(snippet)) : -1;
-      const hint = /unicode/i.test(message) ? ' (a \\u escape takes exactly four hex digits)' : '';
-      throw new PropertiesSyntaxError(`${message}${hint}`, startLine + Math.max(offset, 0), source);
-    }
-    const found = Object.entries(parsed);
-    if (found.length !== 1) {
-      throw new PropertiesSyntaxError(
-        `cannot read the key of "${first.trim().slice(0, 60)}"`,
-        startLine,
-        source,
-      );
-    }
-    const [key, value] = found[0];
-    if (key === '') throw new PropertiesSyntaxError('the key is empty', startLine, source);
-    entries.push({ key, value, line: startLine, endLine });
+  const text = decode(input, source);
+  let file: Properties;
+  try {
+    file = new Properties(text);
+  } catch (err) {
+    throw syntaxError(text, err, source);
   }
 
   const values: Record<string, string> = {};
+  const entries: PropertyEntry[] = [];
+  // Not the package's getKeyCollisions: it collects into a plain object, so a key named like an
+  // Object member (`toString`, `constructor`) throws, and numeric keys come out of file order.
   const linesByKey = new Map<string, number[]>();
-  for (const e of entries) {
-    values[e.key] = e.value;
-    linesByKey.set(e.key, [...(linesByKey.get(e.key) ?? []), e.line]);
+  for (const p of file.getProperties()) {
+    const line = p.startingLineNumber;
+    if (p.key === '') throw new PropertiesSyntaxError('the key is empty', line, source);
+    entries.push({ key: p.key, value: p.value, line, endLine: p.endingLineNumber });
+    values[p.key] = p.value;
+    const at = linesByKey.get(p.key);
+    if (at) at.push(line);
+    else linesByKey.set(p.key, [line]);
   }
   const duplicates = [...linesByKey]
     .filter(([, at]) => at.length > 1)

@@ -111,6 +111,20 @@ describe('parseProperties', () => {
     ]);
   });
 
+  it('reads keys named like Object members and reports their repeats', () => {
+    // given keys that a plain-object lookup would mistake for inherited members
+    const text = 'toString=1\nconstructor=a\n10=x\n2=y\nconstructor=b\n10=z\n2=w\n';
+    // when the file is parsed
+    const { values, duplicates } = parsePropertiesDetailed(text);
+    // then they are plain keys, and repeats are listed in the order they first appear
+    expect(values).toEqual({ toString: '1', constructor: 'b', 10: 'z', 2: 'w' });
+    expect(duplicates).toEqual([
+      { key: 'constructor', lines: [2, 5] },
+      { key: '10', lines: [3, 6] },
+      { key: '2', lines: [4, 7] },
+    ]);
+  });
+
   it('maps to a node with modules through nodeFromProperties', () => {
     const node = nodeFromProperties(parseProperties(FHIR_NODE));
     expect(node.nodeId).toBe('fhir_node');
@@ -146,6 +160,12 @@ describe('parseProperties refuses malformed input', () => {
 
   it('names the physical line of a bad escape inside a continued value', () => {
     expect(lineOf('a=1\nb=one, \\\n   two, \\\n   thr\\u12\n').line).toBe(4);
+  });
+
+  it('names the line of a malformed escape deep in a large file, not of one in a comment', () => {
+    const keys = Array.from({ length: 3000 }, (_, i) => `key_${i}=value ${i}`);
+    const text = ['# a comment may say \\u00zz', ...keys, 'bad=\\u00zz', 'after=1'].join('\n');
+    expect(lineOf(text).line).toBe(3002);
   });
 
   it('names the line of bytes that are not UTF-8', () => {
@@ -195,6 +215,15 @@ describe('serializeProperties', () => {
     expect(Object.entries(parseProperties(text))).toEqual(tricky);
     expect(escapePropertyKey('a b=c')).toBe('a\\ b\\=c');
     expect(escapePropertyValue('  x=y')).toBe('\\  x=y');
+  });
+
+  it('writes values readably and what a UTF-8 file cannot hold as escapes', () => {
+    expect(escapePropertyValue('jdbc:postgresql://h/db?a=b#f!')).toBe(
+      'jdbc:postgresql://h/db?a=b#f!',
+    );
+    expect(escapePropertyValue('C:\\=x')).toBe('C:\\\\=x');
+    expect(escapePropertyValue('esc\u001b[31m x\ud800')).toBe('esc\\u001B[31m x\\uD800');
+    expect(escapePropertyKey('#k!\u007f')).toBe('\\#k\\!\\u007F');
   });
 
   it('groups keys with a blank line between nodes and modules', () => {

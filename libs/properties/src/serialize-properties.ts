@@ -1,3 +1,5 @@
+import { escapeKey, escapeValue } from 'properties-file/escape';
+
 export interface SerializeOptions {
   /** Comment lines written first (each prefixed with `# `). */
   header?: string | string[];
@@ -10,58 +12,30 @@ export interface SerializeOptions {
   eol?: '\n' | '\r\n';
 }
 
-const hex4 = (code: number) => `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`;
+/**
+ * What a UTF-8 text file should not hold as itself, written `\\uXXXX` as before: control
+ * characters (the package escapes only blanks and line breaks; raw ones would reach an
+ * operator's terminal) and lone surrogates (they have no UTF-8 form).
+ */
+const UNWRITABLE =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const hex4 = (ch: string) => `\\u${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
 
-/** Characters that cannot appear as themselves: control characters, lone surrogates, the BOM. */
-function escapeSpecial(ch: string, code: number): string | null {
-  switch (ch) {
-    case '\\':
-      return '\\\\';
-    case '\t':
-      return '\\t';
-    case '\n':
-      return '\\n';
-    case '\r':
-      return '\\r';
-    case '\f':
-      return '\\f';
-  }
-  if (code < 0x20 || code === 0x7f || code === 0xfeff) return hex4(code);
-  return null;
-}
-
-function escape(text: string, isKey: boolean): string {
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    const code = text.charCodeAt(i);
-    // Surrogate pairs pass through (UTF-8 output); a lone surrogate has no UTF-8 form.
-    if (code >= 0xd800 && code <= 0xdbff) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        out += ch + text[i + 1];
-        i++;
-      } else out += hex4(code);
-      continue;
-    }
-    if (code >= 0xdc00 && code <= 0xdfff) {
-      out += hex4(code);
-      continue;
-    }
-    const special = escapeSpecial(ch, code);
-    if (special) out += special;
-    else if (ch === ' ' && (isKey || i === 0)) out += '\\ ';
-    else if (isKey && (ch === '=' || ch === ':' || ch === '#' || ch === '!')) out += `\\${ch}`;
-    else out += ch;
-  }
-  return out;
-}
+/**
+ * The package escapes `=`, `:`, `#` and `!` in values too, where they are literal after the
+ * separator; written as themselves, values read as in Smile CDR's own files (`jdbc:postgresql://`).
+ * Every backslash the package writes starts an escape or is the second of a doubled one, and
+ * these marks never stand unescaped in its output, so this matches exactly their escapes.
+ */
+const MARK_ESCAPE = /\\([=:#!])/g;
 
 /** A key as written in a `.properties` file: blanks, separators and comment marks escaped. */
-export const escapePropertyKey = (key: string) => escape(key, true);
+export const escapePropertyKey = (key: string) => escapeKey(key).replace(UNWRITABLE, hex4);
 
 /** A value as written in a `.properties` file: leading blanks, backslashes, line breaks escaped. */
-export const escapePropertyValue = (value: string) => escape(value, false);
+export const escapePropertyValue = (value: string) =>
+  escapeValue(value).replace(MARK_ESCAPE, '$1').replace(UNWRITABLE, hex4);
 
 /** `module.<id>` for module keys, the first dotted segment (`node`, ...) for the others. */
 const defaultGroup = (key: string) =>
