@@ -1,5 +1,6 @@
 import { KV, KvEntry, NatsConnection, QueuedIterator, Status } from 'nats';
 import { errorText, Logger, silentLogger } from '@plexus/common';
+import { listenToStatus } from './connection-state';
 
 /** Where an entry came from: the KV watch, or a direct read of the key (the safety net). */
 export type WatchedEntrySource = 'watch' | 'read';
@@ -217,35 +218,4 @@ export class ResilientWatch {
       this.wake = done;
     });
   }
-}
-
-type StatusListener = (s: Status) => void;
-const statusListeners = new WeakMap<NatsConnection, Set<StatusListener>>();
-
-/**
- * Calls `listener` with the connection's status events until the returned function is called.
- * One status iterator per connection serves every watch on it; it ends when the connection
- * closes, so nothing needs to stop it (nats.js types it as a plain AsyncIterable).
- */
-function listenToStatus(nc: NatsConnection, listener: StatusListener): () => void {
-  let listeners = statusListeners.get(nc);
-  if (!listeners) {
-    const created = new Set<StatusListener>();
-    listeners = created;
-    statusListeners.set(nc, created);
-    void (async () => {
-      for await (const s of nc.status())
-        for (const l of created)
-          try {
-            l(s);
-          } catch {
-            // a listener's failure is its own; the others still hear the news
-          }
-    })()
-      .catch(() => undefined)
-      .finally(() => statusListeners.delete(nc));
-  }
-  listeners.add(listener);
-  const set = listeners;
-  return () => void set.delete(listener);
 }

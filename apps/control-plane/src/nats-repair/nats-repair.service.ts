@@ -5,9 +5,9 @@ import {
   OnApplicationBootstrap,
   OnModuleDestroy,
 } from '@nestjs/common';
-import { JetStreamManager, NatsConnection, QueuedIterator, Status, StreamInfo } from 'nats';
+import { JetStreamManager, NatsConnection, StreamInfo } from 'nats';
 import { Counter } from 'prom-client';
-import { ensureTopology, EVENTS_STREAM, NODES_BUCKET_STREAM } from '@plexus/bus';
+import { ensureTopology, EVENTS_STREAM, listenToStatus, NODES_BUCKET_STREAM } from '@plexus/bus';
 import { countNodeDocuments, Database } from '@plexus/event-store';
 import { openSessionsBucket } from '@plexus/sessions';
 import { ControlPlaneEnv } from '../env';
@@ -38,7 +38,7 @@ export class NatsRepairService implements OnApplicationBootstrap, OnModuleDestro
   private readonly logger = new Logger('NatsRepair');
   private readonly repairs: Counter;
   private timer: NodeJS.Timeout | null = null;
-  private statusIterator: QueuedIterator<Status> | null = null;
+  private unlisten: (() => void) | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
   private jsm: JetStreamManager | null = null;
@@ -63,24 +63,23 @@ export class NatsRepairService implements OnApplicationBootstrap, OnModuleDestro
 
   onApplicationBootstrap() {
     this.timer = setInterval(() => void this.check('periodic'), this.env.NATS_CHECK_MS);
-    const statuses = this.nc.status() as QueuedIterator<Status>;
-    this.statusIterator = statuses;
-    void (async () => {
-      for await (const s of statuses) {
-        if (s.type !== 'reconnect') continue;
-        // JetStream may need a moment after a restart: look a few times.
-        for (let i = 0; i < 5 && !this.stopped; i++) {
-          if (await this.check('reconnect')) break;
-          await sleep(250 * 2 ** i);
-        }
-      }
-    })().catch(() => undefined);
+    this.unlisten = listenToStatus(this.nc, (s) => {
+      if (s.type === 'reconnect') void this.afterReconnect();
+    });
+  }
+
+  /** JetStream may need a moment after a restart: look a few times. */
+  private async afterReconnect() {
+    for (let i = 0; i < 5 && !this.stopped; i++) {
+      if (await this.check('reconnect')) break;
+      await sleep(250 * 2 ** i);
+    }
   }
 
   async onModuleDestroy() {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    this.statusIterator?.stop();
+    this.unlisten?.();
     await this.running;
   }
 
