@@ -1,7 +1,6 @@
-import { LoggerService } from '@nestjs/common';
-import pino, { Logger } from 'pino';
+import pino from 'pino';
 import { REDACTED } from '@plexus/domain';
-import type { ModuleLogger } from '@plexus/module-runtime';
+import type { Logger } from '@plexus/common';
 
 /** Fields that may carry passwords, tokens or the users config of a security module. */
 const REDACT_PATHS = [
@@ -17,8 +16,11 @@ const REDACT_PATHS = [
   'headers.authorization',
 ];
 
-/** JSON lines on stdout, written synchronously so nothing is lost on exit. */
-export function createLogger(level: string, base: Record<string, unknown>): Logger {
+/**
+ * JSON lines on stdout, written synchronously so nothing is lost on exit. Nest's own messages
+ * reach it through nestjs-pino (worker.module.ts), libraries' through fieldLogger.
+ */
+export function createLogger(level: string, base: Record<string, unknown>): pino.Logger {
   return pino(
     {
       level,
@@ -32,46 +34,11 @@ export function createLogger(level: string, base: Record<string, unknown>): Logg
   );
 }
 
-/** The (message, fields) logger the module runtime and bus helpers use, over pino. */
-export function fieldLogger(logger: Logger): ModuleLogger {
+/** The (message, fields) logger the libraries (module runtime, bus) use, over pino. */
+export function fieldLogger(logger: pino.Logger): Logger {
   return {
     log: (message, fields) => logger.info(fields ?? {}, message),
     warn: (message, fields) => logger.warn(fields ?? {}, message),
     error: (message, fields) => logger.error(fields ?? {}, message),
   };
-}
-
-/** Routes Nest's own messages (and @nestjs/microservices') into the same JSON log. */
-export class PinoNestLogger implements LoggerService {
-  constructor(private readonly logger: Logger) {}
-
-  private fields(context: unknown) {
-    return typeof context === 'string' ? { context } : {};
-  }
-
-  log(message: unknown, context?: unknown) {
-    this.logger.info(this.fields(context), String(message));
-  }
-
-  error(message: unknown, stack?: unknown, context?: unknown) {
-    const fields = { ...this.fields(context ?? stack) };
-    if (typeof stack === 'string' && context !== undefined) Object.assign(fields, { stack });
-    this.logger.error(fields, message instanceof Error ? message.message : String(message));
-  }
-
-  warn(message: unknown, context?: unknown) {
-    this.logger.warn(this.fields(context), String(message));
-  }
-
-  debug(message: unknown, context?: unknown) {
-    this.logger.debug(this.fields(context), String(message));
-  }
-
-  verbose(message: unknown, context?: unknown) {
-    this.logger.trace(this.fields(context), String(message));
-  }
-
-  fatal(message: unknown, context?: unknown) {
-    this.logger.fatal(this.fields(context), String(message));
-  }
 }

@@ -1,10 +1,12 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
 import { parseWorkerArgs, UsageError, WorkerOptions } from './cli';
-import { createLogger, PinoNestLogger } from './logger';
+import { createLogger } from './logger';
+import { StartupError } from './startup.error';
 import { WorkerModule } from './worker.module';
-import { StartupError, WorkerService } from './worker.service';
+import { WorkerService } from './worker.service';
 
 /** A process ID nobody sets: 64 random bits, so unique across the cluster for all purposes. */
 const newProcessId = () => `p-${randomBytes(8).toString('hex')}`;
@@ -52,8 +54,10 @@ async function main() {
 
   const app = await NestFactory.createApplicationContext(
     WorkerModule.forRoot(options, logger, processId),
-    { logger: new PinoNestLogger(logger), abortOnError: false },
+    // Nest's start-up lines wait for its logger (nestjs-pino over the same pino instance).
+    { bufferLogs: true, abortOnError: false },
   );
+  app.useLogger(app.get(Logger));
   const worker = app.get(WorkerService);
   stop = (signal) =>
     void worker

@@ -1,8 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { builtInModuleTypes, ModuleTypeRegistry } from '@plexus/module-runtime';
 import { WorkerOptions } from './cli';
-import { ControlPlaneClient } from './control-plane.client';
+import { StatusReporter } from './reporting/status.reporter';
+import { ControlPlaneClient } from './seeding/control-plane.client';
+import { NodeSeedingService } from './seeding/node-seeding.service';
 import { PROCESS_ID, WORKER_LOG, WORKER_OPTIONS } from './tokens';
 import { WorkerService } from './worker.service';
 
@@ -12,12 +15,19 @@ export class WorkerModule {
   static forRoot(options: WorkerOptions, logger: Logger, processId: string): DynamicModule {
     return {
       module: WorkerModule,
+      imports: [
+        // Nest's own messages go to the worker's pino logger (main.ts: app.useLogger); with no
+        // HTTP server there are no routes to log requests of.
+        LoggerModule.forRoot({ pinoHttp: { logger }, forRoutes: [] }),
+      ],
       providers: [
         { provide: WORKER_OPTIONS, useValue: options },
         { provide: WORKER_LOG, useValue: logger },
         { provide: PROCESS_ID, useValue: processId },
         { provide: ModuleTypeRegistry, useFactory: builtInModuleTypes },
         ControlPlaneClient,
+        NodeSeedingService,
+        StatusReporter,
         WorkerService,
       ],
     };

@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import { natsAuthOptions, SeedNodeReply, SeedNodeRequest, seedNodeSubject } from '@plexus/bus';
-import { WorkerOptions } from './cli';
-import { WORKER_LOG, WORKER_OPTIONS } from './tokens';
+import { WorkerOptions } from '../cli';
+import { WORKER_LOG, WORKER_OPTIONS } from '../tokens';
 import type { Logger } from 'pino';
 import { sleep } from '@plexus/common';
 

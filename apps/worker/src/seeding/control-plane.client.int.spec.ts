@@ -1,6 +1,6 @@
 import pino from 'pino';
-import { OwnNatsServer } from '../../../test/support/nats-server';
-import { WorkerOptions } from './cli';
+import { OwnNatsServer } from '../../../../test/support/nats-server';
+import { WorkerOptions } from '../cli';
 import { ControlPlaneClient } from './control-plane.client';
 
 jest.setTimeout(30_000);
