@@ -7,7 +7,7 @@ import { AppliedReport, appliedSubject } from '@plexus/bus';
 import { AdminApi } from './support/control-plane';
 import { Cluster, startCluster } from './support/cluster-fixture';
 import { OwnNatsServer } from './support/nats-server';
-import { freePort, freePortBlock } from './support/ports';
+import { freePortBlock } from './support/ports';
 import { SpawnedProcess } from './support/processes';
 import { sleep } from '@plexus/common';
 

@@ -85,7 +85,6 @@ describe('shared sessions across the processes of a node and across nodes', () =
   const reports: AppliedReport[] = [];
   /** The live worker of each index of node 1 (OFFSETS[index] is its port offset). */
   const workers: SpawnedProcess[] = [];
-  let node2Worker: SpawnedProcess | null = null;
   let propertiesFile: string;
   let usersConfig: string;
   let webPort: number;
@@ -282,7 +281,7 @@ describe('shared sessions across the processes of a node and across nodes', () =
       enabled: true,
     });
     expect(web.status).toBe(201);
-    node2Worker = await cluster.startWorker({ nodeId: node2Id, until: 'spawned' });
+    await cluster.startWorker({ nodeId: node2Id, until: 'spawned' }); // its output is checked below
     await secured(web2Port);
 
     // made on node 1, used on node 2
