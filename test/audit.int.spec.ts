@@ -11,6 +11,7 @@ import {
   startControlPlane,
   TEST_ADMIN_TOKEN,
 } from './support/control-plane';
+import { waitFor } from './support/ports';
 
 const hex = () => randomBytes(4).toString('hex');
 const web = (port: number, message: string) => ({
@@ -264,7 +265,7 @@ describe('audit API: GET /events (real Postgres and NATS)', () => {
     });
     try {
       // Let the writers get going, then walk a page at a time while they append.
-      while (written < 5) await new Promise((r) => setTimeout(r, 5));
+      await waitFor('five writes done', async () => written >= 5, 10_000, 5);
       const first = await get('/events?limit=2');
       const afterFirst = new Set(
         (await db.query<{ event_id: string }>('SELECT event_id FROM events')).map(
@@ -479,12 +480,17 @@ describe('audit API: GET /events (real Postgres and NATS)', () => {
         // Wait until the server has filled the socket and stopped reading from Postgres.
         let stable = 0;
         let last = -1;
-        while (stable < 10) {
-          await new Promise((r) => setTimeout(r, 50));
-          const now = batchesRead();
-          stable = now === last ? stable + 1 : 0;
-          last = now;
-        }
+        await waitFor(
+          'no batch read from Postgres for ten probes in a row',
+          async () => {
+            const now = batchesRead();
+            stable = now === last ? stable + 1 : 0;
+            last = now;
+            return stable >= 10;
+          },
+          20_000,
+          50,
+        );
         const whilePaused = batchesRead();
         expect(whilePaused).toBeGreaterThanOrEqual(1);
         expect(whilePaused).toBeLessThan(BULK / 1000);

@@ -1,15 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { listScheduleFires, openPool, Pool } from '@plexus/batch-jobs';
-import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
-import { createTestDatabase } from './support/databases';
+import { AdminApi } from './support/control-plane';
+import { Cluster, startCluster } from './support/cluster-fixture';
 import { createModuleDatabase } from './support/module-database';
-import { OwnNatsServer } from './support/nats-server';
-import { freePort, waitFor } from './support/ports';
-import { SpawnedProcess, spawnControlPlane, spawnWorker, stopProcess } from './support/processes';
-import { sleep } from '@plexus/common';
+import { SpawnedProcess } from './support/processes';
 
 /**
  * Batch jobs of a persistence module shared by the processes of its node, under the built control
@@ -18,44 +12,27 @@ import { sleep } from '@plexus/common';
 const suffix = randomBytes(3).toString('hex');
 const FHIR = `fhir_node_${suffix}`;
 const ADMIN = `admin_node_${suffix}`;
-const WAIT_MS = 30_000;
 
 describe('batch jobs of a persistence module shared by the processes of a node', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let moduleDb: Awaited<ReturnType<typeof createModuleDatabase>>;
   let pool: Pool;
   // Its own NATS: on the shared one, another suite's control plane could answer our seed request.
-  let nats: OwnNatsServer;
-  let cp: SpawnedProcess & { url: string };
+  let cluster: Cluster;
   let api: AdminApi;
+  let propertiesFile: string;
   const fhirWorkers: SpawnedProcess[] = [];
   const adminWorkers: SpawnedProcess[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'plexus-batch-e2e-'));
-  const propertiesFile = join(dir, `${FHIR}.properties`);
   let jobId: string;
 
-  const all = () => [...fhirWorkers, ...adminWorkers];
-  const until = async <T>(what: string, probe: () => Promise<T | undefined | null | false>) => {
-    try {
-      return await waitFor(what, probe, WAIT_MS, 100);
-    } catch (err) {
-      const tails = [
-        `control plane:\n${cp?.output().slice(-2000)}`,
-        ...all().map((w, i) => `worker ${i}:\n${w.output().slice(-3000)}`),
-      ];
-      throw new Error(`${(err as Error).message}\n\n${tails.join('\n\n')}`);
-    }
-  };
+  const until = <T>(what: string, probe: () => Promise<T | undefined | null | false>) =>
+    cluster.until(what, probe);
   const startWorker = async (nodeId: string, list: SpawnedProcess[]) => {
-    const worker = spawnWorker({
+    const worker = await cluster.startWorker({
       nodeId,
       propertiesFile: nodeId === FHIR ? propertiesFile : undefined,
-      natsUrl: nats.url,
+      until: 'running',
     });
     list.push(worker);
-    await until(`worker ${list.length} of ${nodeId} to run`, async () =>
-      worker.output().includes('worker running'),
-    );
     return worker;
   };
   const persistenceFor = (readOnly: boolean) => ({
@@ -70,40 +47,26 @@ describe('batch jobs of a persistence module shared by the processes of a node',
   });
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     moduleDb = await createModuleDatabase('plexus_e2e_bj');
     pool = openPool({ url: moduleDb.url, maxTotal: 2, maxIdle: 0 });
-    nats = await OwnNatsServer.start();
-    cp = await spawnControlPlane({
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      PORT: await freePort(),
-      PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    });
-    api = retryingAdminApi(cp.url);
-    writeFileSync(
-      propertiesFile,
-      [
-        `node.id=${FHIR}`,
-        'module.persistence.type=persistence',
-        'module.persistence.config.db.driver=POSTGRES_9_4',
-        `module.persistence.config.db.url=${persistenceFor(false).config['db.url']}`,
-        'module.persistence.config.db.connectionpool.maxidle=2',
-        'module.persistence.config.db.connectionpool.maxtotal=5',
-        'module.persistence.config.read_only_mode.enabled=false',
-        '',
-      ].join('\n'),
-    );
+    cluster = await startCluster();
+    api = cluster.api;
+    propertiesFile = cluster.writeFile(`${FHIR}.properties`, [
+      `node.id=${FHIR}`,
+      'module.persistence.type=persistence',
+      'module.persistence.config.db.driver=POSTGRES_9_4',
+      `module.persistence.config.db.url=${persistenceFor(false).config['db.url']}`,
+      'module.persistence.config.db.connectionpool.maxidle=2',
+      'module.persistence.config.db.connectionpool.maxtotal=5',
+      'module.persistence.config.read_only_mode.enabled=false',
+      '',
+    ]);
   });
 
   afterAll(async () => {
-    await Promise.all(all().map((w) => stopProcess(w, 8000)));
-    if (cp) await stopProcess(cp, 8000);
-    await nats?.dispose();
+    await cluster?.stop();
     await pool?.end();
     await moduleDb?.drop();
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('runs a job across two processes of fhir_node with no chunk done twice', async () => {
@@ -195,11 +158,14 @@ describe('batch jobs of a persistence module shared by the processes of a node',
       firstDueAt: first.toISOString(),
     });
     expect(saved.status).toBe(200);
-    await sleep(7000);
+    await until('five due times fired', async () => {
+      const fired = await listScheduleFires(pool, 'every-second');
+      return fired.length >= 5;
+    });
     await pool.query(`UPDATE plexus_batch_schedule SET enabled = false`);
     // then each due time fired once, each with its own job
     const fires = await listScheduleFires(pool, 'every-second');
-    expect(fires.length).toBeGreaterThanOrEqual(4);
+    expect(fires.length).toBeGreaterThanOrEqual(5);
     const steps = fires.map((f) => (Date.parse(f.dueAt) - first.getTime()) / 1000);
     expect(steps[0]).toBe(0);
     expect(steps.every((k) => Number.isInteger(k))).toBe(true);

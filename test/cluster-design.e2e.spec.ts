@@ -1,14 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hashPassword } from '@plexus/module-runtime';
-import { createTestDatabase } from './support/databases';
-import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { AdminApi } from './support/control-plane';
+import { Cluster, startCluster } from './support/cluster-fixture';
 import { createModuleDatabase } from './support/module-database';
-import { OwnNatsServer } from './support/nats-server';
-import { freePort, freePortBlock, waitFor } from './support/ports';
-import { spawnApp, spawnControlPlane, SpawnedProcess, stopProcess } from './support/processes';
+import { freePortBlock, waitFor } from './support/ports';
 
 /**
  * Smile CDR's clustering guide's multi-node design, built with Plexus from one properties file:
@@ -25,26 +21,15 @@ describe("Smile CDR's multi-node design from one properties file", () => {
   const AUTH = `auth_node_${suffix}`;
   const FHIR = `fhir_node_${suffix}`;
   const PASSWORD = 'correct horse battery staple';
-  let nats: OwnNatsServer;
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let cluster: Cluster;
   let moduleDb: Awaited<ReturnType<typeof createModuleDatabase>>;
-  let cp: SpawnedProcess & { url: string };
   let api: AdminApi;
   const ports: Record<string, number> = {};
-  const supervisors: SpawnedProcess[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'plexus-design-'));
 
   beforeAll(async () => {
-    nats = await OwnNatsServer.start();
-    db = await createTestDatabase();
+    cluster = await startCluster();
     moduleDb = await createModuleDatabase('plexus_e2e_design');
-    cp = await spawnControlPlane({
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      PORT: await freePort(),
-      PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    });
-    api = retryingAdminApi(cp.url);
+    api = cluster.api;
     for (const node of [ADMIN, AUTH, FHIR])
       ports[node] = await freePortBlock(
         [0, STEP, 2 * STEP],
@@ -53,12 +38,8 @@ describe("Smile CDR's multi-node design from one properties file", () => {
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(supervisors.map((s) => stopProcess(s, 30_000)));
-    if (cp) await stopProcess(cp, 8000);
-    await nats?.dispose();
+    await cluster?.stop();
     await moduleDb?.drop();
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
   }, 90_000);
 
   const up = async (nodeId: string) =>
@@ -106,11 +87,20 @@ describe("Smile CDR's multi-node design from one properties file", () => {
       ...persistence(false),
       'module.search_index.type                             = local-index',
       'module.search_index.activation                       = single',
-      `module.search_index.config.index.path                = ${join(dir, 'index')}`,
+      `module.search_index.config.index.path                = ${join(cluster.dir, 'index')}`,
       '',
     ].join('\n');
     const imported = await api.post('/module-config/properties', { properties: file });
-    expect(imported.status).toBeLessThan(300);
+    expect(imported.status).toBe(200);
+    const created = (nodeId: string, modules: number) =>
+      expect.objectContaining({
+        nodeId,
+        version: 1 + modules,
+        changed: true,
+        created: true,
+        events: ['NodeCreated', ...Array(modules).fill('ModuleAdded')],
+      });
+    expect(imported.body.nodes).toEqual([created(ADMIN, 2), created(AUTH, 2), created(FHIR, 3)]);
     for (const node of [ADMIN, AUTH, FHIR])
       expect((await api.get(`/nodes/${node}`)).status).toBe(200);
     // a second writable duplicate of fhir_node's database would be refused
@@ -128,9 +118,7 @@ describe("Smile CDR's multi-node design from one properties file", () => {
       const policy = await api.put(`/nodes/${node}/scaling`, { min: n, max: n, target: 50 });
       expect(policy.status).toBe(200);
       expect(policy.body.desired).toBe(n);
-      supervisors.push(
-        spawnApp('supervisor', ['--node-id', node], { NATS_URL: nats.url, LOG_LEVEL: 'info' }),
-      );
+      cluster.spawn('supervisor', ['--node-id', node], { LOG_LEVEL: 'info' });
     }
     for (const [node, n] of Object.entries(counts))
       await waitFor(

@@ -1,16 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect, NatsConnection, Subscription } from 'nats';
+import { hostname } from 'node:os';
+import { Subscription } from 'nats';
 import { AppliedReport, appliedSubject } from '@plexus/bus';
-import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
-import { createTestDatabase } from './support/databases';
+import { AdminApi } from './support/control-plane';
+import { Cluster, startCluster } from './support/cluster-fixture';
 import { OwnNatsServer } from './support/nats-server';
-import { freePort, freePortBlock, waitFor } from './support/ports';
-import { SpawnedProcess, spawnControlPlane, spawnWorker, stopProcess } from './support/processes';
+import { freePortBlock } from './support/ports';
+import { SpawnedProcess } from './support/processes';
 import { sleep } from '@plexus/common';
 
 /**
@@ -51,49 +49,35 @@ const refused = (port: number) =>
   );
 
 describe('a node of three worker processes under the built control plane', () => {
+  let cluster: Cluster;
   let nats: OwnNatsServer;
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let cp: SpawnedProcess & { url: string };
   let api: AdminApi;
-  let nc: NatsConnection;
   let reportsSub: Subscription;
+  let propertiesFile: string;
   const reports: AppliedReport[] = [];
+  /** The worker of each index (OFFSETS[index] is its port offset). */
   const workers: SpawnedProcess[] = [];
   const blockers: net.Server[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'plexus-e2e-'));
-  const propertiesFile = join(dir, `${nodeId}.properties`);
 
   let webPort: number;
   /** Process IDs by worker index, as GET / answered them at the start. */
   let processIds: string[] = [];
   let version = 0;
 
-  /** waitFor, with the tail of every process's output in the error when it times out. */
-  const until = async <T>(
+  const until = <T>(
     what: string,
     probe: () => Promise<T | undefined | null | false>,
     ms = WAIT_MS,
-  ): Promise<T> => {
-    try {
-      return await waitFor(what, probe, ms, 50);
-    } catch (err) {
-      const tails = [
-        `control plane:\n${cp?.output().slice(-2000)}`,
-        ...workers.map((w, i) => `worker ${i} (pid ${w.child.pid}):\n${w.output().slice(-2000)}`),
-      ];
-      throw new Error(`${(err as Error).message}\n\n${tails.join('\n\n')}`);
-    }
-  };
+  ): Promise<T> => cluster.until(what, probe, ms);
 
-  const startWorker = (index: number) => {
-    const worker = spawnWorker({
+  const startWorker = async (index: number) => {
+    workers[index] = await cluster.startWorker({
       nodeId,
       propertiesFile,
       portOffset: OFFSETS[index],
-      natsUrl: nats.url,
+      until: 'spawned',
     });
-    workers[index] = worker;
-    return worker;
+    return workers[index];
   };
 
   /** Waits until the given workers all serve `expected` on `port` + their offset. */
@@ -138,54 +122,37 @@ describe('a node of three worker processes under the built control plane', () =>
   };
 
   beforeAll(async () => {
-    nats = await OwnNatsServer.start();
-    db = await createTestDatabase('plexus_e2e');
-    cp = await spawnControlPlane({
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      PORT: await freePort(),
-      PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    cluster = await startCluster({
+      databasePrefix: 'plexus_e2e',
+      natsClient: { name: 'cluster-e2e-spec', maxReconnectAttempts: -1, reconnectTimeWait: 250 },
     });
-    api = retryingAdminApi(cp.url);
-    nc = await connect({
-      servers: nats.url,
-      name: 'cluster-e2e-spec',
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-    });
-    reportsSub = nc.subscribe(appliedSubject(nodeId, '*'), {
+    nats = cluster.nats!;
+    api = cluster.api;
+    reportsSub = cluster.nc.subscribe(appliedSubject(nodeId, '*'), {
       callback: (_err, msg) => msg && reports.push(msg.json<AppliedReport>()),
     });
     webPort = await portBlock();
-    writeFileSync(
-      propertiesFile,
-      [
-        '# written by test/cluster.e2e.spec.ts',
-        `node.id = ${nodeId}`,
-        'node.description = three processes on one host',
-        '',
-        'module.web.type = http-endpoint',
-        `module.web.config.port = ${webPort}`,
-        'module.web.config.message = hello from the file',
-      ].join('\n'),
-    );
+    propertiesFile = cluster.writeFile(`${nodeId}.properties`, [
+      '# written by test/cluster.e2e.spec.ts',
+      `node.id = ${nodeId}`,
+      'node.description = three processes on one host',
+      '',
+      'module.web.type = http-endpoint',
+      `module.web.config.port = ${webPort}`,
+      'module.web.config.message = hello from the file',
+    ]);
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(workers.filter(Boolean).map((w) => stopProcess(w, 8000)));
-    if (cp) await stopProcess(cp, 8000);
     for (const b of blockers) b.close();
     reportsSub?.unsubscribe();
-    await nc?.close();
-    await nats?.dispose();
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
+    await cluster?.stop();
   }, 60_000);
 
   it('the first process creates the node from its file; all three serve it on port + offset', async () => {
     expect((await api.get(`/nodes/${nodeId}`)).status).toBe(404);
 
-    startWorker(0);
+    await startWorker(0);
     const created = await until('the node created by worker 0', async () => {
       const res = await api.get(`/nodes/${nodeId}`);
       return res.status === 200 && res;
@@ -204,8 +171,8 @@ describe('a node of three worker processes under the built control plane', () =>
     });
     version = created.body.version;
 
-    startWorker(1);
-    startWorker(2);
+    await startWorker(1);
+    await startWorker(2);
     const answers = await serving([0, 1, 2], webPort, {
       nodeId,
       moduleId: 'web',
@@ -329,6 +296,13 @@ describe('a node of three worker processes under the built control plane', () =>
       return r.converged && r.lastChange.convergeMs !== null && r;
     });
     expect(converged.version).toBe(version);
+    const { changedAt, convergedAt } = converged.lastChange;
+    expect(converged.lastChange).toEqual({
+      version,
+      changedAt: expect.any(String),
+      convergedAt: expect.any(String),
+      convergeMs: Date.parse(convergedAt) - Date.parse(changedAt),
+    });
     expect(converged.lastChange.convergeMs).toBeGreaterThanOrEqual(0);
     const appliedEvents = await until('three ProcessConfigApplied events', async () => {
       const res = await api.get(`/events?nodeId=${nodeId}&type=ProcessConfigApplied`);
@@ -405,6 +379,7 @@ describe('a node of three worker processes under the built control plane', () =>
     await serving([0, 1], webPort, { message: 'second message', configVersion: version });
     // a write only needs Postgres: it is stored now and published once NATS is back
     await patchWeb({ message: 'written during the outage' });
+    // NATS stays down a while after the write (a fixed wait: the outage is what is tested)
     await sleep(300);
     await nats.startProcess();
     await serving([0, 1], webPort, {

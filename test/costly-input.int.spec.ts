@@ -1,5 +1,6 @@
 import { createTestDatabase } from './support/databases';
 import { AdminApi, RunningControlPlane, startControlPlane } from './support/control-plane';
+import { sleep } from '@plexus/common';
 
 jest.setTimeout(120_000);
 
@@ -37,7 +38,7 @@ describe('input that costs too much (real Postgres and NATS)', () => {
         const res = await api.get('/health');
         expect(res.status).toBe(200);
         health.push(res.ms);
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50); // the probe's pace, not a wait for anything
       }
     })();
     const res = await api.post('/module-config/properties', body, {

@@ -1,15 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect, NatsConnection } from 'nats';
+import { sleep } from '@plexus/common';
 import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
-import { createTestDatabase } from './support/databases';
+import { Cluster, SpawnedControlPlane, startCluster } from './support/cluster-fixture';
 import { eventsOnStream } from './support/event-stream';
-import { OwnNatsServer } from './support/nats-server';
-import { freePort, freePortBlock, waitFor } from './support/ports';
-import { SpawnedProcess, spawnControlPlane, spawnWorker, stopProcess } from './support/processes';
+import { freePortBlock } from './support/ports';
 
 /**
  * Two built control-plane replicas on one database and one NATS, and two worker processes. The
@@ -21,7 +16,7 @@ const OFFSETS = [0, 100];
 /** The bound the issue names for "a change written through the other reaches every worker". */
 const TAKEOVER_BOUND_MS = 10_000;
 
-type Replica = SpawnedProcess & { url: string; api: AdminApi; name: string };
+type Replica = SpawnedControlPlane & { api: AdminApi; name: string };
 
 function getMessage(port: number): Promise<string | null> {
   return new Promise((resolve) => {
@@ -55,12 +50,8 @@ async function recordedEvents(api: AdminApi, nodeId: string): Promise<{ eventId:
 }
 
 describe('relay leadership when the leader is frozen (SIGSTOP) and resumed', () => {
-  let nats: OwnNatsServer;
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let nc: NatsConnection;
+  let cluster: Cluster;
   const replicas: Replica[] = [];
-  const workers: SpawnedProcess[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'plexus-freeze-'));
   const nodeId = `frz-${randomBytes(4).toString('hex')}`;
   const busyNodeId = `frzb-${randomBytes(4).toString('hex')}`;
   let webPort: number;
@@ -68,12 +59,7 @@ describe('relay leadership when the leader is frozen (SIGSTOP) and resumed', () 
   let stopWriter = async () => undefined;
 
   const startReplica = async (name: string): Promise<Replica> => {
-    const cp = await spawnControlPlane({
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      PORT: await freePort(),
-      PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    });
+    const cp = await cluster.startControlPlane();
     return { ...cp, name, api: new AdminApi(cp.url, TEST_ADMIN_TOKEN, { retryUnavailable: 3 }) };
   };
 
@@ -92,53 +78,39 @@ describe('relay leadership when the leader is frozen (SIGSTOP) and resumed', () 
     return answers.every((a) => a === message);
   };
 
-  const tails = () =>
-    [
-      ...replicas.map((r) => `control plane ${r.name}:\n${r.output().slice(-3000)}`),
-      ...workers.map((w, i) => `worker ${i}:\n${w.output().slice(-1500)}`),
-    ].join('\n\n');
-
-  const until = async <T>(
+  const until = <T>(
     what: string,
     probe: () => Promise<T | undefined | null | false>,
     ms = 30_000,
-  ): Promise<T> => {
-    try {
-      return await waitFor(what, probe, ms, 50);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n\n${tails()}`);
-    }
-  };
+  ): Promise<T> => cluster.until(what, probe, ms);
 
   beforeAll(async () => {
-    nats = await OwnNatsServer.start();
-    db = await createTestDatabase('plexus_e2e');
+    cluster = await startCluster({
+      databasePrefix: 'plexus_e2e',
+      controlPlane: false,
+      natsClient: { maxReconnectAttempts: -1, reconnectTimeWait: 250 },
+    });
     replicas.push(await startReplica('a'));
     replicas.push(await startReplica('b'));
-    nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     webPort = await freePortBlock(OFFSETS);
-    const file = join(dir, 'node.properties');
-    writeFileSync(
-      file,
+    const file = cluster.writeFile(
+      'node.properties',
       `node.id=${nodeId}\nmodule.web.type=http-endpoint\nmodule.web.config.port=${webPort}\nmodule.web.config.message=first\n`,
     );
     for (const offset of OFFSETS) {
-      workers.push(
-        spawnWorker({ nodeId, propertiesFile: file, portOffset: offset, natsUrl: nats.url }),
-      );
+      await cluster.startWorker({
+        nodeId,
+        propertiesFile: file,
+        portOffset: offset,
+        until: 'spawned',
+      });
       await until('the worker serving', async () => (await getMessage(webPort + offset)) !== null);
     }
   }, 90_000);
 
   afterAll(async () => {
     await stopWriter();
-    for (const r of replicas) r.child.kill('SIGCONT');
-    await Promise.all(workers.map((w) => stopProcess(w, 8000)));
-    await Promise.all(replicas.map((r) => stopProcess(r, 8000)));
-    await nc?.close();
-    await nats?.dispose();
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
+    await cluster?.stop();
   }, 60_000);
 
   it('another replica takes over within the bound, the resumed one stands by, and the stream holds each event once in order', async () => {
@@ -160,14 +132,14 @@ describe('relay leadership when the leader is frozen (SIGSTOP) and resumed', () 
           .put(`/nodes/${busyNodeId}`, { properties: { i: String(i) } })
           .catch(() => null);
         if (res?.status === 200) busyWrites++;
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50); // the writer's pace, not a wait for anything
       }
     })();
     stopWriter = async () => {
       busy = false;
       await writer;
     };
-    await new Promise((r) => setTimeout(r, 500));
+    await until('the writer under way', async () => busyWrites >= 5);
 
     leader.child.kill('SIGSTOP');
     const stoppedAt = performance.now();
@@ -199,10 +171,11 @@ describe('relay leadership when the leader is frozen (SIGSTOP) and resumed', () 
     // Resume the frozen leader: it must find itself a standby, and stay one.
     leader.child.kill('SIGCONT');
     await until('the resumed replica answering', async () => (await health(leader)) !== null);
+    // (fixed waits: that leadership does not change through them is what is tested)
     for (let i = 0; i < 6; i++) {
       const now = await leaders(replicas);
       expect(now.map((r) => r.name)).toEqual([other.name]);
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
 
     // Changes written through either replica reach every worker.
@@ -225,7 +198,7 @@ describe('relay leadership when the leader is frozen (SIGSTOP) and resumed', () 
       const onStream = await until(
         `all ${inPostgres.length} events of ${id} on the stream`,
         async () => {
-          const events = await eventsOnStream(nc, id);
+          const events = await eventsOnStream(cluster.nc, id);
           return events.length >= inPostgres.length && events;
         },
       );

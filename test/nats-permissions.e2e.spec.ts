@@ -1,23 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
 import { connect, NatsConnection, NatsError } from 'nats';
 import { hashPassword } from '@plexus/module-runtime';
-import { createTestDatabase } from './support/databases';
 import { createModuleDatabase } from './support/module-database';
-import { retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { retryingAdminApi } from './support/control-plane';
+import { Cluster, SpawnedControlPlane, startCluster } from './support/cluster-fixture';
 import { OwnNatsServer } from './support/nats-server';
 import { freePort, freePortBlock, waitFor } from './support/ports';
-import {
-  ROOT,
-  spawnApp,
-  spawnControlPlane,
-  SpawnedProcess,
-  stopProcess,
-} from './support/processes';
+import { ROOT, SpawnedProcess, stopProcess } from './support/processes';
 
 const PASSWORDS = {
   PLEXUS_NATS_CONTROL_PLANE_PASSWORD: `cp-${randomBytes(8).toString('hex')}`,
@@ -40,12 +33,12 @@ const VIOLATION = /(Publish|Subscription) Violation/;
  * server logs the violation.
  */
 describe('per-node NATS users (examples/nats-auth.conf)', () => {
+  let cluster: Cluster;
   let nats: OwnNatsServer;
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let moduleDb: Awaited<ReturnType<typeof createModuleDatabase>>;
-  let cp: SpawnedProcess & { url: string };
+  let cp: SpawnedControlPlane;
   let worker: SpawnedProcess;
-  const dir = mkdtempSync(join(tmpdir(), 'plexus-perm-'));
+  let propertiesFile: string;
   let port: number;
   let soloPort: number;
   let appPort: number;
@@ -67,23 +60,21 @@ describe('per-node NATS users (examples/nats-auth.conf)', () => {
 
   beforeAll(async () => {
     Object.assign(process.env, PASSWORDS); // nats-server reads $VARs from its environment
-    nats = await OwnNatsServer.start(
-      readFileSync(join(ROOT, 'examples', 'nats-auth.conf'), 'utf8'),
-    );
-    db = await createTestDatabase();
+    cluster = await startCluster({
+      nats: { config: readFileSync(join(ROOT, 'examples', 'nats-auth.conf'), 'utf8') },
+      controlPlane: false,
+    });
+    nats = cluster.nats!;
     moduleDb = await createModuleDatabase('plexus_perm');
-    cp = await spawnControlPlane({
-      DATABASE_URL: db.url,
-      NATS_URL: natsUrl('controlplane', PASSWORDS.PLEXUS_NATS_CONTROL_PLANE_PASSWORD),
-      PORT: await freePort(),
-      PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    cp = await cluster.startControlPlane({
+      natsUrl: natsUrl('controlplane', PASSWORDS.PLEXUS_NATS_CONTROL_PLANE_PASSWORD),
     });
     port = await freePortBlock([0, 100]); // a supervisor's second process listens at +100
     soloPort = await freePort();
     appPort = await freePortBlock([0, 100]);
     const users = `alice:${await hashPassword('alice-pw', { N: 1024 })}`;
-    writeFileSync(
-      join(dir, 'node.properties'),
+    propertiesFile = cluster.writeFile(
+      'node.properties',
       `node.id=${A}\nmodule.web.type=http-endpoint\nmodule.web.config.port=${port}\nmodule.web.config.message=hello\n` +
         // an activation: single module: the worker takes, renews and releases its lease
         `module.solo.type=http-endpoint\nmodule.solo.activation=single\nmodule.solo.config.port=${soloPort}\n` +
@@ -109,16 +100,12 @@ describe('per-node NATS users (examples/nats-auth.conf)', () => {
   }, 90_000);
 
   afterAll(async () => {
-    if (worker) await stopProcess(worker, 5000);
-    if (cp) await stopProcess(cp, 5000);
-    await nats?.dispose();
-    await db?.drop();
+    await cluster?.stop();
     await moduleDb?.drop();
-    rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   it("runs node A with A's user: creates it, applies a change, logs in, leaves, never trips a permission", async () => {
-    worker = spawnApp('worker', ['--node-id', A, '--properties', join(dir, 'node.properties')], {
+    worker = cluster.spawn('worker', ['--node-id', A, '--properties', propertiesFile], {
       ...asA(),
       LOG_LEVEL: 'info',
     });
@@ -183,7 +170,10 @@ describe('per-node NATS users (examples/nats-auth.conf)', () => {
     expect(
       (await api.put(`/nodes/${A}/scaling`, { min: 2, max: 2, target: 50 })).body.desired,
     ).toBe(2);
-    const supervisor = spawnApp('supervisor', ['--node-id', A], { ...asA(), LOG_LEVEL: 'info' });
+    const supervisor = cluster.spawn('supervisor', ['--node-id', A], {
+      ...asA(),
+      LOG_LEVEL: 'info',
+    });
     try {
       await waitFor(
         'two processes up',

@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
-import { createTestDatabase } from './support/databases';
+import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { Cluster, SpawnedControlPlane, startCluster } from './support/cluster-fixture';
 import { OwnNatsServer } from './support/nats-server';
-import { freePort, freePortBlock, waitFor } from './support/ports';
-import { SpawnedProcess, spawnControlPlane, spawnWorker, stopProcess } from './support/processes';
+import { freePortBlock } from './support/ports';
 
 /**
  * The NATS server comes back empty (kill -9, store wiped, restarted on the same port, as after a
@@ -37,74 +35,50 @@ function getMessage(port: number): Promise<string | null> {
 }
 
 describe('a NATS server that lost its store', () => {
+  let cluster: Cluster;
   let nats: OwnNatsServer;
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let cp: SpawnedProcess & { url: string };
+  let cp: SpawnedControlPlane;
   let api: AdminApi;
-  const workers: SpawnedProcess[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'plexus-wipe-'));
+  let file: string;
   const nodeId = `wipe-${randomBytes(4).toString('hex')}`;
-  const file = join(dir, 'node.properties');
   let webPort: number;
 
-  const tails = () =>
-    [
-      `control plane:\n${cp?.output().slice(-3000)}`,
-      ...workers.map((w, i) => `worker ${i}:\n${w.output().slice(-2000)}`),
-    ].join('\n\n');
-
-  const until = async <T>(
+  const until = <T>(
     what: string,
     probe: () => Promise<T | undefined | null | false>,
     ms = 30_000,
-  ): Promise<T> => {
-    try {
-      return await waitFor(what, probe, ms, 50);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n\n${tails()}`);
-    }
-  };
+  ): Promise<T> => cluster.until(what, probe, ms);
 
-  const startWorker = (index: number) => {
-    workers[index] = spawnWorker({
+  const startWorker = (index: number) =>
+    cluster.startWorker({
       nodeId,
       propertiesFile: file,
       portOffset: OFFSETS[index],
-      natsUrl: nats.url,
+      until: 'spawned',
     });
-  };
   const serves = (indexes: number[], message: string) => async () => {
     const answers = await Promise.all(indexes.map((i) => getMessage(webPort + OFFSETS[i])));
     return answers.every((a) => a === message);
   };
 
   beforeAll(async () => {
-    nats = await OwnNatsServer.start();
-    db = await createTestDatabase('plexus_e2e');
-    cp = await spawnControlPlane({
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      PORT: await freePort(),
-      PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-      LOG_LEVEL: 'info',
+    cluster = await startCluster({
+      databasePrefix: 'plexus_e2e',
+      controlPlane: { logLevel: 'info' },
     });
-    api = retryingAdminApi(cp.url);
+    nats = cluster.nats!;
+    cp = cluster.controlPlane;
+    api = cluster.api;
     webPort = await freePortBlock(OFFSETS);
-    writeFileSync(
-      file,
+    file = cluster.writeFile(
+      'node.properties',
       `node.id=${nodeId}\nmodule.web.type=http-endpoint\nmodule.web.config.port=${webPort}\nmodule.web.config.message=from the file\n`,
     );
-    startWorker(0);
+    await startWorker(0);
     await until('worker 0 serving the file', serves([0], 'from the file'));
   }, 90_000);
 
-  afterAll(async () => {
-    await Promise.all(workers.map((w) => stopProcess(w, 8000)));
-    if (cp) await stopProcess(cp, 8000);
-    await nats?.dispose();
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  }, 60_000);
+  afterAll(() => cluster?.stop(), 60_000);
 
   it('repairs streams and buckets from Postgres: a worker started afterwards serves the current config, and the next change reaches every worker', async () => {
     const before = await api.patch(`/nodes/${nodeId}/modules/web/config`, {
@@ -121,7 +95,7 @@ describe('a NATS server that lost its store', () => {
     await nats.startProcess();
     const restartedAt = performance.now();
 
-    startWorker(1);
+    await startWorker(1);
     await until(
       'a worker started after the loss serving the current config',
       serves([1], 'current before the loss'),

@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase } from './support/databases';
-import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
+import { AdminApi } from './support/control-plane';
+import { Cluster, startCluster } from './support/cluster-fixture';
 import { freePort, waitFor } from './support/ports';
-import { spawnControlPlane, SpawnedProcess, spawnWorker, stopProcess } from './support/processes';
+import { SpawnedProcess } from './support/processes';
 
 /**
  * A module type that is unsafe with more than one process (local-index: its index lives on this
@@ -14,39 +12,26 @@ import { spawnControlPlane, SpawnedProcess, spawnWorker, stopProcess } from './s
  * rather than share the first one's files; the rest of that process keeps running.
  */
 describe('a node limited to one process by a local index', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let cp: SpawnedProcess & { url: string };
+  let cluster: Cluster;
   let api: AdminApi;
-  const workers: SpawnedProcess[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'plexus-limits-'));
+  let workers: SpawnedProcess[];
+  let propertiesFile: string;
   const nodeId = `lim-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    cp = await spawnControlPlane({
-      DATABASE_URL: db.url,
-      PORT: await freePort(),
-      PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    });
-    api = retryingAdminApi(cp.url);
-    writeFileSync(
-      join(dir, 'node.properties'),
-      [
-        `node.id=${nodeId}`,
-        'module.web.type=http-endpoint',
-        `module.web.config.port=${await freePort()}`,
-        'module.search_index.type=local-index',
-        `module.search_index.config.index.path=${join(dir, 'index')}`,
-      ].join('\n'),
-    );
+    cluster = await startCluster({ nats: 'shared' });
+    api = cluster.api;
+    workers = cluster.workers;
+    propertiesFile = cluster.writeFile('node.properties', [
+      `node.id=${nodeId}`,
+      'module.web.type=http-endpoint',
+      `module.web.config.port=${await freePort()}`,
+      'module.search_index.type=local-index',
+      `module.search_index.config.index.path=${join(cluster.dir, 'index')}`,
+    ]);
   }, 60_000);
 
-  afterAll(async () => {
-    for (const w of workers) await stopProcess(w, 5000);
-    if (cp) await stopProcess(cp, 5000);
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  }, 60_000);
+  afterAll(() => cluster?.stop(), 60_000);
 
   const processes = async () => (await api.get(`/processes?nodeId=${nodeId}&status=up`)).body;
 
@@ -59,17 +44,8 @@ describe('a node limited to one process by a local index', () => {
   });
 
   it('one process runs it; a second one joining is recorded as ProcessLimitExceeded, saying why', async () => {
-    for (const offset of [0, 100]) {
-      workers.push(
-        spawnWorker({ nodeId, propertiesFile: join(dir, 'node.properties'), portOffset: offset }),
-      );
-      await waitFor(
-        `${workers.length} process(es) up`,
-        async () => (await processes()).length === workers.length,
-        20_000,
-        100,
-      );
-    }
+    for (const portOffset of [0, 100])
+      await cluster.startWorker({ nodeId, propertiesFile, portOffset, timeoutMs: 20_000 });
     const second = (await processes()).find((p: any) => p.pid === workers[1].child.pid);
     const [warning] = await waitFor(
       'a ProcessLimitExceeded event',
@@ -125,7 +101,7 @@ describe('a node limited to one process by a local index', () => {
     // run active/passive, the index no longer limits the node: one process runs it
     const single = await api.put(`/nodes/${nodeId}/modules/search_index`, {
       type: 'local-index',
-      config: { 'index.path': join(dir, 'index') },
+      config: { 'index.path': join(cluster.dir, 'index') },
       activation: 'single',
     });
     expect(single.status).toBe(200);

@@ -1,13 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase } from './support/databases';
-import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
-import { OwnNatsServer } from './support/nats-server';
-import { freePort, freePortBlock, waitFor } from './support/ports';
-import { spawnApp, spawnControlPlane, SpawnedProcess, stopProcess } from './support/processes';
+import { AdminApi } from './support/control-plane';
+import { Cluster, startCluster } from './support/cluster-fixture';
+import { freePortBlock, waitFor } from './support/ports';
+import { SpawnedProcess, stopProcess } from './support/processes';
 
 const PORT_STEP = 50;
 
@@ -54,29 +50,19 @@ function loadGenerator(port: number, perSec: number) {
  * scale-down window ScaleRecommended down -> the surplus process leaves gracefully.
  */
 describe('autoscaling with the supervisor', () => {
-  let nats: OwnNatsServer;
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let cp: SpawnedProcess & { url: string };
+  let cluster: Cluster;
   let api: AdminApi;
   let supervisor: SpawnedProcess;
   let port: number;
-  const dir = mkdtempSync(join(tmpdir(), 'plexus-scaling-'));
+  let propertiesFile: string;
   const nodeId = `sc-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    nats = await OwnNatsServer.start();
-    db = await createTestDatabase();
-    cp = await spawnControlPlane({
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      PORT: await freePort(),
-      PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-      SCALE_EVALUATE_MS: 500,
-    });
-    api = retryingAdminApi(cp.url);
+    cluster = await startCluster({ controlPlane: { scaleEvaluateMs: 500 } });
+    api = cluster.api;
     port = await freePortBlock([0, PORT_STEP, 2 * PORT_STEP]);
-    writeFileSync(
-      join(dir, 'node.properties'),
+    propertiesFile = cluster.writeFile(
+      'node.properties',
       `node.id=${nodeId}\nnode.server_port_offset=${PORT_STEP}\n` +
         `module.web.type=http-endpoint\nmodule.web.config.port=${port}\n`,
     );
@@ -85,7 +71,9 @@ describe('autoscaling with the supervisor', () => {
   afterAll(async () => {
     if (supervisor) await stopProcess(supervisor, 30_000);
     // Whatever a failed run left behind.
-    const left = api ? (await api.get(`/processes?nodeId=${nodeId}&status=up`)).body : [];
+    const left = cluster
+      ? (await cluster.api.get(`/processes?nodeId=${nodeId}&status=up`)).body
+      : [];
     for (const p of Array.isArray(left) ? left : []) {
       try {
         process.kill(p.pid, 'SIGKILL');
@@ -93,10 +81,7 @@ describe('autoscaling with the supervisor', () => {
         /* gone already */
       }
     }
-    if (cp) await stopProcess(cp, 5000);
-    await nats?.dispose();
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
+    await cluster?.stop();
   }, 60_000);
 
   const events = async (type: string) =>
@@ -105,10 +90,10 @@ describe('autoscaling with the supervisor', () => {
     (await api.get(`/processes?nodeId=${nodeId}&status=up`)).body as any[];
 
   it('starts a process under load and stops it gracefully once the load is gone', async () => {
-    supervisor = spawnApp(
+    supervisor = cluster.spawn(
       'supervisor',
-      ['--node-id', nodeId, '--properties', join(dir, 'node.properties'), '--max', '3'],
-      { NATS_URL: nats.url, LOG_LEVEL: 'info' },
+      ['--node-id', nodeId, '--properties', propertiesFile, '--max', '3'],
+      { LOG_LEVEL: 'info' },
     );
     // Before a policy exists the supervisor runs one process, which creates the node.
     const [first] = await waitFor(
@@ -212,10 +197,12 @@ describe('autoscaling with the supervisor', () => {
   }, 180_000);
 
   it('restarts a worker that dies unexpectedly, in the same slot', async () => {
-    supervisor = spawnApp(
+    supervisor = cluster.spawn(
       'supervisor',
-      ['--node-id', nodeId, '--properties', join(dir, 'node.properties')],
-      { NATS_URL: nats.url, LOG_LEVEL: 'info' },
+      ['--node-id', nodeId, '--properties', propertiesFile],
+      {
+        LOG_LEVEL: 'info',
+      },
     );
     // The policy (min 1) asks for one process.
     const [first] = await waitFor(

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { connect } from 'nats';
-import { createTestDatabase } from './support/databases';
 import { eventsOnStream } from './support/event-stream';
 import { AdminApi, retryingAdminApi } from './support/control-plane';
-import { freePort } from './support/ports';
-import { spawnControlPlane, SpawnedProcess, stopProcess } from './support/processes';
+import { Cluster, SpawnedControlPlane, startCluster } from './support/cluster-fixture';
+import { waitFor } from './support/ports';
 
 const BOOTSTRAP = `bootstrap-${randomBytes(12).toString('hex')}`;
 const PLAINTEXT = `pw-${randomBytes(12).toString('hex')}`;
@@ -14,8 +12,8 @@ const PLAINTEXT = `pw-${randomBytes(12).toString('hex')}`;
  * answer, event or log line. Runs the built control plane, logging at debug level.
  */
 describe('admin API security (built control plane)', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let cp: SpawnedProcess & { url: string };
+  let cluster: Cluster;
+  let cp: SpawnedControlPlane;
   let admin: AdminApi;
   let operator: AdminApi;
   let auditor: AdminApi;
@@ -23,14 +21,13 @@ describe('admin API security (built control plane)', () => {
   const nodeId = `sec-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    cp = await spawnControlPlane({
-      DATABASE_URL: db.url,
-      PORT: await freePort(),
-      PLEXUS_ADMIN_TOKEN: BOOTSTRAP,
-      LOG_LEVEL: 'debug',
+    cluster = await startCluster({
+      nats: 'shared',
+      natsClient: {},
+      controlPlane: { adminToken: BOOTSTRAP, logLevel: 'debug' },
     });
-    admin = retryingAdminApi(cp.url, BOOTSTRAP);
+    cp = cluster.controlPlane;
+    admin = cluster.api;
     const op = await admin.post('/tokens', { name: 'ops-oncall', role: 'operator' });
     const au = await admin.post('/tokens', { name: 'audit-team', role: 'auditor' });
     expect([op.status, au.status]).toEqual([201, 201]);
@@ -43,10 +40,7 @@ describe('admin API security (built control plane)', () => {
       config: { port: '8000' },
     });
   });
-  afterAll(async () => {
-    if (cp) await stopProcess(cp, 5000);
-    await db?.drop();
-  });
+  afterAll(() => cluster?.stop());
 
   it('answers 401 on every admin route without a token or with a wrong one', async () => {
     const doc = await (await fetch(`${cp.url}/docs-json`)).json();
@@ -109,22 +103,21 @@ describe('admin API security (built control plane)', () => {
     const restarted = await operator.post(`/nodes/${nodeId}/modules/web/restart`);
     expect(restarted.status).toBe(200);
     expect(restarted.body.version).toBe(4);
-    const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
-    try {
-      let events: Awaited<ReturnType<typeof eventsOnStream>> = [];
-      for (let i = 0; i < 50 && events.length < 4; i++) {
-        events = await eventsOnStream(nc, nodeId);
-        if (events.length < 4) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(events.map((e) => [e.version, e.metadata.actor])).toEqual([
-        [1, 'admin'],
-        [2, 'admin'],
-        [3, 'ops-oncall'],
-        [4, 'ops-oncall'],
-      ]);
-    } finally {
-      await nc.close();
-    }
+    const events = await waitFor(
+      'four events on the stream',
+      async () => {
+        const got = await eventsOnStream(cluster.nc, nodeId);
+        return got.length >= 4 && got;
+      },
+      5000,
+      100,
+    );
+    expect(events.map((e) => [e.version, e.metadata.actor])).toEqual([
+      [1, 'admin'],
+      [2, 'admin'],
+      [3, 'ops-oncall'],
+      [4, 'ops-oncall'],
+    ]);
   });
 
   it('lists tokens without their secret, and a revoked token is refused at once', async () => {
@@ -160,9 +153,7 @@ describe('admin API security (built control plane)', () => {
     ]);
     for (const res of answers) expect(res.status).toBe(200);
     expect(answers[0].body.properties['db.password']).toBe('******');
-    const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
-    const published = JSON.stringify(await eventsOnStream(nc, nodeId));
-    await nc.close();
+    const published = JSON.stringify(await eventsOnStream(cluster.nc, nodeId));
     expect(published).toContain('db.password');
     for (const text of [...answers.map((a) => JSON.stringify(a.body)), published, cp.output()])
       expect(text).not.toContain(PLAINTEXT);

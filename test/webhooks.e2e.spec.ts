@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase } from './support/databases';
-import { AdminApi, retryingAdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
-import { OwnNatsServer } from './support/nats-server';
+import { sleep } from '@plexus/common';
+import { AdminApi } from './support/control-plane';
+import { Cluster, startCluster } from './support/cluster-fixture';
 import { freePort, waitFor } from './support/ports';
-import { spawnControlPlane, SpawnedProcess, spawnWorker, stopProcess } from './support/processes';
+import { SpawnedProcess } from './support/processes';
 import { validSignature, WebhookReceiver } from './support/webhook-receiver';
 
 /**
@@ -14,73 +11,48 @@ import { validSignature, WebhookReceiver } from './support/webhook-receiver';
  * processes on a NATS of their own, and an HTTP receiver in this test process.
  */
 describe('webhooks end to end', () => {
-  let nats: OwnNatsServer;
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let cp: SpawnedProcess & { url: string };
+  let cluster: Cluster;
   let api: AdminApi;
   let target: WebhookReceiver;
-  const workers: SpawnedProcess[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'plexus-hooks-'));
+  let workers: SpawnedProcess[];
+  let propertiesFile: string;
   const nodeId = `wh-${randomBytes(4).toString('hex')}`;
   const secret = `e2e-hook-secret-${randomBytes(8).toString('hex')}`;
 
   beforeAll(async () => {
-    nats = await OwnNatsServer.start();
-    db = await createTestDatabase();
     target = await WebhookReceiver.start();
-    cp = await spawnControlPlane({
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      PORT: await freePort(),
-      PLEXUS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-      LOST_AFTER_MS: 2000,
-      // quick retries and a breaker that lets a trial through after a second, for the outage test
-      more: {
-        WEBHOOK_RETRY_BASE_MS: '100',
-        WEBHOOK_RETRY_CAP_MS: '400',
-        WEBHOOK_BREAKER_RESET_MS: '1000',
-        // the receiver listens on 127.0.0.1, which the default target policy refuses
-        WEBHOOK_ALLOWED_HOSTS: 'loopback',
+    cluster = await startCluster({
+      controlPlane: {
+        lostAfterMs: 2000,
+        // quick retries and a breaker that lets a trial through after a second, for the outage test
+        env: {
+          WEBHOOK_RETRY_BASE_MS: '100',
+          WEBHOOK_RETRY_CAP_MS: '400',
+          WEBHOOK_BREAKER_RESET_MS: '1000',
+          // the receiver listens on 127.0.0.1, which the default target policy refuses
+          WEBHOOK_ALLOWED_HOSTS: 'loopback',
+        },
       },
     });
-    api = retryingAdminApi(cp.url);
+    api = cluster.api;
     const hook = await api.post('/hooks', {
       url: target.url,
       events: ['ProcessJoined', 'ProcessLost'],
       secret,
     });
     expect(hook.status).toBe(201);
-    const port = await freePort();
-    writeFileSync(
-      join(dir, 'node.properties'),
-      `node.id=${nodeId}\nmodule.web.type=http-endpoint\nmodule.web.config.port=${port}\n`,
+    propertiesFile = cluster.writeFile(
+      'node.properties',
+      `node.id=${nodeId}\nmodule.web.type=http-endpoint\nmodule.web.config.port=${await freePort()}\n`,
     );
-    for (const offset of [0, 100]) {
-      workers.push(
-        spawnWorker({
-          nodeId,
-          propertiesFile: join(dir, 'node.properties'),
-          portOffset: offset,
-          natsUrl: nats.url,
-        }),
-      );
-      await waitFor(
-        'the process up',
-        async () =>
-          (await api.get(`/processes?nodeId=${nodeId}&status=up`)).body.length === workers.length,
-        20_000,
-        100,
-      );
-    }
+    for (const portOffset of [0, 100])
+      await cluster.startWorker({ nodeId, propertiesFile, portOffset, timeoutMs: 20_000 });
+    workers = cluster.workers;
   }, 60_000);
 
   afterAll(async () => {
-    for (const w of workers) await stopProcess(w, 5000);
-    if (cp) await stopProcess(cp, 5000);
+    await cluster?.stop();
     await target?.close();
-    await nats?.dispose();
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   const processOf = async (pid: number) =>
@@ -125,8 +97,9 @@ describe('webhooks end to end', () => {
       metadata: { actor: 'control-plane' },
     });
 
-    // Well past LOST_AFTER_MS again: still exactly one, and the other process is not lost.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Well past LOST_AFTER_MS again: still exactly one, and the other process is not lost (a
+    // fixed wait: that nothing more arrives in it is what is tested).
+    await sleep(2500);
     expect(delivered('ProcessLost', processId)).toHaveLength(1);
     const other = await processOf(workers[1].child.pid!);
     expect(delivered('ProcessLost', other.processId)).toHaveLength(0);
@@ -144,19 +117,13 @@ describe('webhooks end to end', () => {
     const [hook] = (await api.get('/hooks')).body;
     target.status = 500;
     // a third process joins and is killed while the target answers 500
-    const third = spawnWorker({
+    const third = await cluster.startWorker({
       nodeId,
-      propertiesFile: join(dir, 'node.properties'),
+      propertiesFile,
       portOffset: 200,
-      natsUrl: nats.url,
+      timeoutMs: 20_000,
     });
-    workers.push(third);
-    const { processId } = await waitFor(
-      'the third process up',
-      async () => processOf(third.child.pid!).then((p) => p?.status === 'up' && p),
-      20_000,
-      100,
-    );
+    const { processId } = await processOf(third.child.pid!);
     third.child.kill('SIGKILL');
     // the ProcessJoined delivery is retried and the breaker opens; the ProcessLost waits behind it
     const held = await waitFor(

@@ -6,6 +6,7 @@ import { AdminApi, RunningControlPlane, startControlPlane } from './support/cont
 import { starveRelayLeader } from './support/leader-lease';
 import { waitFor } from './support/ports';
 import { ReceivedDelivery, validSignature, WebhookReceiver } from './support/webhook-receiver';
+import { sleep } from '@plexus/common';
 
 const nodeName = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
 const newSecret = () => `hook-secret-${randomBytes(12).toString('hex')}`;
@@ -316,7 +317,8 @@ describe('webhooks (real Postgres and NATS, a test HTTP receiver)', () => {
     await waitFor('the witness got the later change', async () =>
       ofNode(witness.accepted, nodeId).some((r) => r.body.event.data.changes[0].new === 'later'),
     );
-    await new Promise((r) => setTimeout(r, RETRY.capMs + 500));
+    // a fixed wait: that no retry comes through it is what is tested
+    await sleep(RETRY.capMs + 500);
     expect(ofNode(target.received, nodeId)).toEqual([]);
     await api.delete(`/hooks/${seen.body.id}`);
   });

@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { createTestDatabase } from './support/databases';
 import { RunningControlPlane, startControlPlane } from './support/control-plane';
 import { waitFor } from './support/ports';
+import { sleep } from '@plexus/common';
 
 /**
  * Group commit keeps writes waiting while GROUP_COMMIT_IN_FLIGHT (2) statements are in flight.
@@ -37,18 +38,25 @@ describe('a write that times out before it reaches Postgres (real Postgres)', ()
       ]);
       const change = (node: string) => cp.api.put(`/nodes/${node}`, { properties: { k: 'v' } });
       const blocked = [change(stuckA), change(stuckB)];
-      await new Promise((r) => setTimeout(r, 100));
+      await waitFor('both writes waiting on the locked rows', async () => {
+        const { rows } = await locker.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        return rows[0].n === 2;
+      });
       const waiting = await change(queued); // no free slot: waits, then times out
       expect(waiting.status).toBe(503);
-      expect(waiting.headers.get('retry-after')).toBeTruthy();
+      expect(waiting.headers.get('retry-after')).toBe('2');
       expect(waiting.ms).toBeLessThan(2000);
       expect((await Promise.all(blocked)).map((r) => r.status)).toEqual([503, 503]);
     } finally {
       await locker.query('ROLLBACK');
       await locker.end();
     }
-    // The blocked statements now finish; the abandoned write must not follow them.
-    await new Promise((r) => setTimeout(r, 1500));
+    // The blocked statements now finish; the abandoned write must not follow them (a fixed
+    // wait: that it is not stored through it is what is tested).
+    await sleep(1500);
     // The Postgres breaker may still be open after three timeouts: read once it lets us.
     const node = await waitFor(
       'the node readable again',

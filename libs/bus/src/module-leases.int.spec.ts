@@ -95,7 +95,8 @@ describe('ModuleLeases against the real NATS', () => {
     expect([a.leases.holds('m'), b.leases.holds('m')]).toEqual([true, false]);
     const stored = JSON.parse((await kv.get(moduleLeaseKey(node, 'm')))!.string()) as ModuleLease;
     expect(stored).toMatchObject({ processId: `${node}:a`, nodeId: node, moduleId: 'm' });
-    // Renewals keep it with A across several lease times.
+    // Renewals keep it with A across several lease times (a fixed wait: that nothing changes
+    // through it is what is tested).
     await sleep(LEASE_MS * 1.5);
     expect([a.leases.holds('m'), b.leases.holds('m')]).toEqual([true, false]);
     // A stops its module and releases: B takes over without waiting for the lease to lapse.

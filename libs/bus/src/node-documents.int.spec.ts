@@ -68,7 +68,7 @@ describe('watchNodeDocument (real NATS)', () => {
     expect(watch.version).toBe(4);
     await watch.stop();
     await putNodeDocument(kv, doc(nodeId, 5));
-    await sleep(100);
+    await sleep(100); // a fixed wait: that the stopped watch sees nothing through it is tested
     expect(seen).toEqual([3, 4]);
   });
 
@@ -119,7 +119,7 @@ describe('watchNodeDocument across a NATS server restart', () => {
 
     // when the server stops and starts again (file storage keeps the bucket)
     await server.stopProcess();
-    await sleep(300);
+    await sleep(300); // the outage is what is tested
     await server.startProcess();
 
     // then a change written after the restart reaches the watcher
@@ -156,7 +156,7 @@ describe('watchNodeDocument across a NATS server restart', () => {
       if (entry !== 'nats.log')
         rmSync(join(server.storeDir, entry), { recursive: true, force: true });
     await server.startProcess();
-    await sleep(2500);
+    await sleep(2500); // a fixed wait: that the watcher sees nothing through it is tested
     expect(seen).toEqual([1]);
 
     // then the document put into a re-created bucket reaches the watcher

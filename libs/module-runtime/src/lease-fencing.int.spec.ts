@@ -11,6 +11,7 @@ import { ModuleHost } from './host/module-host';
 import { ModuleContext, ModuleTypeDefinition } from './module-type';
 import { ModuleTypeRegistry } from './registry';
 import { sleep } from '@plexus/common';
+import { waitFor } from '../../../test/support/ports';
 
 /**
  * The lease of a `single` module reaches the module as a fencing token, against the real NATS:
@@ -132,7 +133,10 @@ describe('the lease of a single module as its fencing token (real NATS)', () => 
     expect(held!.revision).toBeGreaterThanOrEqual(first!.revision);
     expect(standby.leases.revision('solo')).toBeNull();
     // the token stays the same while the lease is renewed
-    await sleep(1500);
+    await waitFor('the lease renewed', async () => {
+      const renewed = await kv.get(moduleLeaseKey(NODE, 'solo'));
+      return renewed!.revision > first!.revision;
+    });
     expect((await kv.get(moduleLeaseKey(NODE, 'solo')))!.revision).toBeGreaterThan(first!.revision);
     expect(contexts.get(active.id)!.lease?.()).toEqual(first);
 

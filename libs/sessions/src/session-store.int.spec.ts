@@ -138,8 +138,18 @@ describe('SessionStore on JetStream KV', () => {
 
     // 1500 ms after creation, 900 ms after the use: live on both
     now += 900;
-    expect(b.lookup(token)).not.toBeNull();
-    expect(a.peek(token)).not.toBeNull();
+    const alice = { id: session.id, user: 'alice', realm: r };
+    // a lookup is a use (the timeout slides from now); a peek is not, and a has not heard of it yet
+    expect(b.lookup(token)).toMatchObject({
+      ...alice,
+      lastActivityAt: session.createdAt + 1500,
+      expiresAt: session.createdAt + 2500,
+    });
+    expect(a.peek(token)).toMatchObject({
+      ...alice,
+      lastActivityAt: session.createdAt + 600,
+      expiresAt: session.createdAt + 1600,
+    });
     await Promise.all([a.flush(), b.flush()]);
 
     // a full timeout with no use: refused on both
@@ -197,7 +207,7 @@ describe('SessionStore on JetStream KV', () => {
     expect(await two.validate(token)).toBeNull();
     expect(await two.revoke(token)).toBe(false);
     expect(two.size).toBe(0);
-    expect(await one.validate(token)).not.toBeNull();
+    expect(await one.validate(token)).toMatchObject({ user: 'alice', realm: r1 });
   });
 
   it('sessions outlive the process that made them', async () => {

@@ -8,7 +8,7 @@ const type = registry.get('local-security')!;
 
 describe('the local-security module type', () => {
   it('is registered, provides SECURITY_IN_UP and keeps users secret', () => {
-    expect(type).toBeDefined();
+    expect(type).toMatchObject({ type: 'local-security' });
     expect(type.provides).toEqual(['SECURITY_IN_UP']);
     expect(type.secretKeys).toEqual(['users']);
     expect(describeConfig(type.configSchema).map((d) => [d.key, d.required])).toEqual([
