@@ -39,6 +39,9 @@ describe('a write that times out before it reaches Postgres (real Postgres)', ()
       const change = (node: string) => cp.api.put(`/nodes/${node}`, { properties: { k: 'v' } });
       const blocked = [change(stuckA), change(stuckB)];
       await waitFor('both writes waiting on the locked rows', async () => {
+        // Inside a transaction Postgres answers pg_stat_activity from a snapshot taken at its
+        // first read: clear it, or the locker's open transaction sees the same rows forever.
+        await locker.query('SELECT pg_stat_clear_snapshot()');
         const { rows } = await locker.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM pg_stat_activity
             WHERE datname = current_database() AND wait_event_type = 'Lock'`,
