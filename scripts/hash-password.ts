@@ -1,14 +1,14 @@
 /**
  * Prints a `users` entry for a local-security module: `NAME:scrypt$N$r$p$salt$hash`.
  *
- *     npx ts-node --transpile-only scripts/hash-password.ts alice
+ *     npx ts-node -r tsconfig-paths/register --transpile-only scripts/hash-password.ts alice
  *
  * The password is read from stdin (typed at a prompt without echo when stdin is a terminal, or
  * piped), never from the command line, where other users of the host could see it. Join several
  * entries with ";" in the module's `users` config.
  */
 import { createInterface } from 'node:readline';
-import { hashPassword } from '../libs/module-runtime/src/types/local-security/passwords';
+import { hashPassword } from '@plexus/module-runtime';
 
 async function readPassword(): Promise<string> {
   if (!process.stdin.isTTY) {

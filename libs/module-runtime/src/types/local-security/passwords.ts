@@ -12,7 +12,7 @@ import { createHash, randomBytes, scrypt, ScryptOptions, timingSafeEqual } from 
  * The `users` config of a local-security module lists users as `name:hash` entries separated by
  * ";" (white space around entries is ignored, so a properties file may continue the value over
  * several lines), e.g. `alice:scrypt$16384$8$1$...$...;bob:scrypt$16384$8$1$...$...`.
- * Make a hash with hashPassword() or `npx ts-node --transpile-only scripts/hash-password.ts`.
+ * Make a hash with hashPassword() or `npx ts-node -r tsconfig-paths/register --transpile-only scripts/hash-password.ts`.
  */
 export interface ScryptParams {
   N: number;
