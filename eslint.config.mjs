@@ -1,3 +1,4 @@
+/* global URL */
 import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import eslint from '@eslint/js';
@@ -14,6 +15,16 @@ import prettier from 'eslint-config-prettier';
 /** Folder names of our libs (libs/<name>), from the @plexus/<name> path aliases. */
 const tsconfig = JSON.parse(readFileSync(new URL('./tsconfig.json', import.meta.url), 'utf8'));
 const LIBS = Object.keys(tsconfig.compilerOptions.paths).map((alias) => alias.split('/')[1]);
+
+/** A restriction allowing no lib of ours but these. */
+const onlyLibs = (...allowed) => ({
+  patterns: [
+    {
+      group: ['@plexus/*', ...allowed.map((name) => `!@plexus/${name}`)],
+      message: `This lib imports no lib of ours but ${allowed.join(' and ')}.`,
+    },
+  ],
+});
 
 const restrictions = {
   /** Everyone: a lib is used through its index, never its files. */
@@ -50,6 +61,9 @@ const restrictions = {
   ourLibs: {
     patterns: [{ group: ['@plexus/*'], message: 'This lib depends on no other lib of ours.' }],
   },
+  /** Leaf libs that use only the language helpers and the domain's types. */
+  onlyCommon: onlyLibs('common'),
+  onlyCommonAndDomain: onlyLibs('common', 'domain'),
   io: {
     paths: [
       ...builtinModules.map((name) => ({
@@ -107,9 +121,10 @@ const LAYERS = {
   'libs/sessions': ['noDatabase'],
   'apps/worker': ['noDatabase'],
   'apps/supervisor': ['noDatabase'],
-  'libs/batch-jobs': [],
-  'libs/properties': [],
-  'libs/secrets-crypto': [],
+  // Leaves: they know Postgres or files, not the rest of Plexus.
+  'libs/batch-jobs': ['onlyCommon'],
+  'libs/properties': ['onlyCommonAndDomain'],
+  'libs/secrets-crypto': ['ourLibs'],
   'apps/control-plane': [],
 };
 const unlisted = [

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { CommandContext } from '@plexus/event-store';
 import { ANONYMOUS_ACTOR } from '../auth/actors';
 import { ApiRequest } from '../auth/bearer-token.guard';
-import { parseIfMatch } from '../nodes/version-headers';
+import { parseIfMatch } from './version-headers';
 
 /**
  * Who is writing, why, and against which version: actor from the token, `X-Correlation-Id`

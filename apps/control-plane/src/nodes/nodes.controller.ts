@@ -23,7 +23,7 @@ import { PutModuleDto } from './dto/put-module.dto';
 import { PutNodeDto } from './dto/put-node.dto';
 import { RevertNodeDto } from './dto/revert-node.dto';
 import { checkId, NodesService } from './nodes.service';
-import { setVersionHeaders } from './version-headers';
+import { setVersionHeaders } from '../http/version-headers';
 
 function parseVersion(raw?: string, field = 'version'): number | undefined {
   if (raw === undefined) return undefined;

@@ -15,7 +15,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import Negotiator from 'negotiator';
 import { CommandContext } from '@plexus/event-store';
 import { WriteContext } from '../http/command-context.decorator';
-import { setVersionHeaders } from '../nodes/version-headers';
+import { setVersionHeaders } from '../http/version-headers';
 import { ImportedNode, PropertiesService } from './properties.service';
 
 /** The route main.ts hands the raw body of a properties file to. */

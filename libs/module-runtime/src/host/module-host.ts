@@ -1,6 +1,5 @@
-import { NodeDocument } from '@plexus/domain';
+import type { ModuleStatus, NodeDocument } from '@plexus/domain';
 import { SINGLE_MODULE_STOP_TIMEOUT_MS } from '@plexus/bus';
-import type { ModuleStatus } from '@plexus/domain';
 import type { SecretsDecryptor } from '@plexus/secrets-crypto';
 import { errorText } from '@plexus/common';
 import { ModuleInstance, ModuleLogger, ModuleServices } from '../module-type';
