@@ -127,11 +127,14 @@ describe("Smile CDR's multi-node design from one properties file", () => {
         60_000,
         250,
       );
-    // each process serves on its slot's port offset
-    expect((await get(ports[ADMIN])).body.message).toBe('admin console');
+    // each process serves on its slot's port offset (a process is up from its join, before it
+    // has applied its node document and opened its ports: wait until it answers)
+    const served = (port: number, path = '/') =>
+      waitFor(`:${port}${path} answering`, () => get(port, path), 20_000, 200);
+    expect((await served(ports[ADMIN])).body.message).toBe('admin console');
     for (const slot of [0, 1]) {
-      expect((await get(ports[FHIR] + slot * STEP)).body).toMatchObject({ nodeId: FHIR });
-      expect((await get(ports[AUTH] + slot * STEP, '/endpoint-health')).status).toBe(200);
+      expect((await served(ports[FHIR] + slot * STEP)).body).toMatchObject({ nodeId: FHIR });
+      expect((await served(ports[AUTH] + slot * STEP, '/endpoint-health')).status).toBe(200);
     }
   }, 120_000);
 
