@@ -110,6 +110,8 @@ const restrictions = {
 const LAYERS = {
   // Depends on nothing of ours: everything may import it.
   'libs/common': ['ourLibs'],
+  // A package users install: it depends on nothing of ours.
+  'libs/module-sdk': ['ourLibs'],
   // Pure: no framework, driver, I/O or other lib.
   'libs/domain': ['ourLibs', 'io'],
   // Postgres only; NATS is the bus's business.
