@@ -1,6 +1,7 @@
 export * from './module-type';
 export * from './registry';
 export * from './config-schema';
+export * from './config-validation';
 export * from './built-in-types';
 export * from './plan';
 export * from './host';
