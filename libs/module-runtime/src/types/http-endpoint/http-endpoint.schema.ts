@@ -17,6 +17,7 @@ export const httpEndpointConfigSchema: ConfigSchema = {
       maxLength: 1000,
       default: DEFAULT_MESSAGE,
       description: 'what GET / answers in "message"',
+      'x-message': 'must be shorter than or equal to 1000 characters',
     },
     bind_address: {
       type: 'string',
