@@ -25,6 +25,8 @@ export interface RunningModule {
   ref: { version: number };
   /** The last health() that answered with a promise, for details() (heartbeats are synchronous). */
   lastHealth?: ModuleHealth;
+  /** A health() promise details() still waits for: it asks no second one meanwhile. */
+  healthPending?: boolean;
 }
 
 export interface RunningModulesOptions {
@@ -74,6 +76,7 @@ export class RunningModules {
   details(moduleId: string): Record<string, unknown> | undefined {
     const slot = this.slots.get(moduleId);
     if (!slot) return undefined;
+    if (slot.healthPending) return slot.lastHealth?.details;
     let answer: ModuleHealth | Promise<ModuleHealth>;
     try {
       answer = slot.instance.health();
@@ -81,11 +84,14 @@ export class RunningModules {
       return { healthError: errorText(err) };
     }
     if (!isPromise(answer)) return answer.details;
-    answer.then(
-      (health) => (slot.lastHealth = health),
-      (err: unknown) =>
-        (slot.lastHealth = { status: 'DOWN', details: { healthError: errorText(err) } }),
-    );
+    slot.healthPending = true;
+    answer
+      .then(
+        (health) => (slot.lastHealth = health),
+        (err: unknown) =>
+          (slot.lastHealth = { status: 'DOWN', details: { healthError: errorText(err) } }),
+      )
+      .finally(() => (slot.healthPending = false));
     return slot.lastHealth?.details;
   }
 

@@ -147,6 +147,18 @@ describe('persistence module type (real Postgres)', () => {
     expect(await reconfigure({ ...config, 'db.url': `${jdbc(db.url)}_other` })).toBe('restart');
   });
 
+  it('is UP while its database answers, and DOWN with the reason once it does not', async () => {
+    const doomed = await createModuleDatabase('plexus_pm_down');
+    const m = await start(doomed.url, 'down_node', 'p5', true);
+    expect(m.health()).toMatchObject({ status: 'UP', details: { readOnly: true } });
+    await doomed.drop(); // ends every connection to it, the module's too
+    const down = await waitFor('the module to see its database gone', async () => {
+      const health = m.health();
+      return health.status === 'DOWN' && health;
+    });
+    expect(down.details).toMatchObject({ database: expect.any(String) });
+  });
+
   it('fails to start, saying why, when the database cannot be reached', async () => {
     await expect(
       type.definition.start(ctx({ 'db.url': 'postgres://127.0.0.1:1/nowhere' }, 'fhir_node', 'p4')),
