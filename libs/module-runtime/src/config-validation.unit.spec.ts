@@ -39,3 +39,41 @@ describe('config validation against a JSON Schema', () => {
     ).toThrow('the config schema is not valid JSON Schema');
   });
 });
+
+describe('a property’s own message (x-message)', () => {
+  const validate = compileConfigValidator({
+    type: 'object',
+    properties: {
+      port: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 65535,
+        'x-message': 'must be an integer from 0 to 65535',
+      },
+      host: {
+        type: 'string',
+        anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }],
+        'x-message': 'must be an IPv4 or IPv6 address',
+      },
+      name: { type: 'string', maxLength: 3 },
+    },
+    additionalProperties: false,
+  });
+
+  it('replaces every rule’s message of that key, once, and leaves other keys to ajv', () => {
+    expect(validate({ port: '70000', host: 'example.org', name: 'toolong' })).toEqual([
+      'config.port must be an integer from 0 to 65535',
+      'config.host must be an IPv4 or IPv6 address',
+      'config.name must NOT have more than 3 characters',
+    ]);
+    expect(validate({ port: 'eighty' })).toEqual([
+      'config.port must be an integer from 0 to 65535',
+    ]);
+    expect(validate({ port: '' })).toEqual(['config.port must be an integer from 0 to 65535']);
+  });
+
+  it('accepts what the rules accept', () => {
+    expect(validate({ port: '0', host: '::1' })).toEqual([]);
+    expect(validate({ port: '65535', host: '10.0.0.1' })).toEqual([]);
+  });
+});

@@ -8,7 +8,7 @@ import {
 } from '@plexus/bus';
 import { ModuleSpec, NodeDocument } from '@plexus/domain';
 import { ModuleHost } from './host/module-host';
-import { ModuleContext, ModuleTypeDefinition } from './module-type';
+import { BuiltInModuleType, RuntimeModuleContext } from './module-type';
 import { ModuleTypeRegistry } from './registry';
 import { sleep } from '@plexus/common';
 import { waitFor } from '../../../test/support/ports';
@@ -47,18 +47,20 @@ async function until<T>(what: string, probe: () => T | null | undefined | false,
 
 describe('the lease of a single module as its fencing token (real NATS)', () => {
   const store = new FencedStore();
-  const contexts = new Map<string, ModuleContext>();
-  const probe: ModuleTypeDefinition = {
-    type: 'probe',
+  const contexts = new Map<string, RuntimeModuleContext>();
+  const probe: BuiltInModuleType = {
+    name: 'probe',
+    version: '1.0.0',
     description: 'records its context',
-    secretKeys: [],
-    provides: [],
-    configSchema: class {},
-    validateConfig: () => [],
-    start: async (_config, ctx) => {
+    configSchema: { type: 'object', properties: {} },
+    start: async (ctx) => {
       contexts.set(ctx.processId, ctx);
-      store.write(ctx.lease?.()?.revision, `${ctx.processId} started`);
-      return { stop: async () => void contexts.delete(ctx.processId) };
+      store.write(ctx.lease()?.revision, `${ctx.processId} started`);
+      return {
+        stop: async () => void contexts.delete(ctx.processId),
+        reconfigure: async () => 'applied',
+        health: () => ({ status: 'UP' }),
+      };
     },
   };
   const spec: ModuleSpec = {
@@ -125,7 +127,7 @@ describe('the lease of a single module as its fencing token (real NATS)', () => 
       [a, b].find((p) => contexts.has(p.id)),
     );
     const standby = active === a ? b : a;
-    const first = contexts.get(active.id)!.lease?.();
+    const first = contexts.get(active.id)!.lease();
     expect(first).toEqual({ revision: expect.any(Number) });
     // the token is the revision of the key the active process wrote, never the standby's
     const held = await kv.get(moduleLeaseKey(NODE, 'solo'));
@@ -138,7 +140,7 @@ describe('the lease of a single module as its fencing token (real NATS)', () => 
       return renewed!.revision > first!.revision;
     });
     expect((await kv.get(moduleLeaseKey(NODE, 'solo')))!.revision).toBeGreaterThan(first!.revision);
-    expect(contexts.get(active.id)!.lease?.()).toEqual(first);
+    expect(contexts.get(active.id)!.lease()).toEqual(first);
 
     // when the active process stops and releases the lease, the other one takes over
     const oldContext = contexts.get(active.id)!;
@@ -146,9 +148,9 @@ describe('the lease of a single module as its fencing token (real NATS)', () => 
     await active.host.stopAll();
     await active.leases.close();
     await until('the other process runs the module', () => contexts.has(standby.id));
-    const second = contexts.get(standby.id)!.lease?.();
+    const second = contexts.get(standby.id)!.lease();
     expect(second!.revision).toBeGreaterThan(lastRenewal);
-    expect(oldContext.lease?.()).toBeNull();
+    expect(oldContext.lease()).toBeNull();
 
     // so a store that fences on the token refuses a late write of the former holder
     expect(store.writes).toEqual([`${active.id} started`, `${standby.id} started`]);

@@ -187,6 +187,11 @@ export class SessionStore {
     return this.cache.size;
   }
 
+  /** False while the watch of the shared bucket is down (sessions made elsewhere go unseen). */
+  get connected(): boolean {
+    return this.watch?.connected ?? true;
+  }
+
   /** Creates a session for `user`; the token is returned once and stored nowhere. */
   async create(user: string, attributes: Record<string, string> = {}): Promise<CreatedSession> {
     if (this.closed) throw new Error('the session store is closed');
@@ -292,10 +297,6 @@ export class SessionStore {
   /** The watch's current (re)start: sessions it has not confirmed are dropped (see initialized). */
   private get generation(): number {
     return this.watch?.generation ?? 0;
-  }
-
-  private get connected(): boolean {
-    return this.watch?.connected ?? true;
   }
 
   private keyOf(id: string) {

@@ -13,11 +13,14 @@ export class ModuleTypesController {
   list() {
     return this.registry.list().map((t) => ({
       type: t.type,
+      version: t.version,
       description: t.description,
       provides: t.provides,
+      requires: t.requires,
       secretKeys: t.secretKeys,
       singleProcess: t.singleProcess === true,
-      config: describeConfig(t.configSchema),
+      config: describeConfig(t.configSchema, t.secretKeys),
+      configSchema: t.configSchema,
     }));
   }
 }

@@ -34,7 +34,8 @@ function running(...slots: [ModuleSpec, number][]) {
   const byId = new Map<string, RunningModule>(
     slots.map(([spec, version]) => [
       spec.moduleId,
-      { spec, ref: { version }, instance: { stop: async () => undefined } },
+      // settle reads only the spec and the version
+      { spec, ref: { version } } as RunningModule,
     ]),
   );
   return {

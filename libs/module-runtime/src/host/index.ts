@@ -1,4 +1,4 @@
-export { ModuleHost } from './module-host';
+export { HEALTH_TIMEOUT_MS, ModuleHost } from './module-host';
 export type { ModuleHostOptions } from './module-host';
 export type { ApplyResult } from './host-status';
 export type { ModuleTypeSource } from './running-modules';

@@ -2,26 +2,26 @@ import { randomBytes } from 'node:crypto';
 import { ModuleSpec, NodeDocument, StringMap } from '@plexus/domain';
 import { NO_SECRETS_KEY, SecretsCipher, SecretsDecryptor } from '@plexus/secrets-crypto';
 import { ModuleHost } from './module-host';
-import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from '../module-type';
+import type { ModuleInstance, ModuleType } from '@plexus/module-sdk';
 import { ModuleTypeRegistry } from '../registry';
 
 /** A module type whose `token` key is secret; it records every config it is handed. */
-function vaultType(seen: StringMap[]): ModuleTypeDefinition {
+function vaultType(seen: StringMap[]): ModuleType {
   return {
-    type: 'vault',
+    name: 'vault',
+    version: '1.0.0',
     description: 'test type with a secret key',
     secretKeys: ['token'],
-    provides: [],
-    configSchema: class {},
-    validateConfig: () => [],
-    async start(config: StringMap, _ctx: ModuleContext): Promise<ModuleInstance> {
-      seen.push({ ...config });
+    configSchema: { type: 'object', properties: {} },
+    async start(ctx): Promise<ModuleInstance> {
+      seen.push({ ...ctx.config });
       return {
         stop: async () => undefined,
-        reconfigure: async (next) => {
-          seen.push({ ...next });
-          return true;
+        reconfigure: async (_ctx, { config }) => {
+          seen.push({ ...config });
+          return 'applied';
         },
+        health: () => ({ status: 'UP' }),
       };
     },
   };

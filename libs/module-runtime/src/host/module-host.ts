@@ -2,14 +2,19 @@ import type { ModuleStatus, NodeDocument } from '@plexus/domain';
 import { SINGLE_MODULE_STOP_TIMEOUT_MS } from '@plexus/bus';
 import type { SecretsDecryptor } from '@plexus/secrets-crypto';
 import { errorText } from '@plexus/common';
-import { ModuleInstance, ModuleLogger, ModuleServices } from '../module-type';
+import type { ModuleHealth, ModuleInstance } from '@plexus/module-sdk';
+import { ModuleLogger, ModuleServices } from '../module-type';
 import { shutdownOrder } from '../plan/dependency-order';
 import { planReconcile } from '../plan/reconcile-plan';
 import { ApplyResult, HostStatus } from './host-status';
 import { LatestDocumentQueue } from './latest-document-queue';
 import { ModuleSecrets } from './module-secrets';
+import { moduleSessionsOver } from './module-sessions';
 import { PlanExecutor } from './plan-executor';
 import { ModuleTypeSource, RunningModules } from './running-modules';
+
+/** How long ModuleHost.health() waits for one module's health(). */
+export const HEALTH_TIMEOUT_MS = 1000;
 
 export interface ModuleHostOptions {
   registry: ModuleTypeSource;
@@ -17,7 +22,10 @@ export interface ModuleHostOptions {
   processId: string;
   portOffset: number;
   logger: ModuleLogger;
-  /** Handed to every module as ctx.services (the process's NATS connection, ...). */
+  /**
+   * Handed to built-in modules as ctx.services (the process's NATS connection, ...). With a NATS
+   * connection, every module's ctx.sessions opens realms of the shared session store.
+   */
   services?: ModuleServices;
   /** Logger handed to one module; defaults to `logger` with `moduleId` in every line. */
   moduleLogger?: (moduleId: string) => ModuleLogger;
@@ -65,6 +73,9 @@ export class ModuleHost {
     this.secrets = new ModuleSecrets(options.registry, options.secrets);
     this.running = new RunningModules({
       ...options,
+      sessions: options.services?.nats
+        ? moduleSessionsOver(options.services.nats, options.logger)
+        : undefined,
       configOf: (spec) => this.secrets.configOf(spec),
       startTimeoutMs: options.startTimeoutMs ?? 30_000,
       stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
@@ -92,9 +103,23 @@ export class ModuleHost {
     return this.status.statuses();
   }
 
-  /** statuses() with the runtime details of modules that report them: for heartbeats, not for the hot apply path. */
+  /**
+   * statuses() with the details of each running module's health() (synchronous: a module whose
+   * health() returns a promise shows what its previous one gave): for heartbeats, not for the
+   * hot apply path.
+   */
   detailedStatuses(): Record<string, ModuleStatus> {
     return this.status.detailedStatuses((id) => this.running.details(id));
+  }
+
+  /**
+   * The health() of every module running in this process, by module ID, all asked at once. A
+   * module whose health() throws or does not answer within `timeoutMs` (default 1 s) is DOWN,
+   * with the error in its details. Modules that do not run here (stopped, standing by, failed
+   * to start) are not in the answer: statuses() says why.
+   */
+  health(timeoutMs = HEALTH_TIMEOUT_MS): Promise<Record<string, ModuleHealth>> {
+    return this.running.health(timeoutMs);
   }
 
   /** The instance running a module, if any (for tests and diagnostics). */

@@ -1,19 +1,22 @@
 import { ModuleSpec, NodeDocument, StringMap } from '@plexus/domain';
 import { leaseTimings, LEASES_BUCKET_OPTIONS, SINGLE_MODULE_STOP_TIMEOUT_MS } from '@plexus/bus';
 import { ModuleHost } from './module-host';
-import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from '../module-type';
+import type { ModuleInstance } from '@plexus/module-sdk';
+import { BuiltInModuleType, RuntimeModuleContext } from '../module-type';
 import { ModuleTypeRegistry } from '../registry';
+
+type ModuleContext = RuntimeModuleContext;
 
 /** An in-memory module type that records what happens to it; `config.fail` makes it throw. */
 function recordingType(type: string, journal: string[], opts: { inPlace?: boolean } = {}) {
-  const definition: ModuleTypeDefinition = {
-    type,
+  const definition: BuiltInModuleType = {
+    name: type,
+    version: '1.0.0',
     description: type,
-    secretKeys: [],
     provides: ['DEP'],
-    configSchema: class {},
-    validateConfig: () => [],
-    async start(config: StringMap, ctx: ModuleContext): Promise<ModuleInstance> {
+    configSchema: { type: 'object', properties: { unset: { type: 'string', default: 'filled' } } },
+    async start(ctx: ModuleContext): Promise<ModuleInstance> {
+      const config = ctx.config;
       if (config.fail) throw new Error(`cannot start: ${config.fail}`);
       let current = config;
       journal.push(
@@ -27,20 +30,32 @@ function recordingType(type: string, journal: string[], opts: { inPlace?: boolea
         async stop() {
           journal.push(`stop ${ctx.moduleId}`);
         },
-      };
-      if (opts.inPlace !== false) {
-        instance.reconfigure = async (next) => {
+        async reconfigure(_ctx, { config: next, changedKeys }) {
+          if (opts.inPlace === false) return 'restart';
           if (next.fail) throw new Error(`cannot apply: ${next.fail}`);
           journal.push(`reconfigure ${ctx.moduleId} ${next.value ?? ''}`.trim());
+          changes.push([...changedKeys]);
           current = next;
-          return !next.restart;
-        };
-      }
+          return next.restart ? 'restart' : 'applied';
+        },
+        health: () => ({ status: 'UP' }),
+      };
       return instance;
     },
   };
   return definition;
 }
+
+/** Keys each in-place reconfigure was told had changed, in order. */
+let changes: string[][] = [];
+beforeEach(() => (changes = []));
+
+/** An instance that does nothing. */
+const bare = (): ModuleInstance => ({
+  stop: async () => undefined,
+  reconfigure: async () => 'applied',
+  health: () => ({ status: 'UP' }),
+});
 
 const mod = (moduleId: string, over: Partial<ModuleSpec> = {}): ModuleSpec => ({
   moduleId,
@@ -99,19 +114,59 @@ describe('ModuleHost', () => {
     expect(Object.keys(web.ctx.dependencies)).toEqual(['DEP']);
   });
 
-  it('adds the runtime details a module reports to the detailed statuses only', async () => {
+  it('adds the details of each module’s health() to the detailed statuses only', async () => {
     const journal: string[] = [];
     const { h } = host(journal);
-    await h.apply(doc(1, [mod('a'), mod('b')]));
-    (h.instance('a') as ModuleInstance).status = () => ({ requests: 7 });
-    (h.instance('b') as ModuleInstance).status = () => {
+    await h.apply(doc(1, [mod('a'), mod('b'), mod('c')]));
+    (h.instance('a') as ModuleInstance).health = () => ({ status: 'UP', details: { requests: 7 } });
+    (h.instance('b') as ModuleInstance).health = () => {
       throw new Error('pool closed');
     };
+    // a health() that answers with a promise shows up from the next heartbeat on
+    (h.instance('c') as ModuleInstance).health = async () => ({
+      status: 'DEGRADED',
+      details: { lag: 3 },
+    });
     expect(h.detailedStatuses()).toEqual({
       a: { state: 'running', version: 1, details: { requests: 7 } },
-      b: { state: 'running', version: 1, details: { statusError: 'pool closed' } },
+      b: { state: 'running', version: 1, details: { healthError: 'pool closed' } },
+      c: { state: 'running', version: 1 },
     });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(h.detailedStatuses().c).toEqual({ state: 'running', version: 1, details: { lag: 3 } });
     expect(h.statuses().a).toEqual({ state: 'running', version: 1 });
+  });
+
+  it('answers health() of every running module, a throwing or slow one DOWN with the error', async () => {
+    const journal: string[] = [];
+    const { h } = host(journal);
+    await h.apply(doc(1, [mod('a'), mod('b'), mod('c'), mod('off', { enabled: false })]));
+    (h.instance('a') as ModuleInstance).health = async () => ({ status: 'UP', details: { n: 1 } });
+    (h.instance('b') as ModuleInstance).health = () => {
+      throw new Error('pool closed');
+    };
+    (h.instance('c') as ModuleInstance).health = () => new Promise(() => undefined);
+    const started = Date.now();
+    expect(await h.health(50)).toEqual({
+      a: { status: 'UP', details: { n: 1 } },
+      b: { status: 'DOWN', details: { error: 'pool closed' } },
+      c: {
+        status: 'DOWN',
+        details: { error: 'health() of module "c" did not finish within 50 ms' },
+      },
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('hands modules their config with the schema defaults, and reconfigure the change', async () => {
+    const journal: string[] = [];
+    const { h } = host(journal);
+    await h.apply(doc(1, [mod('a', { config: { value: 'x' } })]));
+    const a = h.instance('a') as unknown as { ctx: ModuleContext };
+    expect(a.ctx.config).toEqual({ value: 'x', unset: 'filled' });
+    await h.apply(doc(2, [mod('a', { config: { value: 'y', other: '1' } })]));
+    expect(changes).toEqual([['other', 'value']]);
+    expect(a.ctx.config).toEqual({ value: 'y', other: '1', unset: 'filled' });
   });
 
   it('reconfigures in place and moves configVersion; untouched modules follow the version', async () => {
@@ -125,7 +180,7 @@ describe('ModuleHost', () => {
     expect(h.statuses().b).toEqual({ state: 'running', version: 2 });
   });
 
-  it('stops and starts (with its dependents) when reconfigure answers false', async () => {
+  it('stops and starts (with its dependents) when reconfigure answers restart', async () => {
     const journal: string[] = [];
     const { h } = host(journal);
     await h.apply(
@@ -166,6 +221,7 @@ describe('ModuleHost', () => {
     expect(result?.modules.b).toEqual({ state: 'running', version: 2 });
     expect((h.instance('a') as unknown as { config: () => StringMap }).config()).toEqual({
       value: 'x',
+      unset: 'filled',
     });
     // the same failing config is not retried on the next document
     journal.length = 0;
@@ -306,12 +362,12 @@ describe('ModuleHost', () => {
     // given a single module whose start fails while something else holds what it needs
     let blocked = true;
     const starts: string[] = [];
-    const flaky: ModuleTypeDefinition = {
+    const flaky: BuiltInModuleType = {
       ...recordingType('flaky', []),
-      async start(_config, ctx) {
+      async start(ctx) {
         starts.push(blocked ? 'failed' : 'started');
         if (blocked) throw new Error(`${ctx.moduleId}: index held by another process`);
-        return { stop: async () => undefined };
+        return bare();
       },
     };
     const leases = new Set(['idx']);
@@ -345,20 +401,20 @@ describe('ModuleHost', () => {
     const { h } = host(journal, { holdsLease: (id) => leases.has(id) });
     await h.apply(doc(1, [mod('solo', { activation: 'single' }), mod('other')]));
     const ctxOf = (id: string) => (h.instance(id) as unknown as { ctx: ModuleContext }).ctx;
-    expect(ctxOf('solo').mayServe?.()).toBe(true);
+    expect(ctxOf('solo').mayServe()).toBe(true);
     // when the lease lapses, before the host has stopped the module
     leases.clear();
     // then the module already knows, and an all module is unaffected
-    expect(ctxOf('solo').mayServe?.()).toBe(false);
-    expect(ctxOf('other').mayServe?.()).toBe(true);
+    expect(ctxOf('solo').mayServe()).toBe(false);
+    expect(ctxOf('other').mayServe()).toBe(true);
   });
 
   it('gives a single module no more time to stop than its lease margin', async () => {
     // given modules whose stop never finishes, and a host with a long stop timeout
     const errors: string[] = [];
-    const hung: ModuleTypeDefinition = {
+    const hung: BuiltInModuleType = {
       ...recordingType('hung', []),
-      start: async () => ({ stop: () => new Promise<void>(() => undefined) }),
+      start: async () => ({ ...bare(), stop: () => new Promise<void>(() => undefined) }),
     };
     const leases = new Set(['solo']);
     const h = new ModuleHost({
@@ -398,13 +454,13 @@ describe('ModuleHost', () => {
     });
     await h.apply(doc(1, [mod('solo', { activation: 'single' }), mod('other')]));
     const ctxOf = (id: string) => (h.instance(id) as unknown as { ctx: ModuleContext }).ctx;
-    expect(ctxOf('solo').lease?.()).toEqual({ revision: 41 });
-    expect(ctxOf('other').lease?.()).toBeNull();
+    expect(ctxOf('solo').lease()).toEqual({ revision: 41 });
+    expect(ctxOf('other').lease()).toBeNull();
     // the token is read when asked: the lease may pass to this process again, with a new one
     revisions.set('solo', 57);
-    expect(ctxOf('solo').lease?.()).toEqual({ revision: 57 });
+    expect(ctxOf('solo').lease()).toEqual({ revision: 57 });
     revisions.clear();
-    expect(ctxOf('solo').lease?.()).toBeNull();
+    expect(ctxOf('solo').lease()).toBeNull();
   });
 
   it('switches a running module between all and single without restarting it', async () => {

@@ -126,7 +126,7 @@ export class PlanExecutor {
     if (!slot) return this.startWithRollback(moduleId, spec, doc, undefined, blocked);
     const runningVersion = slot.ref.version;
     try {
-      if (await this.running.reconfigure(moduleId, spec, doc.version)) {
+      if ((await this.running.reconfigure(moduleId, spec, doc.version, keys)) === 'applied') {
         this.status.clearFailure(moduleId);
         this.logger.log('module reconfigured', { moduleId, keys, version: doc.version });
         return;

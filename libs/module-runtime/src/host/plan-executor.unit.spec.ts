@@ -1,5 +1,5 @@
 import { ModuleSpec, NodeDocument, StringMap } from '@plexus/domain';
-import { ModuleTypeDefinition } from '../module-type';
+import type { ModuleType } from '@plexus/module-sdk';
 import { ModuleTypeRegistry } from '../registry';
 import { planReconcile } from '../plan/reconcile-plan';
 import { HostStatus } from './host-status';
@@ -12,18 +12,22 @@ const quiet = { log: () => undefined, warn: () => undefined, error: () => undefi
 function setup() {
   const journal: string[] = [];
   const state = { broken: false };
-  const thing: ModuleTypeDefinition = {
-    type: 'thing',
+  const thing: ModuleType = {
+    name: 'thing',
+    version: '1.0.0',
     description: 'thing',
-    secretKeys: [],
     provides: ['DEP'],
-    configSchema: class {},
-    validateConfig: () => [],
-    async start(config: StringMap, ctx) {
+    configSchema: { type: 'object', properties: {} },
+    async start(ctx) {
+      const config: StringMap = ctx.config;
       if (config.fail) throw new Error(`cannot start: ${config.fail}`);
       if (state.broken) throw new Error('cannot start: broken');
       journal.push(`start ${ctx.moduleId} v${ctx.configVersion()}`);
-      return { stop: async () => void journal.push(`stop ${ctx.moduleId}`) };
+      return {
+        stop: async () => void journal.push(`stop ${ctx.moduleId}`),
+        reconfigure: async () => 'restart',
+        health: () => ({ status: 'UP' }),
+      };
     },
   };
   const registry = new ModuleTypeRegistry([thing]);

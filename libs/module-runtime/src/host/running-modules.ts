@@ -1,26 +1,32 @@
 import { ModuleSpec, StringMap } from '@plexus/domain';
 import { errorText } from '@plexus/common';
+import { ModuleHealth, ModuleInstance, ModuleSessionStore, withDefaults } from '@plexus/module-sdk';
 import {
-  ModuleContext,
-  ModuleInstance,
   ModuleLeaseToken,
   ModuleLogger,
   ModuleServices,
-  ModuleTypeDefinition,
+  RuntimeModuleContext,
 } from '../module-type';
+import { RegisteredModuleType } from '../registry';
 import { TimeoutError, withTimeout } from './with-timeout';
 import { withLogFields } from './with-log-fields';
 
 export interface ModuleTypeSource {
-  get(type: string): ModuleTypeDefinition | undefined;
+  get(type: string): RegisteredModuleType | undefined;
 }
 
 /** One module instance this process runs. */
 export interface RunningModule {
   spec: ModuleSpec;
   instance: ModuleInstance;
+  /** The context the module was started with; its config follows in-place reconfigures. */
+  ctx: RuntimeModuleContext;
   /** Version of the document the running config came from (read by ctx.configVersion()). */
   ref: { version: number };
+  /** The last health() that answered with a promise, for details() (heartbeats are synchronous). */
+  lastHealth?: ModuleHealth;
+  /** A health() promise details() still waits for: it asks no second one meanwhile. */
+  healthPending?: boolean;
 }
 
 export interface RunningModulesOptions {
@@ -30,6 +36,8 @@ export interface RunningModulesOptions {
   portOffset: number;
   logger: ModuleLogger;
   services?: ModuleServices;
+  /** Opens a realm of the shared session store (ModuleContext.sessions); absent without one. */
+  sessions?: (realm: string, options: { idleTimeoutMs: number }) => Promise<ModuleSessionStore>;
   moduleLogger?: (moduleId: string) => ModuleLogger;
   holdsLease?: (moduleId: string) => boolean;
   leaseRevision?: (moduleId: string) => number | null;
@@ -61,14 +69,50 @@ export class RunningModules {
     return new Map([...this.slots].map(([id, s]) => [id, s.spec]));
   }
 
-  /** The runtime details a module reports (ModuleInstance.status()), if it runs and does. */
+  /**
+   * The details of a running module's health(), synchronously (for heartbeats): what it answers
+   * now when it answers without a promise (the built-in types), else what its last promise gave.
+   */
   details(moduleId: string): Record<string, unknown> | undefined {
-    const instance = this.slots.get(moduleId)?.instance;
+    const slot = this.slots.get(moduleId);
+    if (!slot) return undefined;
+    if (slot.healthPending) return slot.lastHealth?.details;
+    let answer: ModuleHealth | Promise<ModuleHealth>;
     try {
-      return instance?.status?.();
+      answer = slot.instance.health();
     } catch (err) {
-      return { statusError: errorText(err) };
+      return { healthError: errorText(err) };
     }
+    if (!isPromise(answer)) return answer.details;
+    slot.healthPending = true;
+    answer
+      .then(
+        (health) => (slot.lastHealth = health),
+        (err: unknown) =>
+          (slot.lastHealth = { status: 'DOWN', details: { healthError: errorText(err) } }),
+      )
+      .finally(() => (slot.healthPending = false));
+    return slot.lastHealth?.details;
+  }
+
+  /**
+   * The health of every running module, each asked at once and given `timeoutMs`: one that
+   * throws or does not answer in time is DOWN, with the error in its details.
+   */
+  async health(timeoutMs: number): Promise<Record<string, ModuleHealth>> {
+    const asked = [...this.slots].map(async ([moduleId, slot]): Promise<[string, ModuleHealth]> => {
+      try {
+        const health = await withTimeout(
+          Promise.resolve().then(() => slot.instance.health()),
+          timeoutMs,
+          `health() of module "${moduleId}"`,
+        );
+        return [moduleId, health];
+      } catch (err) {
+        return [moduleId, { status: 'DOWN', details: { error: errorText(err) } }];
+      }
+    });
+    return Object.fromEntries(await Promise.all(asked));
   }
 
   /** The leases single modules follow from now on (ReconcilePlan.leaseOwners). */
@@ -93,8 +137,8 @@ export class RunningModules {
 
   /** Starts one module; throws what its start threw. Dependencies must be running. */
   async start(moduleId: string, spec: ModuleSpec, version: number): Promise<void> {
-    const definition = this.options.registry.get(spec.type);
-    if (!definition) throw new Error(`module type "${spec.type}" is not supported by this process`);
+    const type = this.options.registry.get(spec.type);
+    if (!type) throw new Error(`module type "${spec.type}" is not supported by this process`);
     const dependencies: Record<string, ModuleInstance> = {};
     for (const [role, dep] of Object.entries(spec.requires)) {
       const slot = this.slots.get(dep);
@@ -102,19 +146,21 @@ export class RunningModules {
       dependencies[role] = slot.instance;
     }
     const ref = { version };
-    const ctx: ModuleContext = {
+    const ctx: RuntimeModuleContext = {
       nodeId: this.options.nodeId,
       processId: this.options.processId,
       moduleId,
+      config: withDefaults(type.configSchema, this.options.configOf(spec)),
       portOffset: this.options.portOffset,
       configVersion: () => ref.version,
       dependencies,
       logger: this.moduleLogger(moduleId),
+      sessions: this.options.sessions,
       services: this.options.services ?? {},
       mayServe: () => this.mayServe(moduleId, spec),
       lease: () => this.lease(moduleId, spec),
     };
-    const starting = definition.start(this.options.configOf(spec), ctx);
+    const starting = type.definition.start(ctx);
     let instance: ModuleInstance;
     try {
       instance = await withTimeout(
@@ -129,28 +175,39 @@ export class RunningModules {
       }
       throw err;
     }
-    this.slots.set(moduleId, { spec, instance, ref });
+    this.slots.set(moduleId, { spec, instance, ctx, ref });
     this.options.logger.log('module started', { moduleId, type: spec.type, version });
   }
 
   /**
-   * Hands a running module a new config in place. True when it took it (it now runs `spec` of
-   * document `version`); false when it cannot (it must restart); throws what its reconfigure
-   * threw, and then keeps running its old config (the instance contract).
+   * Hands a running module a new config in place. 'applied' when it took it (it now runs `spec`
+   * of document `version`); 'restart' when it cannot (it must restart); throws what its
+   * reconfigure threw, and then keeps running its old config (the instance contract).
    */
-  async reconfigure(moduleId: string, spec: ModuleSpec, version: number): Promise<boolean> {
+  async reconfigure(
+    moduleId: string,
+    spec: ModuleSpec,
+    version: number,
+    changedKeys: readonly string[],
+  ): Promise<'applied' | 'restart'> {
     const slot = this.slots.get(moduleId);
-    if (!slot?.instance.reconfigure) return false;
-    const inPlace = await withTimeout(
-      slot.instance.reconfigure(this.options.configOf(spec)),
+    // a module type in plain JavaScript may leave reconfigure out: every change restarts it
+    if (typeof slot?.instance.reconfigure !== 'function') return 'restart';
+    const type = this.options.registry.get(spec.type);
+    if (!type) return 'restart';
+    const previous = slot.ctx.config;
+    const config = withDefaults(type.configSchema, this.options.configOf(spec));
+    const result = await withTimeout(
+      slot.instance.reconfigure({ ...slot.ctx, config }, { config, previous, changedKeys }),
       this.options.startTimeoutMs,
       `reconfigure of module "${moduleId}"`,
     );
-    if (inPlace) {
+    if (result === 'applied') {
       slot.spec = spec;
       slot.ref.version = version;
+      slot.ctx.config = config;
     }
-    return inPlace;
+    return result === 'applied' ? 'applied' : 'restart';
   }
 
   /** Stops one module (never throws: a module that does not stop in time is abandoned). */
@@ -188,11 +245,15 @@ export class RunningModules {
     return this.options.holdsLease?.(this.leaseOwners.get(moduleId) ?? moduleId) ?? false;
   }
 
-  /** See ModuleContext.lease: the token of the lease the module follows (leaseOwner). */
+  /** See RuntimeModuleContext.lease: the token of the lease the module follows (leaseOwner). */
   private lease(moduleId: string, started: ModuleSpec): ModuleLeaseToken | null {
     const spec = this.slots.get(moduleId)?.spec ?? started;
     if (spec.activation !== 'single') return null;
     const revision = this.options.leaseRevision?.(this.leaseOwners.get(moduleId) ?? moduleId);
     return revision ? { revision } : null;
   }
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | undefined)?.then === 'function';
 }

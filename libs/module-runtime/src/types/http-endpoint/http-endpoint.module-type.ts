@@ -1,17 +1,21 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { StringMap } from '@plexus/domain';
-import { validateConfigAgainst } from '../../config-schema';
-import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from '../../module-type';
+import type {
+  ConfigChange,
+  ModuleConfig,
+  ModuleContext,
+  ModuleHealth,
+  ModuleInstance,
+  ReconfigureResult,
+} from '@plexus/module-sdk';
+import { BuiltInModuleType } from '../../module-type';
 import {
   isUsernamePasswordSecurity,
   SECURITY_IN_UP,
   UsernamePasswordSecurity,
 } from '../local-security/security-provider';
-import { HttpEndpointConfig } from './http-endpoint.schema';
+import { DEFAULT_MESSAGE, httpEndpointConfigSchema } from './http-endpoint.schema';
 import { Send, SessionGate } from './session-gate';
-
-const DEFAULT_MESSAGE = 'Hello from Plexus';
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -41,7 +45,7 @@ function close(server: http.Server): Promise<void> {
  */
 class HttpEndpoint implements ModuleInstance {
   private server: http.Server;
-  private config: StringMap;
+  private config: ModuleConfig;
   private requests = 0;
   private readonly gate: SessionGate | null;
 
@@ -54,19 +58,19 @@ class HttpEndpoint implements ModuleInstance {
       : null;
   }
 
-  async open(config: StringMap) {
+  async open(config: ModuleConfig) {
     this.server = await this.bind(config);
     this.config = config;
   }
 
-  private address(config: StringMap) {
+  private address(config: ModuleConfig) {
     const port = Number(config.port) + this.ctx.portOffset;
     if (port > 65535)
       throw new Error(`port ${config.port} + offset ${this.ctx.portOffset} is above 65535`);
     return { port, host: config.bind_address ?? '127.0.0.1' };
   }
 
-  private async bind(config: StringMap): Promise<http.Server> {
+  private async bind(config: ModuleConfig): Promise<http.Server> {
     const { port, host } = this.address(config);
     const server = http.createServer((req, res) => this.handle(req, res));
     server.keepAliveTimeout = 5000;
@@ -81,7 +85,7 @@ class HttpEndpoint implements ModuleInstance {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
-    if (this.ctx.mayServe?.() === false)
+    if (!this.ctx.mayServe())
       return send(503, {
         statusCode: 503,
         error: 'Service Unavailable',
@@ -106,7 +110,7 @@ class HttpEndpoint implements ModuleInstance {
     send(404, { statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${path}` });
   }
 
-  async reconfigure(config: StringMap): Promise<boolean> {
+  async reconfigure(_ctx: ModuleContext, { config }: ConfigChange): Promise<ReconfigureResult> {
     const before = this.address(this.config);
     const after = this.address(config);
     if (before.port !== after.port || before.host !== after.host) {
@@ -116,12 +120,16 @@ class HttpEndpoint implements ModuleInstance {
       await close(old);
     }
     this.config = config;
-    return true;
+    return 'applied';
   }
 
-  status() {
+  /** UP while listening, with the port and the requests served so far. */
+  health(): ModuleHealth {
     const address = this.server?.address() as AddressInfo | null;
-    return { port: address?.port, requests: this.requests };
+    return {
+      status: this.server?.listening ? 'UP' : 'DOWN',
+      details: { port: address?.port, requests: this.requests },
+    };
   }
 
   async stop() {
@@ -129,20 +137,18 @@ class HttpEndpoint implements ModuleInstance {
   }
 }
 
-export const httpEndpointType: ModuleTypeDefinition = {
-  type: 'http-endpoint',
+export const httpEndpointType: BuiltInModuleType = {
+  name: 'http-endpoint',
+  version: '1.0.0',
   description:
     'HTTP listener answering GET / with the node, process, module, message and config version. ' +
     'With a SECURITY_IN_UP requirement: POST /login {"username","password"} -> {token, expiresAt}, ' +
     'POST /logout, and 401 to every other request without "Authorization: Bearer <token>" of a ' +
     'live session (GET /endpoint-health stays open)',
-  secretKeys: [],
-  provides: [],
-  configSchema: HttpEndpointConfig,
-  validateConfig: (config) => validateConfigAgainst(HttpEndpointConfig, config),
-  async start(config, ctx) {
+  configSchema: httpEndpointConfigSchema,
+  async start(ctx) {
     const endpoint = new HttpEndpoint(ctx);
-    await endpoint.open(config);
+    await endpoint.open(ctx.config);
     return endpoint;
   },
 };

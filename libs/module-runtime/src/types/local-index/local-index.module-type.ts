@@ -1,10 +1,16 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StringMap } from '@plexus/domain';
-import { validateConfigAgainst } from '../../config-schema';
-import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from '../../module-type';
-import { LocalIndexConfig } from './local-index.schema';
+import type {
+  ConfigChange,
+  ModuleConfig,
+  ModuleContext,
+  ModuleHealth,
+  ModuleInstance,
+  ReconfigureResult,
+} from '@plexus/module-sdk';
+import { BuiltInModuleType } from '../../module-type';
+import { localIndexConfigSchema } from './local-index.schema';
 
 const LOCK_FILE = 'LOCK';
 
@@ -31,8 +37,8 @@ class LocalIndex implements ModuleInstance {
     private readonly ctx: ModuleContext,
   ) {}
 
-  static async open(config: StringMap, ctx: ModuleContext): Promise<LocalIndex> {
-    const path = indexPath(config, ctx);
+  static async open(ctx: ModuleContext): Promise<LocalIndex> {
+    const path = indexPath(ctx.config, ctx);
     await mkdir(path, { recursive: true });
     const lock = join(path, LOCK_FILE);
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -54,13 +60,13 @@ class LocalIndex implements ModuleInstance {
     throw new Error(`index ${path}: could not take its lock`);
   }
 
-  status() {
-    return { path: this.path, openedAt: this.openedAt.toISOString() };
+  health(): ModuleHealth {
+    return { status: 'UP', details: { path: this.path, openedAt: this.openedAt.toISOString() } };
   }
 
   /** A new path is another index: stop and start. */
-  async reconfigure(config: StringMap): Promise<boolean> {
-    return indexPath(config, this.ctx) === this.path;
+  async reconfigure(_ctx: ModuleContext, { config }: ConfigChange): Promise<ReconfigureResult> {
+    return indexPath(config, this.ctx) === this.path ? 'applied' : 'restart';
   }
 
   async stop() {
@@ -68,18 +74,16 @@ class LocalIndex implements ModuleInstance {
   }
 }
 
-const indexPath = (config: StringMap, ctx: ModuleContext) =>
+const indexPath = (config: ModuleConfig, ctx: ModuleContext) =>
   config['index.path'] ?? join(tmpdir(), 'plexus-local-index', ctx.nodeId, ctx.moduleId);
 
-export const localIndexType: ModuleTypeDefinition = {
-  type: 'local-index',
+export const localIndexType: BuiltInModuleType = {
+  name: 'local-index',
+  version: '1.0.0',
   description:
     "An index on this host's disk, owned by one process (lock file). Unsafe with more than one " +
     'process of its node: run it with activation "single", or keep the node at one process',
-  secretKeys: [],
-  provides: [],
   singleProcess: true,
-  configSchema: LocalIndexConfig,
-  validateConfig: (config) => validateConfigAgainst(LocalIndexConfig, config),
-  start: (config, ctx) => LocalIndex.open(config, ctx),
+  configSchema: localIndexConfigSchema,
+  start: (ctx) => LocalIndex.open(ctx),
 };

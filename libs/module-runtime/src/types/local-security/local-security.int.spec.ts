@@ -157,6 +157,23 @@ describe('local-security with http-endpoint (ModuleHost, real NATS)', () => {
     });
   });
 
+  it('reports every module UP through the host, with what heartbeats carried before', async () => {
+    expect(await hosts[1].health()).toEqual({
+      security: {
+        status: 'UP',
+        details: {
+          realm: `${nodeId}/security`,
+          timeoutMins: 30,
+          userCount: 3,
+          sessions: expect.any(Number),
+          logins: expect.any(Object),
+        },
+      },
+      web: { status: 'UP', details: { port: port + 1, requests: expect.any(Number) } },
+      open: { status: 'UP', details: { port: openPort + 1, requests: expect.any(Number) } },
+    });
+  });
+
   it('logs in on one process; the session works on the other', async () => {
     const before = Date.now();
     const res = await login(0, 'alice', 'alice-pw');

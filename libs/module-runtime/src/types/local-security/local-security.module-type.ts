@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import { StringMap } from '@plexus/domain';
+import type { ConfigChange, ModuleConfig, ModuleContext, ModuleHealth } from '@plexus/module-sdk';
 import { sessionDroppedSubject } from '@plexus/bus';
 import {
   defaultRealm,
@@ -9,9 +9,12 @@ import {
   SessionInfo,
   SessionStore,
 } from '@plexus/sessions';
-import { validateConfigAgainst } from '../../config-schema';
-import { ModuleContext, ModuleTypeDefinition } from '../../module-type';
-import { DEFAULT_TIMEOUT_MINS, LocalSecurityConfig } from './local-security.schema';
+import { BuiltInModuleType, RuntimeModuleContext } from '../../module-type';
+import {
+  DEFAULT_TIMEOUT_MINS,
+  localSecurityConfigSchema,
+  validateLocalSecurityConfig,
+} from './local-security.schema';
 import { DEFAULT_THROTTLE, ThrottlePolicy } from './login-throttle';
 import { SharedLoginThrottle } from './shared-login-throttle';
 import {
@@ -40,8 +43,8 @@ interface Settings {
   realm: string;
 }
 
-function settingsOf(config: StringMap, ctx: ModuleContext): Settings {
-  const problems = validateConfigAgainst(LocalSecurityConfig, config);
+function settingsOf(config: ModuleConfig, ctx: ModuleContext): Settings {
+  const problems = validateLocalSecurityConfig(config);
   if (problems.length) throw new Error(problems.join('; '));
   const { users } = parseUsers(config.users ?? '');
   const fingerprints = new Map(
@@ -105,14 +108,14 @@ class LocalSecurity implements UsernamePasswordSecurity {
   }
 
   static async start(
-    config: StringMap,
-    ctx: ModuleContext,
+    ctx: RuntimeModuleContext,
     policy: ThrottlePolicy = DEFAULT_THROTTLE,
   ): Promise<LocalSecurity> {
-    const nc = ctx.services?.nats;
+    // Not ctx.sessions: logins need the store's synchronous cache and the realm-wide throttle.
+    const nc = ctx.services.nats;
     if (!nc)
       throw new Error('local-security needs the process NATS connection (the session store)');
-    const settings = settingsOf(config, ctx);
+    const settings = settingsOf(ctx.config, ctx);
     const security = new LocalSecurity(ctx, nc, settings, policy);
     security.store = await security.openStore(settings);
     if (!settings.users.size)
@@ -207,7 +210,7 @@ class LocalSecurity implements UsernamePasswordSecurity {
     return ended;
   }
 
-  async reconfigure(config: StringMap): Promise<boolean> {
+  async reconfigure(_ctx: ModuleContext, { config }: ConfigChange): Promise<'applied'> {
     const next = settingsOf(config, this.ctx);
     if (next.realm !== this.settings.realm) {
       // Open the new realm first: if that fails, the old one keeps serving.
@@ -230,16 +233,22 @@ class LocalSecurity implements UsernamePasswordSecurity {
       timeoutMins: next.timeoutMins,
       userCount: next.users.size,
     });
-    return true;
+    return 'applied';
   }
 
-  status() {
+  /** UP while the session store follows the shared bucket; DOWN once NATS is closed. */
+  health(): ModuleHealth {
+    const status = this.nc.isClosed() ? 'DOWN' : this.store.connected ? 'UP' : 'DEGRADED';
     return {
-      realm: this.settings.realm,
-      timeoutMins: this.settings.timeoutMins,
-      userCount: this.settings.users.size,
-      sessions: this.store.size,
-      logins: { ...this.counts },
+      status,
+      details: {
+        realm: this.settings.realm,
+        timeoutMins: this.settings.timeoutMins,
+        userCount: this.settings.users.size,
+        sessions: this.store.size,
+        logins: { ...this.counts },
+        ...(status === 'UP' ? {} : { sessionStore: 'not connected to the shared session bucket' }),
+      },
     };
   }
 
@@ -249,17 +258,16 @@ class LocalSecurity implements UsernamePasswordSecurity {
 }
 
 /** The module type with another login throttle policy than the default (tests). */
-export function localSecurityTypeWith(options: {
-  throttle?: ThrottlePolicy;
-}): ModuleTypeDefinition {
+export function localSecurityTypeWith(options: { throttle?: ThrottlePolicy }): BuiltInModuleType {
   return {
     ...localSecurityType,
-    start: (config, ctx) => LocalSecurity.start(config, ctx, options.throttle),
+    start: (ctx) => LocalSecurity.start(ctx, options.throttle),
   };
 }
 
-export const localSecurityType: ModuleTypeDefinition = {
-  type: 'local-security',
+export const localSecurityType: BuiltInModuleType = {
+  name: 'local-security',
+  version: '1.0.0',
   description:
     'Users and scrypt password hashes in the config, login sessions shared by every process of the realm ' +
     '(provides SECURITY_IN_UP). users: "name:hash" entries separated by ";", each hash ' +
@@ -269,7 +277,7 @@ export const localSecurityType: ModuleTypeDefinition = {
     'of modules with the same realm share sessions (default "<nodeId>/<moduleId>").',
   secretKeys: ['users'],
   provides: [SECURITY_IN_UP],
-  configSchema: LocalSecurityConfig,
-  validateConfig: (config) => validateConfigAgainst(LocalSecurityConfig, config),
-  start: (config, ctx) => LocalSecurity.start(config, ctx),
+  configSchema: localSecurityConfigSchema,
+  validateConfig: validateLocalSecurityConfig,
+  start: (ctx) => LocalSecurity.start(ctx),
 };

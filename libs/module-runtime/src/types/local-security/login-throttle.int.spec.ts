@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, NatsConnection } from 'nats';
 import { OwnNatsServer } from '../../../../../test/support/nats-server';
-import { ModuleContext } from '../../module-type';
+import { moduleContext } from '../../testing/module-context';
 import { localSecurityTypeWith } from './local-security.module-type';
 import { DEFAULT_THROTTLE } from './login-throttle';
 import { hashPassword } from './passwords';
@@ -38,17 +38,14 @@ describe('failed logins counted across the processes of a realm (real NATS)', ()
       reconnectTimeWait: 100,
     });
     connections.push(nc);
-    const ctx: ModuleContext = {
+    const ctx = moduleContext(config, {
       nodeId,
       processId: `p${i}`,
       moduleId: 'security',
-      portOffset: 0,
-      configVersion: () => 1,
-      dependencies: {},
       logger: quiet,
       services: { nats: nc },
-    };
-    const instance = await localSecurityTypeWith({ throttle: POLICY }).start(config, ctx);
+    });
+    const instance = await localSecurityTypeWith({ throttle: POLICY }).start(ctx);
     if (!isUsernamePasswordSecurity(instance)) throw new Error('not a security module');
     modules.push(instance);
     return { instance, nc };

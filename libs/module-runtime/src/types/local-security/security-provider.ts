@@ -1,4 +1,4 @@
-import { ModuleInstance } from '../../module-type';
+import type { ModuleInstance } from '@plexus/module-sdk';
 
 /** The role a module fills when it checks user names and passwords and keeps login sessions. */
 export const SECURITY_IN_UP = 'SECURITY_IN_UP';

@@ -2,11 +2,10 @@ import { openPool } from '@plexus/batch-jobs';
 import { createModuleDatabase } from '../../../../../test/support/module-database';
 import { waitFor } from '../../../../../test/support/ports';
 import { builtInModuleTypes } from '../../built-in-types';
-import { ModuleContext } from '../../module-type';
+import { moduleContext } from '../../testing/module-context';
 import { isBatchJobAccess, ReadOnlyModuleError } from './persistence.module-type';
 
 /** persistence modules started as a worker would start them, against a real database. */
-const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
 const jdbc = (url: string) => url.replace(/^postgres:/, 'jdbc:postgresql:');
 
 describe('persistence module type (real Postgres)', () => {
@@ -15,26 +14,26 @@ describe('persistence module type (real Postgres)', () => {
   let db: Awaited<ReturnType<typeof createModuleDatabase>>;
   const stops: (() => Promise<void>)[] = [];
 
-  const ctx = (nodeId: string, processId: string): ModuleContext => ({
-    nodeId,
-    processId,
-    moduleId: 'persistence',
-    portOffset: 0,
-    configVersion: () => 1,
-    dependencies: {},
-    logger: quiet,
-    services: { jobTypes: catalog.jobTypes() },
-  });
+  const ctx = (config: Record<string, string>, nodeId: string, processId: string) =>
+    moduleContext(config, {
+      nodeId,
+      processId,
+      moduleId: 'persistence',
+      services: { jobTypes: catalog.jobTypes() },
+    });
   const start = async (url: string, nodeId: string, processId: string, readOnly: boolean) => {
-    const instance = await type.start(
-      {
-        'db.driver': 'POSTGRES_9_4',
-        'db.url': jdbc(url),
-        'db.connectionpool.maxtotal': '4',
-        'db.connectionpool.maxidle': '1',
-        'read_only_mode.enabled': String(readOnly),
-      },
-      ctx(nodeId, processId),
+    const instance = await type.definition.start(
+      ctx(
+        {
+          'db.driver': 'POSTGRES_9_4',
+          'db.url': jdbc(url),
+          'db.connectionpool.maxtotal': '4',
+          'db.connectionpool.maxidle': '1',
+          'read_only_mode.enabled': String(readOnly),
+        },
+        nodeId,
+        processId,
+      ),
     );
     stops.push(() => instance.stop());
     if (!isBatchJobAccess(instance)) throw new Error('not a persistence module');
@@ -67,7 +66,11 @@ describe('persistence module type (real Postgres)', () => {
       const readOnly = await start(fresh.url, 'admin_node', 'p0', true);
       expect(await readOnly.listJobs({})).toEqual([]);
       expect(await tables(fresh.url)).toEqual([]);
-      expect(readOnly.status()).toMatchObject({ readOnly: true, storeReady: false, runner: null });
+      expect(readOnly.health().details).toMatchObject({
+        readOnly: true,
+        storeReady: false,
+        runner: null,
+      });
       await readOnly.stop();
     } finally {
       await fresh.drop();
@@ -98,7 +101,7 @@ describe('persistence module type (real Postgres)', () => {
       params: { rows: 10000, chunkSize: 500 },
       progress: { totalChunks: 20, doneChunks: 20, percent: 100 },
     });
-    const status = writable.status();
+    const status = writable.health().details;
     expect(status).toMatchObject({
       readOnly: false,
       storeReady: true,
@@ -117,7 +120,11 @@ describe('persistence module type (real Postgres)', () => {
       ReadOnlyModuleError,
     );
     await expect(readOnly.cancelJob(jobs[0].jobId)).rejects.toThrow(/read_only_mode/);
-    expect(readOnly.status()).toMatchObject({ readOnly: true, runner: null, scheduler: null });
+    expect(readOnly.health().details).toMatchObject({
+      readOnly: true,
+      runner: null,
+      scheduler: null,
+    });
     expect((await readOnly.listJobs({})).length).toBe(1);
   });
 
@@ -128,19 +135,33 @@ describe('persistence module type (real Postgres)', () => {
       'db.connectionpool.maxtotal': '4',
       'read_only_mode.enabled': 'true',
     };
-    expect(await m.reconfigure!(config)).toBe(true);
-    expect(m.status()).toMatchObject({ readOnly: true, runner: null });
+    const reconfigure = (next: Record<string, string>) =>
+      m.reconfigure(ctx(next, 'fhir_node', 'p3'), { config: next, previous: {}, changedKeys: [] });
+    expect(await reconfigure(config)).toBe('applied');
+    expect(m.health().details).toMatchObject({ readOnly: true, runner: null });
     await expect(m.submitJob('sample-rows', {}, 'admin')).rejects.toBeInstanceOf(
       ReadOnlyModuleError,
     );
-    expect(await m.reconfigure!({ ...config, 'read_only_mode.enabled': 'false' })).toBe(true);
-    expect(m.status()).toMatchObject({ readOnly: false, runner: { inFlight: 0 } });
-    expect(await m.reconfigure!({ ...config, 'db.url': `${jdbc(db.url)}_other` })).toBe(false);
+    expect(await reconfigure({ ...config, 'read_only_mode.enabled': 'false' })).toBe('applied');
+    expect(m.health().details).toMatchObject({ readOnly: false, runner: { inFlight: 0 } });
+    expect(await reconfigure({ ...config, 'db.url': `${jdbc(db.url)}_other` })).toBe('restart');
+  });
+
+  it('is UP while its database answers, and DOWN with the reason once it does not', async () => {
+    const doomed = await createModuleDatabase('plexus_pm_down');
+    const m = await start(doomed.url, 'down_node', 'p5', true);
+    expect(m.health()).toMatchObject({ status: 'UP', details: { readOnly: true } });
+    await doomed.drop(); // ends every connection to it, the module's too
+    const down = await waitFor('the module to see its database gone', async () => {
+      const health = m.health();
+      return health.status === 'DOWN' && health;
+    });
+    expect(down.details).toMatchObject({ database: expect.any(String) });
   });
 
   it('fails to start, saying why, when the database cannot be reached', async () => {
     await expect(
-      type.start({ 'db.url': 'postgres://127.0.0.1:1/nowhere' }, ctx('fhir_node', 'p4')),
+      type.definition.start(ctx({ 'db.url': 'postgres://127.0.0.1:1/nowhere' }, 'fhir_node', 'p4')),
     ).rejects.toThrow(/^cannot open the module database: /);
   });
 });

@@ -23,9 +23,16 @@ import {
   upsertSchedule,
 } from '@plexus/batch-jobs';
 import { dbUrlCredentialsProblem, StringMap } from '@plexus/domain';
-import { validateConfigAgainst } from '../../config-schema';
-import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from '../../module-type';
-import { DEFAULT_MAX_IDLE, DEFAULT_MAX_TOTAL, PersistenceConfig } from './persistence.schema';
+import type {
+  ConfigChange,
+  ModuleConfig,
+  ModuleContext,
+  ModuleInstance,
+  ReconfigureResult,
+} from '@plexus/module-sdk';
+import { compileConfigValidator } from '../../config-validation';
+import { BuiltInModuleType, RuntimeModuleContext } from '../../module-type';
+import { DEFAULT_MAX_IDLE, DEFAULT_MAX_TOTAL, persistenceConfigSchema } from './persistence.schema';
 import { errorText } from '@plexus/common';
 
 const STATUS_REFRESH_MS = 2000;
@@ -44,7 +51,9 @@ interface Settings {
   readOnly: boolean;
 }
 
-function settingsOf(config: StringMap): Settings {
+const checkSchema = compileConfigValidator(persistenceConfigSchema);
+
+function settingsOf(config: ModuleConfig): Settings {
   // Not the db.url credentials rule: a module stored before it still runs (writes refuse it).
   const problems = configShapeProblems(config);
   if (problems.length) throw new Error(problems.join('; '));
@@ -58,8 +67,8 @@ function settingsOf(config: StringMap): Settings {
   };
 }
 
-function configShapeProblems(config: StringMap): string[] {
-  const problems = validateConfigAgainst(PersistenceConfig, config);
+function configShapeProblems(config: ModuleConfig): string[] {
+  const problems = checkSchema(config);
   const maxIdle = Number(config['db.connectionpool.maxidle'] ?? DEFAULT_MAX_IDLE);
   const maxTotal = Number(config['db.connectionpool.maxtotal'] ?? DEFAULT_MAX_TOTAL);
   if (!problems.length && maxIdle > maxTotal)
@@ -117,21 +126,23 @@ class Persistence implements ModuleInstance, BatchJobAccess {
   private jobs = { queued: 0, running: 0 };
   private lastError: { at: string; message: string } | null = null;
   private refresh: NodeJS.Timeout | null = null;
+  /** Why the last status refresh could not reach the database; null once it answers again. */
+  private unreachable: string | null = null;
 
   private constructor(
-    private readonly ctx: ModuleContext,
+    private readonly ctx: RuntimeModuleContext,
     private readonly pool: Pool,
     private settings: Settings,
     private readonly registry: JobTypeRegistry,
   ) {}
 
-  static async start(config: StringMap, ctx: ModuleContext): Promise<Persistence> {
-    const settings = settingsOf(config);
+  static async start(ctx: RuntimeModuleContext): Promise<Persistence> {
+    const settings = settingsOf(ctx.config);
     const pool = openPool({
       ...settings,
       applicationName: `plexus ${ctx.nodeId}/${ctx.moduleId} ${ctx.processId}`,
     });
-    const registry = ctx.services?.jobTypes ?? new JobTypeRegistry(BUILT_IN_JOB_TYPES);
+    const registry = ctx.services.jobTypes ?? new JobTypeRegistry(BUILT_IN_JOB_TYPES);
     const module = new Persistence(ctx, pool, settings, registry);
     try {
       await module.applyMode();
@@ -207,8 +218,10 @@ class Persistence implements ModuleInstance, BatchJobAccess {
     try {
       if (!this.storeReady) this.storeReady = await this.storeExists();
       if (this.storeReady) this.jobs = await countActiveJobs(this.pool);
+      this.unreachable = null;
     } catch (err) {
       this.noteError(err);
+      this.unreachable = errorText(err);
     }
   }
 
@@ -293,20 +306,32 @@ class Persistence implements ModuleInstance, BatchJobAccess {
   }
 
   /** In place: read_only_mode and pool limits; another database or login restarts the module. */
-  async reconfigure(config: StringMap): Promise<boolean> {
+  async reconfigure(_ctx: ModuleContext, { config }: ConfigChange): Promise<ReconfigureResult> {
     const next = settingsOf(config);
     const { url, username, password } = this.settings;
-    if (next.url !== url || next.username !== username || next.password !== password) return false;
+    if (next.url !== url || next.username !== username || next.password !== password)
+      return 'restart';
     // pg's pool reads these on every checkout and release.
     const options = (this.pool as unknown as { options: { max: number; min: number } }).options;
     options.max = next.maxTotal;
     options.min = Math.min(next.maxIdle, next.maxTotal);
     this.settings = next;
     await this.applyMode();
-    return true;
+    return 'applied';
   }
 
-  status() {
+  /**
+   * DOWN while its database does not answer (the last status refresh, every 2 s, failed); the
+   * details are what heartbeats carry: mode, pool, jobs, runner, scheduler, last error.
+   */
+  health() {
+    const details = this.details();
+    if (this.unreachable)
+      return { status: 'DOWN' as const, details: { ...details, database: this.unreachable } };
+    return { status: 'UP' as const, details };
+  }
+
+  private details() {
     return {
       readOnly: this.settings.readOnly,
       storeReady: this.storeReady,
@@ -335,18 +360,17 @@ class Persistence implements ModuleInstance, BatchJobAccess {
 
 export type PersistenceModule = Persistence;
 
-export const persistenceType: ModuleTypeDefinition = {
-  type: 'persistence',
+export const persistenceType: BuiltInModuleType = {
+  name: 'persistence',
+  version: '1.0.0',
   description:
     "A Postgres database (Smile CDR's keys: db.driver, db.url, db.username, db.password, " +
     'db.connectionpool.maxidle, db.connectionpool.maxtotal) and the batch-job store in it. ' +
     'Writable, it runs batch jobs and the scheduler, shared by every process of every writable module ' +
     'on that database; with read_only_mode.enabled=true it only reads job status. Two writable ' +
     'persistence modules on different nodes may not point at the same db.url.',
-  secretKeys: ['db.password'],
-  provides: [],
-  configSchema: PersistenceConfig,
+  configSchema: persistenceConfigSchema,
   validateConfig: validatePersistenceConfig,
   jobTypes: BUILT_IN_JOB_TYPES,
-  start: (config, ctx) => Persistence.start(config, ctx),
+  start: (ctx) => Persistence.start(ctx),
 };
