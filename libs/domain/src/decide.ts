@@ -97,7 +97,7 @@ function decideSeed(
   const seen = new Set<string>();
   for (const m of command.modules) {
     checkListedModuleId(m.moduleId, seen);
-    checkConfig(catalog, m.moduleId, m.type, m.config, true);
+    checkConfig(catalog, m.moduleId, m.type, m.config, true, m.smileType);
   }
   checkRequires(command.modules, catalog);
   return [
@@ -183,7 +183,7 @@ function decidePatch(
     if (value === null) delete config[key];
     else if (!(value === REDACTED && isSecretKey(key, secretKeys))) config[key] = value;
   }
-  checkConfig(catalog, current.moduleId, current.type, config, true);
+  checkConfig(catalog, current.moduleId, current.type, config, true, current.smileType);
   return moduleChangeEvents(current, { ...current, config }, catalog);
 }
 

@@ -16,7 +16,7 @@ import Negotiator from 'negotiator';
 import { CommandContext } from '@plexus/event-store';
 import { WriteContext } from '../http/command-context.decorator';
 import { setVersionHeaders } from '../http/version-headers';
-import { ImportedNode, PropertiesService } from './properties.service';
+import { ImportAnswer, PropertiesService } from './properties.service';
 
 /** The route main.ts hands the raw body of a properties file to. */
 export const PROPERTIES_PATH = '/module-config/properties';
@@ -91,7 +91,7 @@ export class PropertiesController {
     @Req() req: FastifyRequest,
     @Body() body: unknown,
     @WriteContext() ctx: CommandContext,
-  ): Promise<{ nodes: ImportedNode[] }> {
-    return { nodes: await this.service.import(fileFrom(req, body), ctx) };
+  ): Promise<ImportAnswer> {
+    return this.service.import(fileFrom(req, body), ctx);
   }
 }
