@@ -28,8 +28,7 @@ const MODULE_KEY_RULE =
  */
 export function nodeFromProperties(flat: StringMap): NodeFromProperties {
   const { untyped, ...node } = nodeFromFlatKeys(flat);
-  if (untyped.length)
-    throw invalid(`module "${untyped[0]}" has no module.${untyped[0]}.type`);
+  if (untyped.length) throw invalid(`module "${untyped[0]}" has no module.${untyped[0]}.type`);
   return node;
 }
 

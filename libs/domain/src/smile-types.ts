@@ -82,7 +82,10 @@ type FileModule = Omit<ModuleSpec, 'generation'>;
  * another module of the node requires it as CLUSTERMGR. Null for a module without a type line
  * that is neither. Other modules come back as they are.
  */
-export function fromSmileNames(m: FileModule, nodeModules: readonly FileModule[]): FileModule | null {
+export function fromSmileNames(
+  m: FileModule,
+  nodeModules: readonly FileModule[],
+): FileModule | null {
   if (m.type === '') {
     const required = nodeModules.some((o) => o.requires[CLUSTER_MANAGER_ROLE] === m.moduleId);
     if (m.moduleId !== CLUSTER_MANAGER_MODULE_ID && !required) return null;
