@@ -216,6 +216,36 @@ describe('Smile CDR type names', () => {
     );
   });
 
+  it("seeds a node from a worker's Smile file the same way (first start with --properties)", () => {
+    // given the file a worker was started with, when it seeds the node
+    const { properties, modules } = nodeFromProperties(SMILE);
+    const events = decide(null, 'Master', { kind: 'SeedNode', properties, modules }, catalog);
+    // then the mapped modules are added with their Smile names, Smile keys accepted
+    const added = events.filter((e) => e.type === 'ModuleAdded').map((e) => e.data);
+    expect(added).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          moduleId: 'clustermgr',
+          type: CLUSTER_MANAGER_TYPE,
+          smileType: '',
+        }),
+        expect.objectContaining({
+          moduleId: 'persistence',
+          type: 'persistence',
+          smileType: 'PERSISTENCE_R4',
+        }),
+      ]),
+    );
+    // and a bad Plexus value is refused there too
+    const bad = nodeFromProperties({
+      ...SMILE,
+      'module.persistence.config.db.connectionpool.maxtotal': '5000',
+    });
+    expect(
+      refusal(() => decide(null, 'Master', { kind: 'SeedNode', ...bad }, catalog)).message,
+    ).toContain('config.db.connectionpool.maxtotal');
+  });
+
   it('runs a mapped module with the keys its Plexus type uses and none of its Smile dependencies', () => {
     const doc = imported(SMILE);
     const persistence = runnableModule(doc.modules.find((m) => m.moduleId === 'persistence')!);
