@@ -78,7 +78,9 @@ export class PropertiesController {
 
   /**
    * Makes each node of the file equal its section: new nodes are created, existing ones changed
-   * by ordinary events under the caller's name. A bad file or node stores nothing.
+   * by ordinary events under the caller's name. A bad file or node stores nothing. The answer
+   * says per node what changed and per module what became of its type (Smile CDR type names are
+   * mapped where Plexus has their meaning, README "Importing Smile CDR files").
    */
   @Post('properties')
   @HttpCode(200)
