@@ -3,6 +3,7 @@ import { idProblem } from './ids';
 import { MAX_KEY_LENGTH, quoted } from './limits';
 import { ModuleTypeCatalog } from './module-type-catalog';
 import { findModule, ModuleSpec, NodeDocument, StringMap } from './node-document';
+import { checkedConfig } from './smile-types';
 
 /** The rules a command must meet before decide builds events: each throws a DomainError. */
 
@@ -55,13 +56,18 @@ export function checkKeys(field: string, map: StringMap) {
   }
 }
 
-/** Config keys, then the type: registered (unless unknown types are allowed) and its schema met. */
+/**
+ * Config keys, then the type: registered (unless unknown types are allowed) and its schema met.
+ * A module imported under a Smile CDR type name (`smileType`) is checked on the keys its Plexus
+ * type uses; its other keys are Smile's, kept for the export (checkedConfig).
+ */
 export function checkConfig(
   catalog: ModuleTypeCatalog,
   moduleId: string,
   type: string,
   config: StringMap,
   allowUnknownType: boolean,
+  smileType?: string,
 ) {
   checkKeys(`modules.${moduleId}.config`, config);
   const info = catalog.get(type);
@@ -73,13 +79,13 @@ export function checkConfig(
       .join(', ');
     throw invalid(`type "${type}" is not a registered module type (known: ${known})`);
   }
-  const problems = info.validateConfig(config);
+  const problems = info.validateConfig(checkedConfig(config, type, smileType));
   if (problems.length) throw invalid(problems.join('; '));
 }
 
 /** Checks that every `requires` names another module of the node that can fill the role, without cycles. */
 export function checkRequires(
-  modules: Pick<ModuleSpec, 'moduleId' | 'type' | 'requires'>[],
+  modules: Pick<ModuleSpec, 'moduleId' | 'type' | 'requires' | 'smileType'>[],
   catalog: ModuleTypeCatalog,
 ) {
   const byId = new Map(modules.map((m) => [m.moduleId, m]));
@@ -95,7 +101,9 @@ export function checkRequires(
           `requires.${role} of module "${m.moduleId}" names "${target}", which is not another module of this node`,
         );
       const info = catalog.get(dep.type);
-      if (info && !info.provides.includes(role))
+      // A module imported under a Smile name is required by Smile's roles (PERSISTENCE_R4):
+      // they are kept as written, and Plexus's type is not asked to provide them.
+      if (info && !info.provides.includes(role) && dep.smileType === undefined)
         throw invalid(
           `requires.${role} of module "${m.moduleId}" names "${target}", whose type "${dep.type}" does not provide ${role}`,
         );

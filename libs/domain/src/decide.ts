@@ -97,7 +97,7 @@ function decideSeed(
   const seen = new Set<string>();
   for (const m of command.modules) {
     checkListedModuleId(m.moduleId, seen);
-    checkConfig(catalog, m.moduleId, m.type, m.config, true);
+    checkConfig(catalog, m.moduleId, m.type, m.config, true, m.smileType);
   }
   checkRequires(command.modules, catalog);
   return [
@@ -154,21 +154,33 @@ function decidePutModule(
   const current = findModule(doc, moduleId);
   const secretKeys = secretKeysAcross([current], input.type, catalog);
   const config = restoreSecrets(input.config, current?.config ?? {}, secretKeys);
-  checkConfig(catalog, moduleId, input.type, config, false);
+  // A module imported under a Smile name keeps it while its type stays: the name says what the
+  // module is in the file, and export writes it back.
+  const smileType = current?.type === input.type ? current.smileType : undefined;
+  checkConfig(catalog, moduleId, input.type, config, false, smileType);
   const others = doc.modules.filter((m) => m.moduleId !== moduleId);
-  checkRequires([...others, { moduleId, type: input.type, requires: input.requires }], catalog);
+  checkRequires(
+    [...others, { moduleId, type: input.type, requires: input.requires, smileType }],
+    catalog,
+  );
   if (!current) return [{ type: 'ModuleAdded', data: { moduleId, ...input, config } }];
-  return moduleChangeEvents(current, putTarget(moduleId, input, config), catalog);
+  return moduleChangeEvents(current, putTarget(moduleId, input, config, smileType), catalog);
 }
 
 /** The module a PUT asks for: only the fields of ModuleInput (its secret keys are worked out). */
-const putTarget = (moduleId: string, input: ModuleInput, config: StringMap) => ({
+const putTarget = (
+  moduleId: string,
+  input: ModuleInput,
+  config: StringMap,
+  smileType: string | undefined,
+) => ({
   moduleId,
   type: input.type,
   config,
   requires: input.requires,
   enabled: input.enabled,
   activation: input.activation,
+  ...(smileType !== undefined ? { smileType } : {}),
 });
 
 function decidePatch(
@@ -183,7 +195,7 @@ function decidePatch(
     if (value === null) delete config[key];
     else if (!(value === REDACTED && isSecretKey(key, secretKeys))) config[key] = value;
   }
-  checkConfig(catalog, current.moduleId, current.type, config, true);
+  checkConfig(catalog, current.moduleId, current.type, config, true, current.smileType);
   return moduleChangeEvents(current, { ...current, config }, catalog);
 }
 

@@ -10,6 +10,8 @@ export interface ModuleDiff {
   requires?: { old: StringMap; new: StringMap };
   enabled?: { old: boolean; new: boolean };
   activation?: { old: string; new: string };
+  /** ModuleSpec.smileType, null where the module has none. */
+  smileType?: { old: string | null; new: string | null };
 }
 
 /** What changed between two documents of a node: properties, modules added, removed and changed. */
@@ -79,7 +81,9 @@ export function diffDocuments(
     if (!sameMap(a.requires, b.requires)) d.requires = { old: b.requires, new: a.requires };
     if (a.enabled !== b.enabled) d.enabled = { old: b.enabled, new: a.enabled };
     if (a.activation !== b.activation) d.activation = { old: b.activation, new: a.activation };
-    if (d.config.length || d.type || d.requires || d.enabled || d.activation)
+    if ((a.smileType ?? null) !== (b.smileType ?? null))
+      d.smileType = { old: b.smileType ?? null, new: a.smileType ?? null };
+    if (d.config.length || d.type || d.requires || d.enabled || d.activation || d.smileType)
       modulesChanged.push(d);
   }
   return {

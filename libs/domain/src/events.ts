@@ -26,6 +26,8 @@ export type ModuleAdded = {
     activation: Activation;
     /** ModuleSpec.secretKeys, when the module has more than its type's. */
     secretKeys?: string[];
+    /** ModuleSpec.smileType, when the module was imported under a Smile CDR type name. */
+    smileType?: string;
   };
 };
 export type ModuleConfigChanged = {
@@ -39,6 +41,8 @@ export type ModuleConfigChanged = {
     activation?: Activation;
     /** The module's new ModuleSpec.secretKeys, when they changed (empty: its type's again). */
     secretKeys?: string[];
+    /** The module's new ModuleSpec.smileType, when it changed (null: no Smile name any more). */
+    smileType?: string | null;
   };
 };
 export type ModuleStarted = {

@@ -17,6 +17,13 @@ function withSecretKeys(m: ModuleSpec, secretKeys: string[] | undefined): Module
   return secretKeys.length ? { ...rest, secretKeys } : rest;
 }
 
+/** A ModuleConfigChanged's smileType: absent keeps the module's, null drops it. */
+function withSmileType(m: ModuleSpec, smileType: string | null | undefined): ModuleSpec {
+  if (smileType === undefined) return m;
+  const { smileType: _old, ...rest } = m;
+  return smileType === null ? rest : { ...rest, smileType };
+}
+
 function updateModule(
   doc: NodeDocument,
   moduleId: string,
@@ -40,24 +47,37 @@ export function evolve(state: NodeDocument, event: NodeEvent): NodeDocument {
     case 'NodeArchived':
       return { ...doc, archived: true };
     case 'ModuleAdded': {
-      const { moduleId, type, config, requires, enabled, activation, secretKeys } = event.data;
-      const added = { moduleId, type, config, requires, enabled, activation, generation: 0 };
+      const { moduleId, type, config, requires, enabled, activation, secretKeys, smileType } =
+        event.data;
+      const added: ModuleSpec = {
+        moduleId,
+        type,
+        config,
+        requires,
+        enabled,
+        activation,
+        generation: 0,
+        ...(smileType !== undefined ? { smileType } : {}),
+      };
       return { ...doc, modules: [...doc.modules, withSecretKeys(added, secretKeys)] };
     }
     case 'ModuleConfigChanged': {
-      const { moduleId, changes, type, requires, activation, secretKeys } = event.data;
+      const { moduleId, changes, type, requires, activation, secretKeys, smileType } = event.data;
       return {
         ...doc,
         modules: updateModule(doc, moduleId, (m) =>
-          withSecretKeys(
-            {
-              ...m,
-              config: applyChanges(m.config, changes),
-              type: type ?? m.type,
-              requires: requires ?? m.requires,
-              activation: activation ?? m.activation,
-            },
-            secretKeys,
+          withSmileType(
+            withSecretKeys(
+              {
+                ...m,
+                config: applyChanges(m.config, changes),
+                type: type ?? m.type,
+                requires: requires ?? m.requires,
+                activation: activation ?? m.activation,
+              },
+              secretKeys,
+            ),
+            smileType,
           ),
         ),
       };

@@ -43,7 +43,7 @@ function importedModule(
     `modules.${m.moduleId}.config`,
   );
   try {
-    checkConfig(catalog, m.moduleId, m.type, config, true);
+    checkConfig(catalog, m.moduleId, m.type, config, true, m.smileType);
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
     throw invalid(`module "${m.moduleId}" (type ${m.type}): ${err.message}`);

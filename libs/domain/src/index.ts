@@ -15,4 +15,5 @@ export * from './webhooks';
 export * from './scaling';
 export * from './processes';
 export * from './persistence-databases';
+export * from './smile-types';
 export * from './limits';

@@ -19,6 +19,7 @@ export function moduleAdded(m: ModuleSpec, catalog: ModuleTypeCatalog): NodeEven
       enabled: m.enabled,
       activation: m.activation,
       ...(secretKeys ? { secretKeys } : {}),
+      ...(m.smileType !== undefined ? { smileType: m.smileType } : {}),
     },
   };
 }
@@ -53,7 +54,8 @@ export function moduleChangeEvents(
   const typeChanged = current.type !== type;
   const requiresChanged = !sameRequires(current.requires, requires);
   const activationChanged = current.activation !== activation;
-  if (changes.length || typeChanged || requiresChanged || activationChanged) {
+  const smileTypeChanged = (current.smileType ?? null) !== (target.smileType ?? null);
+  if (changes.length || typeChanged || requiresChanged || activationChanged || smileTypeChanged) {
     const recorded = recordedSecretKeys([current, target], type, config, catalog);
     events.push({
       type: 'ModuleConfigChanged',
@@ -63,6 +65,7 @@ export function moduleChangeEvents(
         ...(typeChanged ? { type } : {}),
         ...(requiresChanged ? { requires } : {}),
         ...(activationChanged ? { activation } : {}),
+        ...(smileTypeChanged ? { smileType: target.smileType ?? null } : {}),
         // The record is in the event only when it changes (empty: the type's keys again).
         ...(sameKeys(current.secretKeys, recorded) ? {} : { secretKeys: recorded ?? [] }),
       },

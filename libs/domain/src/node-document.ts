@@ -17,6 +17,13 @@ export interface ModuleSpec {
    * secret while the module keeps it (see moduleSecretKeys). Absent: the type's keys.
    */
   secretKeys?: string[];
+  /**
+   * The Smile CDR type name a properties file gave this module when Plexus runs it as `type`
+   * (`PERSISTENCE_R4` runs as `persistence`), or `''` when the file gave none (Smile's implicit
+   * cluster manager). Export writes it back so the file round-trips. Absent for modules written
+   * in Plexus's own type names. See smile-types.ts.
+   */
+  smileType?: string;
 }
 
 /** The full configuration of a node at one version: what workers converge on. */

@@ -2,6 +2,7 @@ import { invalid } from './errors';
 import { idProblem } from './ids';
 import { entryLengthProblem } from './limits';
 import { Activation, ModuleSpec, NodeDocument, StringMap } from './node-document';
+import { fileTypeOf, fromSmileNames } from './smile-types';
 
 export interface NodeFromProperties {
   nodeId: string | null;
@@ -26,6 +27,17 @@ const MODULE_KEY_RULE =
  * `node.id`, `node.<property>`, `module.<id>.type|enabled|activation|requires.<ROLE>|config.<key>`.
  */
 export function nodeFromProperties(flat: StringMap): NodeFromProperties {
+  const { untyped, ...node } = nodeFromFlatKeys(flat);
+  if (untyped.length) throw invalid(`module "${untyped[0]}" has no module.${untyped[0]}.type`);
+  return node;
+}
+
+/**
+ * nodeFromProperties, with Smile's type names mapped (fromSmileNames) and the IDs of modules
+ * that have no type line and are not the implicit cluster manager in `untyped`, for the caller
+ * to refuse.
+ */
+function nodeFromFlatKeys(flat: StringMap): NodeFromProperties & { untyped: string[] } {
   let nodeId: string | null = null;
   const properties: StringMap = {};
   const modules = new Map<string, Omit<ModuleSpec, 'generation'>>();
@@ -64,10 +76,15 @@ export function nodeFromProperties(flat: StringMap): NodeFromProperties {
     }
     properties[key.startsWith('node.') ? key.slice('node.'.length) : key] = value;
   }
-  for (const m of modules.values()) {
-    if (!m.type) throw invalid(`module "${m.moduleId}" has no module.${m.moduleId}.type`);
+  const written = [...modules.values()];
+  const untyped: string[] = [];
+  const mapped: Omit<ModuleSpec, 'generation'>[] = [];
+  for (const m of written) {
+    const module = fromSmileNames(m, written);
+    if (module) mapped.push(module);
+    else untyped.push(m.moduleId);
   }
-  return { nodeId, properties, modules: [...modules.values()] };
+  return { nodeId, properties, modules: mapped, untyped };
 }
 
 /** The inverse of nodeFromProperties: flat keys in a stable order, ready to write as a file. */
@@ -80,7 +97,9 @@ export function nodeToProperties(
     if (key !== 'id') out.push([`node.${key}`, doc.properties[key]]);
   for (const m of doc.modules) {
     const prefix = `module.${m.moduleId}`;
-    out.push([`${prefix}.type`, m.type]);
+    // A Smile name goes back as the file had it; the implicit cluster manager had no type line.
+    const fileType = fileTypeOf(m);
+    if (fileType !== '') out.push([`${prefix}.type`, fileType]);
     if (!m.enabled) out.push([`${prefix}.enabled`, 'false']);
     if (m.activation !== 'all') out.push([`${prefix}.activation`, m.activation]);
     for (const role of Object.keys(m.requires).sort())
@@ -179,10 +198,10 @@ export function nodesFromPropertyEntries(entries: readonly PropertyFileEntry[]):
       const id = MODULE_KEY.exec(e.key)?.[1];
       if (id !== undefined && !moduleLines.has(id)) moduleLines.set(id, e.line);
     }
+    const { untyped, ...node } = nodeFromFlatKeys(flat);
     for (const [id, line] of moduleLines)
-      if (flat[`module.${id}.type`] === undefined)
+      if (untyped.includes(id))
         throw atLine(line, `module "${id}" of node "${section.nodeId}" has no module.${id}.type`);
-    const node = nodeFromProperties(flat);
     section.properties = node.properties;
     section.modules = node.modules;
   }

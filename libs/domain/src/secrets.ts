@@ -147,6 +147,7 @@ export function redactDocument(doc: NodeDocument, catalog: ModuleTypeCatalog): N
       generation: m.generation,
       requires: m.requires,
       config: mapSecretEntries(m.config, moduleSecretKeys(m, catalog), redact, m.moduleId),
+      ...(m.smileType !== undefined ? { smileType: m.smileType } : {}),
     })),
   };
 }

@@ -16,7 +16,7 @@ import Negotiator from 'negotiator';
 import { CommandContext } from '@plexus/event-store';
 import { WriteContext } from '../http/command-context.decorator';
 import { setVersionHeaders } from '../http/version-headers';
-import { ImportedNode, PropertiesService } from './properties.service';
+import { ImportAnswer, PropertiesService } from './properties.service';
 
 /** The route main.ts hands the raw body of a properties file to. */
 export const PROPERTIES_PATH = '/module-config/properties';
@@ -78,7 +78,9 @@ export class PropertiesController {
 
   /**
    * Makes each node of the file equal its section: new nodes are created, existing ones changed
-   * by ordinary events under the caller's name. A bad file or node stores nothing.
+   * by ordinary events under the caller's name. A bad file or node stores nothing. The answer
+   * says per node what changed and per module what became of its type (Smile CDR type names are
+   * mapped where Plexus has their meaning, README "Importing Smile CDR files").
    */
   @Post('properties')
   @HttpCode(200)
@@ -91,7 +93,7 @@ export class PropertiesController {
     @Req() req: FastifyRequest,
     @Body() body: unknown,
     @WriteContext() ctx: CommandContext,
-  ): Promise<{ nodes: ImportedNode[] }> {
-    return { nodes: await this.service.import(fileFrom(req, body), ctx) };
+  ): Promise<ImportAnswer> {
+    return this.service.import(fileFrom(req, body), ctx);
   }
 }

@@ -5,6 +5,8 @@ import {
   idProblem,
   invalid,
   lineOfModule,
+  ModuleSupport,
+  moduleSupport,
   ModuleTypeCatalog,
   NodeDocument,
   NodeFileSection,
@@ -45,6 +47,17 @@ export interface ImportedNode {
   created: boolean;
   /** Types of the events the import appended to this node, in order. */
   events: string[];
+}
+
+/** How Plexus took one module of an imported file: runs it, does its job itself, or stores it unsupported. */
+export interface ImportedModule extends ModuleSupport {
+  nodeId: string;
+}
+
+export interface ImportAnswer {
+  nodes: ImportedNode[];
+  /** Every module of the file, in file order per node: what the import made of its type. */
+  modules: ImportedModule[];
 }
 
 export interface ExportedProperties {
@@ -121,7 +134,7 @@ export class PropertiesService {
    * node's import to the event store, which decides each on what is stored (one invalid node
    * refuses the file) and appends all nodes' events in one transaction: all nodes or none.
    */
-  async import(input: string | Uint8Array, ctx: CommandContext): Promise<ImportedNode[]> {
+  async import(input: string | Uint8Array, ctx: CommandContext): Promise<ImportAnswer> {
     let sections: NodeFileSection[];
     try {
       sections = nodesFromPropertyEntries(parsePropertiesDetailed(input).entries);
@@ -163,13 +176,21 @@ export class PropertiesService {
       throw new DependencyUnavailable('postgres', err);
     }
     if (written.some((n) => n.events.length > 0)) this.relay.committed();
-    return written.map(({ nodeId, version, events }) => ({
-      nodeId,
-      version: version + events.length,
-      changed: events.length > 0,
-      created: events[0]?.type === 'NodeCreated',
-      events: events.map((e) => e.type),
-    }));
+    return {
+      nodes: written.map(({ nodeId, version, events }) => ({
+        nodeId,
+        version: version + events.length,
+        changed: events.length > 0,
+        created: events[0]?.type === 'NodeCreated',
+        events: events.map((e) => e.type),
+      })),
+      modules: sections.flatMap((section) =>
+        section.modules.map((m) => ({
+          nodeId: section.nodeId,
+          ...moduleSupport(m, this.catalog),
+        })),
+      ),
+    };
   }
 
   /** The node's events, or a refusal that names the node and the line to look at. */

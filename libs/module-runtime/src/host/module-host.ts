@@ -1,4 +1,4 @@
-import type { ModuleStatus, NodeDocument } from '@plexus/domain';
+import { runnableDocument, type ModuleStatus, type NodeDocument } from '@plexus/domain';
 import { SINGLE_MODULE_STOP_TIMEOUT_MS } from '@plexus/bus';
 import type { SecretsDecryptor } from '@plexus/secrets-crypto';
 import { errorText } from '@plexus/common';
@@ -172,7 +172,8 @@ export class ModuleHost {
   }
 
   private async applyNow(received: NodeDocument) {
-    const doc = this.secrets.open(received);
+    // Modules imported under a Smile CDR type name run with only the keys their Plexus type uses.
+    const doc = this.secrets.open(runnableDocument(received));
     const started = Date.now();
     const log = this.options.logger;
     const plan = planReconcile(this.running.specs(), doc, this.options.registry, {
