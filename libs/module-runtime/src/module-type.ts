@@ -2,6 +2,7 @@ import type { Logger } from '@plexus/common';
 import type { NatsConnection } from 'nats';
 import type { JobType, JobTypeRegistry } from '@plexus/batch-jobs';
 import { ModuleTypeInfo, StringMap } from '@plexus/domain';
+import type { ModuleHealth } from '@plexus/module-sdk';
 
 /** The logger a module type is handed: the one shape every lib logs through. */
 export type ModuleLogger = Logger;
@@ -61,6 +62,11 @@ export interface ModuleInstance {
   reconfigure?(config: StringMap): Promise<boolean>;
   /** Runtime status that flows in heartbeats (connections, last error, ...). */
   status?(): Record<string, unknown>;
+  /**
+   * UP, DEGRADED or DOWN with details (the SDK's ModuleInstance.health), checked periodically on
+   * every process; keep it under a second. Without it a running module counts as UP.
+   */
+  health?(): Promise<ModuleHealth> | ModuleHealth;
 }
 
 /** A module type: its config schema (a class-validator class) and the code that runs it. */

@@ -10,6 +10,8 @@ import { LatestDocumentQueue } from './latest-document-queue';
 import { ModuleSecrets } from './module-secrets';
 import { PlanExecutor } from './plan-executor';
 import { ModuleTypeSource, RunningModules } from './running-modules';
+import { healthOfIdle } from './module-health';
+import type { ModuleHealth } from '@plexus/module-sdk';
 
 export interface ModuleHostOptions {
   registry: ModuleTypeSource;
@@ -95,6 +97,25 @@ export class ModuleHost {
   /** statuses() with the runtime details of modules that report them: for heartbeats, not for the hot apply path. */
   detailedStatuses(): Record<string, ModuleStatus> {
     return this.status.detailedStatuses((id) => this.running.details(id));
+  }
+
+  /**
+   * The health of every module of the applied document that runs here (all checked at once, each
+   * bounded by HEALTH_TIMEOUT_MS) or failed here (DOWN); modules not meant to run on this
+   * process are absent.
+   */
+  async health(): Promise<Record<string, ModuleHealth>> {
+    const entries = await Promise.all(
+      Object.entries(this.status.statuses()).map(async ([id, status]) => {
+        const health =
+          status.state === 'running' ? await this.running.health(id) : healthOfIdle(status);
+        return [id, health] as const;
+      }),
+    );
+    return Object.fromEntries(entries.filter(([, h]) => h !== undefined)) as Record<
+      string,
+      ModuleHealth
+    >;
   }
 
   /** The instance running a module, if any (for tests and diagnostics). */

@@ -10,6 +10,8 @@ import {
 } from '../module-type';
 import { TimeoutError, withTimeout } from './with-timeout';
 import { withLogFields } from './with-log-fields';
+import { probeHealth } from './module-health';
+import type { ModuleHealth } from '@plexus/module-sdk';
 
 export interface ModuleTypeSource {
   get(type: string): ModuleTypeDefinition | undefined;
@@ -69,6 +71,12 @@ export class RunningModules {
     } catch (err) {
       return { statusError: errorText(err) };
     }
+  }
+
+  /** The health of a running module (probeHealth), undefined when it does not run here. */
+  async health(moduleId: string): Promise<ModuleHealth | undefined> {
+    const instance = this.slots.get(moduleId)?.instance;
+    return instance ? probeHealth(instance) : undefined;
   }
 
   /** The leases single modules follow from now on (ReconcilePlan.leaseOwners). */

@@ -27,6 +27,7 @@ import { validateConfigAgainst } from '../../config-schema';
 import { ModuleContext, ModuleInstance, ModuleTypeDefinition } from '../../module-type';
 import { DEFAULT_MAX_IDLE, DEFAULT_MAX_TOTAL, PersistenceConfig } from './persistence.schema';
 import { errorText } from '@plexus/common';
+import type { ModuleHealth } from '@plexus/module-sdk';
 
 const STATUS_REFRESH_MS = 2000;
 
@@ -324,6 +325,28 @@ class Persistence implements ModuleInstance, BatchJobAccess {
         this.scheduler?.status().lastError ??
         null,
     };
+  }
+
+  /**
+   * DOWN when the database does not answer `SELECT 1` (stopped, dropped, unreachable). With every
+   * connection of the pool busy, the pool itself is the proof that the database answers: no
+   * query waits behind the batch jobs for a connection.
+   */
+  async health(): Promise<ModuleHealth> {
+    const { readOnly } = this.settings;
+    const usage = poolUsage(this.pool);
+    if (usage.idle > 0 || usage.total < this.settings.maxTotal) {
+      try {
+        await this.pool.query('SELECT 1');
+      } catch (err) {
+        this.noteError(err);
+        return {
+          status: 'DOWN',
+          details: { error: `database unreachable: ${errorText(err)}`, readOnly },
+        };
+      }
+    }
+    return { status: 'UP', details: { readOnly, storeReady: this.storeReady, jobs: this.jobs } };
   }
 
   async stop() {
