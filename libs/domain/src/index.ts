@@ -16,3 +16,4 @@ export * from './scaling';
 export * from './processes';
 export * from './persistence-databases';
 export * from './limits';
+export * from './runtime-status';

@@ -72,6 +72,7 @@ describe('ModuleHost.health', () => {
     type: 'thing',
     description: 'thing',
     secretKeys: [],
+    provides: [],
     configSchema: class {},
     validateConfig: () => [],
     async start(config: StringMap, _ctx: ModuleContext): Promise<ModuleInstance> {
