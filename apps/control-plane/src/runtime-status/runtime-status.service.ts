@@ -11,9 +11,10 @@ import { nodeVerdict, ProcessAnswer, processVerdict } from './runtime-verdict';
 
 /**
  * A live process answers within its health bound (a second per module, checked at once); one
- * that does not answer in this time is stopped, hung or gone, and a monitor must hear so quickly.
+ * that does not answer in this time is stopped, hung or gone, and a monitor must hear so within
+ * two seconds.
  */
-export const RUNTIME_STATUS_TIMEOUT_MS = 2000;
+export const RUNTIME_STATUS_TIMEOUT_MS = 1500;
 
 /** Process IDs are `p-` and hex (the worker makes them); this also keeps the subject one token. */
 const PROCESS_ID = /^[A-Za-z0-9_-]{1,64}$/;
