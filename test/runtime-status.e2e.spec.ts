@@ -70,7 +70,9 @@ describe('runtime status', () => {
         return row?.pid as number | undefined;
       },
     );
-    [active, standby] = [...procs.keys()].sort((a) => (a.child.pid === running ? -1 : 1));
+    const workers = [...procs.keys()];
+    active = workers.find((w) => w.child.pid === running)!;
+    standby = workers.find((w) => w !== active)!;
   }, 90_000);
 
   afterAll(async () => {
@@ -85,7 +87,7 @@ describe('runtime status', () => {
       const row = (await api.get(`/processes?nodeId=${nodeId}`)).body.find(
         (p: any) => p.processId === processId,
       );
-      return row?.modules.db?.health?.status === 'UP' && row.modules.web?.health?.status === 'UP';
+      return row?.health.db?.status === 'UP' && row.health.web?.status === 'UP';
     });
 
     const node = await status.get(`/nodes/${nodeId}/runtime-status`);
@@ -160,7 +162,7 @@ describe('runtime status', () => {
     const row = (await api.get(`/processes?nodeId=${nodeId}`)).body.find(
       (p: any) => p.processId === processId,
     );
-    expect(row.modules.db.health).toMatchObject({ status: 'DOWN' });
+    expect(row.health.db).toMatchObject({ status: 'DOWN' });
 
     const health = await management(active, '/health');
     expect(health.status).toBe(503);

@@ -4,8 +4,6 @@
  * records them, the control plane and the worker act on them.
  */
 
-import type { ModuleHealthReport } from './runtime-status';
-
 /** One running process of a node, as it announces itself. */
 export interface ProcessIdentity {
   processId: string;
@@ -32,8 +30,6 @@ export interface ModuleStatus {
   error?: string;
   /** Runtime status the module itself reports (ModuleInstance.status()): connections, counters, last error. */
   details?: Record<string, unknown>;
-  /** The module's health as the process last checked it; absent where it does not run. */
-  health?: ModuleHealthReport;
 }
 
 /**

@@ -32,16 +32,6 @@ export function changedHealth(
   return [...ids].filter((id) => before[id]?.status !== after[id]?.status).sort();
 }
 
-/** Module statuses with the health of each module that has one. */
-export function withHealth(
-  statuses: Record<string, ModuleStatus>,
-  health: Readonly<Record<string, ModuleHealthReport>>,
-): Record<string, ModuleStatus> {
-  return Object.fromEntries(
-    Object.entries(statuses).map(([id, s]) => [id, health[id] ? { ...s, health: health[id] } : s]),
-  );
-}
-
 /** What this process answers when asked for its runtime status. */
 export function runtimeStatusOf(
   identity: { processId: string; nodeId: string },

@@ -3,7 +3,6 @@ import {
   HEALTH_DETAILS_MAX_CHARS,
   runtimeStatusOf,
   smallHealth,
-  withHealth,
 } from './module-health-report';
 
 describe('module health reports', () => {
@@ -30,18 +29,6 @@ describe('module health reports', () => {
         { a: { status: 'UP', details: { n: 2 } }, b: { status: 'DOWN' }, d: { status: 'UP' } },
       ),
     ).toEqual(['b', 'c', 'd']);
-  });
-
-  it('adds health to the statuses of the modules that have one', () => {
-    expect(
-      withHealth(
-        { web: { state: 'running', version: 2 }, off: { state: 'stopped', version: 2 } },
-        { web: { status: 'UP' } },
-      ),
-    ).toEqual({
-      web: { state: 'running', version: 2, health: { status: 'UP' } },
-      off: { state: 'stopped', version: 2 },
-    });
   });
 
   it('answers state and health per module, without runtime details of status()', () => {

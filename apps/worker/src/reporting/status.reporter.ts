@@ -15,7 +15,6 @@ import { sleep } from '@plexus/common';
 import { WorkerOptions } from '../cli';
 import { fieldLogger } from '../logger';
 import { PROCESS_ID, WORKER_LOG, WORKER_OPTIONS } from '../tokens';
-import { withHealth } from '../health/module-health-report';
 
 export const HEARTBEAT_MS = 1000;
 /**
@@ -137,8 +136,7 @@ export class StatusReporter {
 
   private sendHeartbeat({ host, leases, health }: HeartbeatSources) {
     if (!this.nc) return;
-    const statuses = host.detailedStatuses();
-    const modules = health ? withHealth(statuses, health()) : statuses;
+    const modules = host.detailedStatuses();
     const sent = publishHeartbeat(this.nc, {
       ...this.identity(),
       appliedVersion: host.appliedVersion,
@@ -146,6 +144,7 @@ export class StatusReporter {
       activeModules: leases.held().filter((id) => modules[id]?.state === 'running'),
       at: new Date().toISOString(),
       ...(this.loadMeter ? { load: this.loadMeter.sample(modules) } : {}),
+      ...(health ? { health: { ...health() } } : {}),
     });
     if (sent) this.heartbeatsSent++;
   }
