@@ -157,6 +157,11 @@ describe('per-node NATS users (examples/nats-auth.conf)', () => {
       'the process listed up',
       async () => (await api.get(`/processes?nodeId=${A}`)).body[0]?.status === 'up',
     );
+    // it answers the control plane's runtime-status requests for its process (subscribe and reply)
+    const [{ processId }] = (await api.get(`/processes?nodeId=${A}`)).body;
+    const runtime = await api.get(`/processes/${processId}/runtime-status`);
+    expect(runtime.status).toBe(200);
+    expect(runtime.body.modules.web).toMatchObject({ state: 'running', health: { status: 'UP' } });
     expect(await stopProcess(worker, 5000)).toBe(0);
     await waitFor(
       'the process listed as left',
@@ -295,6 +300,23 @@ describe('per-node NATS users (examples/nats-auth.conf)', () => {
       ]);
       expect(violations().join('\n')).toMatch(
         /Subscription Violation - User "sample_node", Subject "plexus.rpc.batch-jobs.other_node.db"/,
+      );
+    });
+
+    it("cannot answer for B's processes: a runtime-status subscription on B's subject fails", async () => {
+      const refused = new Promise<NatsError | null>((resolve) => {
+        nc.subscribe(`plexus.rpc.status.${B}.p-forged`, {
+          callback: (err, msg) => {
+            if (err) return resolve(err);
+            msg.respond(JSON.stringify({ processId: 'p-forged', modules: {} }));
+            resolve(null);
+          },
+        });
+        setTimeout(() => resolve(null), 10_000).unref();
+      });
+      expect((await refused)?.message).toMatch(/permission/i);
+      expect(violations().join('\n')).toMatch(
+        /Subscription Violation - User "sample_node", Subject "plexus.rpc.status.other_node.p-forged"/,
       );
     });
 

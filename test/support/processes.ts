@@ -96,8 +96,10 @@ export function spawnWorker(opts: {
   logLevel?: string;
   /** More environment variables (PLEXUS_SECRETS_KEY: '' starts it without a key). */
   env?: Record<string, string>;
+  /** More flags (`--management-port`, ...). */
+  args?: string[];
 }): SpawnedProcess {
-  const args = ['--node-id', opts.nodeId];
+  const args = ['--node-id', opts.nodeId, ...(opts.args ?? [])];
   if (opts.propertiesFile !== undefined) args.push('--properties', opts.propertiesFile);
   if (opts.portOffset !== undefined) args.push('--port-offset', String(opts.portOffset));
   return spawnApp('worker', args, {

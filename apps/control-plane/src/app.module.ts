@@ -14,6 +14,7 @@ import { ModuleTypesModule } from './module-types/module-types.module';
 import { NodesModule } from './nodes/nodes.module';
 import { ProcessesModule } from './processes/processes.module';
 import { PropertiesModule } from './properties/properties.module';
+import { RuntimeStatusModule } from './runtime-status/runtime-status.module';
 import { ScalingModule } from './scaling/scaling.module';
 import { SeedingModule } from './seeding/seeding.module';
 import { TokensModule } from './tokens/tokens.module';
@@ -48,6 +49,7 @@ export class AppModule {
         PropertiesModule,
         SeedingModule,
         ProcessesModule,
+        RuntimeStatusModule,
         ScalingModule,
         BatchJobsModule,
         HooksModule,

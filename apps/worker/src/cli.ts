@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { Command, InvalidArgumentError } from 'commander';
 import {
   parseCommand,
@@ -28,6 +29,36 @@ export interface WorkerOptions extends ProcessEnv {
   secrets: SecretsDecryptor;
   /** The ID of PLEXUS_SECRETS_KEY; null when the process has no key. */
   secretsKeyId: string | null;
+  /** HEALTH_CHECK_MS: how often every module's health is checked. */
+  healthCheckMs: number;
+  /**
+   * `--management-port N` (plus the port offset, like module ports) and `--management-bind`:
+   * where GET /health and GET /metrics are served; null without the flag (then nothing is).
+   */
+  management: { port: number; host: string } | null;
+}
+
+export const DEFAULT_HEALTH_CHECK_MS = 5000;
+
+function readHealthCheckMs(env: NodeJS.ProcessEnv): number {
+  const raw = env.HEALTH_CHECK_MS?.trim();
+  if (!raw) return DEFAULT_HEALTH_CHECK_MS;
+  if (!/^\d{1,7}$/.test(raw) || Number(raw) < 100)
+    throw new UsageError(
+      `HEALTH_CHECK_MS must be a whole number of milliseconds, at least 100 (got "${raw}")`,
+    );
+  return Number(raw);
+}
+
+function parseManagementPort(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535)
+    throw new InvalidArgumentError('must be a port from 1 to 65535.');
+  return Number(value);
+}
+
+function parseBindAddress(value: string): string {
+  if (!isIP(value)) throw new InvalidArgumentError('must be an IPv4 or IPv6 address.');
+  return value;
 }
 
 function readMaxChunks(env: NodeJS.ProcessEnv): number {
@@ -47,8 +78,9 @@ function parsePortOffset(value: string): number {
 }
 
 /**
- * Reads `--node-id ID [--properties FILE] [--port-offset N]` and the environment (NATS_URL,
- * NATS_CREDS, NATS_INBOX_PREFIX, LOG_LEVEL, PLEXUS_SECRETS_KEY, BATCH_JOB_MAX_CHUNKS). Throws
+ * Reads `--node-id ID [--properties FILE] [--port-offset N] [--management-port N
+ * [--management-bind ADDRESS]]` and the environment (NATS_URL, NATS_CREDS, NATS_INBOX_PREFIX,
+ * LOG_LEVEL, PLEXUS_SECRETS_KEY, BATCH_JOB_MAX_CHUNKS, HEALTH_CHECK_MS). Throws
  * UsageError naming the flag or variable that is wrong.
  */
 export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerOptions {
@@ -61,16 +93,37 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
       'node properties file, used to create the node when it does not exist yet',
     )
     .option('--port-offset <n>', 'added to every port this process listens on', parsePortOffset, 0)
+    .option(
+      '--management-port <n>',
+      'serve GET /health and GET /metrics on this port (plus the port offset); off without it',
+      parseManagementPort,
+    )
+    .option(
+      '--management-bind <address>',
+      'address of the management port',
+      parseBindAddress,
+      '127.0.0.1',
+    )
     .addHelpText(
       'after',
-      `${processEnvHelp('Environment')}\n  BATCH_JOB_MAX_CHUNKS  chunks a batch job may have (default ${DEFAULT_MAX_CHUNKS_PER_JOB})`,
+      `${processEnvHelp('Environment')}\n  BATCH_JOB_MAX_CHUNKS  chunks a batch job may have (default ${DEFAULT_MAX_CHUNKS_PER_JOB})\n  HEALTH_CHECK_MS       how often every module's health is checked (default ${DEFAULT_HEALTH_CHECK_MS})`,
     );
   parseCommand(program, argv);
-  const flags = program.opts<{ nodeId: string; properties?: string; portOffset: number }>();
+  const flags = program.opts<{
+    nodeId: string;
+    properties?: string;
+    portOffset: number;
+    managementPort?: number;
+    managementBind: string;
+  }>();
   const problem = idProblem('--node-id', flags.nodeId);
   if (problem) throw new UsageError(`${problem} (got "${flags.nodeId}")`);
   if (flags.properties !== undefined && flags.properties.trim() === '')
     throw new UsageError('--properties needs a file name');
+  if (flags.managementPort !== undefined && flags.managementPort + flags.portOffset > 65535)
+    throw new UsageError(
+      `--management-port plus --port-offset must be at most 65535 (got ${flags.managementPort} + ${flags.portOffset})`,
+    );
   const processEnv = readProcessEnv(env);
   let cipher;
   try {
@@ -88,5 +141,10 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
     batchJobMaxChunks: readMaxChunks(env),
     secrets: cipher ?? NO_SECRETS_KEY,
     secretsKeyId: cipher?.keyId ?? null,
+    healthCheckMs: readHealthCheckMs(env),
+    management:
+      flags.managementPort === undefined
+        ? null
+        : { port: flags.managementPort + flags.portOffset, host: flags.managementBind },
   };
 }

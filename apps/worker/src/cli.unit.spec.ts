@@ -30,6 +30,8 @@ describe('parseWorkerArgs', () => {
       batchJobMaxChunks: 100_000,
       secrets: NO_SECRETS_KEY,
       secretsKeyId: null,
+      healthCheckMs: 5000,
+      management: null,
     });
     expect(parseWorkerArgs(['--node-id', 'n'], { NATS_URL: 'nats://u:p@nats:4222' })).toMatchObject(
       {
@@ -114,5 +116,32 @@ describe('parseWorkerArgs', () => {
     const err = usage(['--help']);
     expect(err.exitCode).toBe(0);
     expect(err.message).toMatch(/--node-id <id>/);
+  });
+
+  it('reads the management port (offset like module ports), its address and HEALTH_CHECK_MS', () => {
+    expect(
+      parseWorkerArgs(['--node-id', 'n', '--port-offset', '100', '--management-port', '9100'], {
+        HEALTH_CHECK_MS: '250',
+      }),
+    ).toMatchObject({ management: { port: 9200, host: '127.0.0.1' }, healthCheckMs: 250 });
+    expect(
+      parseWorkerArgs(
+        ['--node-id', 'n', '--management-port', '9100', '--management-bind', '::1'],
+        {},
+      ),
+    ).toMatchObject({ management: { port: 9100, host: '::1' } });
+    expect(usage(['--node-id', 'n', '--management-port', '0']).message).toMatch(
+      /--management-port.*must be a port from 1 to 65535/,
+    );
+    expect(
+      usage(['--node-id', 'n', '--management-port', '65000', '--port-offset', '1000']).message,
+    ).toBe('--management-port plus --port-offset must be at most 65535 (got 65000 + 1000)');
+    expect(
+      usage(['--node-id', 'n', '--management-port', '9100', '--management-bind', 'localhost'])
+        .message,
+    ).toMatch(/--management-bind.*must be an IPv4 or IPv6 address/);
+    expect(usage(['--node-id', 'n'], { HEALTH_CHECK_MS: '10' }).message).toBe(
+      'HEALTH_CHECK_MS must be a whole number of milliseconds, at least 100 (got "10")',
+    );
   });
 });

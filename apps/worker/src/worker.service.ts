@@ -13,7 +13,7 @@ import {
 } from '@plexus/bus';
 import { NodeDocument } from '@plexus/domain';
 import { ModuleHost, ModuleTypeRegistry, withLogFields } from '@plexus/module-runtime';
-import { sleep } from '@plexus/common';
+import { errorText, sleep } from '@plexus/common';
 import { BatchJobResponder } from './batch-job-responder';
 import { WorkerOptions } from './cli';
 import { LeaseGate } from './leases/lease.gate';
@@ -21,6 +21,12 @@ import { fieldLogger } from './logger';
 import { StatusReporter } from './reporting/status.reporter';
 import { NodeSeedingService } from './seeding/node-seeding.service';
 import { PROCESS_ID, WORKER_LOG, WORKER_OPTIONS } from './tokens';
+import { HealthMonitor } from './health/health.monitor';
+import { runtimeStatusOf } from './health/module-health-report';
+import { RuntimeStatusResponder } from './health/runtime-status.responder';
+import { ManagementServer } from './management/management.server';
+import { workerMetrics } from './management/worker-metrics';
+import { StartupError } from './startup.error';
 
 /** Where the NATS URL points, without credentials, for the log. */
 function safeUrl(url: string) {
@@ -42,6 +48,11 @@ export class WorkerService {
   private leases: ModuleLeases | null = null;
   private gate: LeaseGate | null = null;
   private batchJobs: BatchJobResponder | null = null;
+  private health: HealthMonitor | null = null;
+  private runtimeStatus: RuntimeStatusResponder | null = null;
+  private management: ManagementServer | null = null;
+  /** Node documents applied since the start (for the management port's metrics). */
+  private appliedCount = 0;
   private latest: NodeDocument | null = null;
   private applying = false;
   private stopping = false;
@@ -104,7 +115,9 @@ export class WorkerService {
       secrets: this.options.secrets,
       moduleLogger: (moduleId) => fieldLogger(this.logger.child({ moduleId })),
       onApplied: (result) => {
+        this.appliedCount++;
         this.reporter.reportApplied(result);
+        void this.health?.check(); // a module that failed or started shows at once
         this.gate?.onApplied(result);
         this.batchJobs?.sync();
       },
@@ -144,7 +157,26 @@ export class WorkerService {
     });
     if (this.stopping) return;
 
-    this.reporter.join(nc, { host, leases }, () => this.stopping);
+    const health = new HealthMonitor({
+      host,
+      everyMs: this.options.healthCheckMs,
+      logger: withLogFields(this.log, { component: 'health' }),
+      onChange: () => this.reporter.beatNow(),
+    });
+    this.health = health;
+    this.reporter.join(nc, { host, leases, health: () => health.latest }, () => this.stopping);
+    health.start();
+    const identity = { nodeId, processId: this.processId };
+    this.runtimeStatus = new RuntimeStatusResponder(
+      nc,
+      identity,
+      host,
+      health,
+      withLogFields(this.log, { component: 'runtime-status' }),
+    );
+    this.runtimeStatus.start();
+    await this.startManagement(host, health);
+    if (this.stopping) return;
     this.applying = true;
     if (this.latest) {
       this.gate.offer(this.latest);
@@ -164,6 +196,9 @@ export class WorkerService {
     this.stopping = true;
     this.logger.info({ reason }, 'worker stopping');
     this.reporter.stop();
+    this.health?.stop();
+    this.runtimeStatus?.stop();
+    await this.management?.stop();
     await this.watch?.stop().catch(() => undefined);
     this.batchJobs?.stop();
     await this.host?.stopAll();
@@ -175,6 +210,44 @@ export class WorkerService {
       if (!nc.isClosed()) await nc.close();
     }
     this.logger.info('worker stopped');
+  }
+
+  /** The management port (--management-port), if asked for; a port it cannot bind stops the start. */
+  private async startManagement(host: ModuleHost, health: HealthMonitor) {
+    const where = this.options.management;
+    if (!where) return;
+    const identity = { nodeId: this.options.nodeId, processId: this.processId };
+    const server = new ManagementServer({
+      ...where,
+      runtimeStatus: async () => {
+        const checked = await health.check();
+        return runtimeStatusOf(
+          identity,
+          host.appliedVersion,
+          host.statuses(),
+          checked,
+          health.checkedAt ?? new Date(),
+        );
+      },
+      metrics: workerMetrics(
+        {
+          appliedVersion: () => host.appliedVersion,
+          health: () => health.latest,
+          configChangesApplied: () => this.appliedCount,
+          heartbeatsSent: () => this.reporter.heartbeatsSent,
+        },
+        { node: identity.nodeId, process: identity.processId },
+      ),
+      logger: withLogFields(this.log, { component: 'management' }),
+    });
+    try {
+      await server.start();
+    } catch (err) {
+      throw new StartupError(
+        `cannot serve the management port on ${where.host}:${where.port}: ${errorText(err)}`,
+      );
+    }
+    this.management = server;
   }
 
   /** The core loop: every document the watch delivers goes to the host, through the gate. */

@@ -1,4 +1,5 @@
 import {
+  ModuleHealthReport,
   ModuleStatus,
   NodeDocument,
   ProcessIdentity,
@@ -31,6 +32,11 @@ export interface Heartbeat extends ProcessIdentity {
   at: string;
   /** Absent from processes of versions before autoscaling. */
   load?: ProcessLoad;
+  /**
+   * The health of each module that runs (or failed) here, as last checked (every HEALTH_CHECK_MS;
+   * a change is sent at once). Absent from processes of versions before runtime status.
+   */
+  health?: Record<string, ModuleHealthReport>;
 }
 
 /** Sent when a process has applied a node document; `hrtimeNs` is process.hrtime.bigint(). */

@@ -132,3 +132,11 @@ export const batchJobsSubject = (nodeId: string, moduleId: string) =>
   `plexus.rpc.batch-jobs.${subjectToken(nodeId)}.${subjectToken(moduleId)}`;
 export const BATCH_JOBS_ALL = 'plexus.rpc.batch-jobs.>';
 export const BATCH_JOBS_QUEUE = 'plexus-batch-jobs';
+
+/**
+ * Request/reply: the runtime status of one process (module states and health), asked by the
+ * control plane. The subject names the node and the process, so a node's NATS user may be
+ * allowed to answer for its own node only; only that process subscribes to it.
+ */
+export const runtimeStatusSubject = (nodeId: string, processId: string) =>
+  `plexus.rpc.status.${subjectToken(nodeId)}.${subjectToken(processId)}`;

@@ -17,3 +17,4 @@ export * from './processes';
 export * from './persistence-databases';
 export * from './smile-types';
 export * from './limits';
+export * from './runtime-status';

@@ -87,6 +87,12 @@ export async function listProcesses(
   return rows.map(toProcessRow);
 }
 
+/** One process of `processes` (live, or gone within the retention), or null. */
+export async function readProcess(sql: Sql, processId: string): Promise<ProcessRow | null> {
+  const rows = await sql.query<any>(`SELECT * FROM processes WHERE process_id = $1`, [processId]);
+  return rows.length ? toProcessRow(rows[0]) : null;
+}
+
 /**
  * What the failure detector reads several times a second: the up and lost processes. Its
  * condition is the predicate of the partial index processes_watched, which holds no left row

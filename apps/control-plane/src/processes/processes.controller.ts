@@ -40,6 +40,8 @@ export class ProcessesController {
         lastSeenAt: hb && Date.parse(hb.at) > Date.parse(row.lastSeenAt) ? hb.at : row.lastSeenAt,
         appliedVersion: hb?.appliedVersion ?? null,
         modules: hb?.modules ?? {},
+        // Each module's health as the process last checked it (runtime status).
+        health: hb?.health ?? {},
         load: hb?.load ?? null,
         // The `activation: single` modules this process is the active one for.
         activeModules: hb?.activeModules ?? [],

@@ -8,7 +8,7 @@ import {
   publishAppliedReport,
   publishHeartbeat,
 } from '@plexus/bus';
-import type { ProcessIdentity } from '@plexus/domain';
+import type { ModuleHealthReport, ProcessIdentity } from '@plexus/domain';
 import { ApplyResult, LoadMeter, ModuleHost } from '@plexus/module-runtime';
 import type { Logger } from 'pino';
 import { sleep } from '@plexus/common';
@@ -28,6 +28,8 @@ export const REPORT_DELAY_MS = 30;
 export interface HeartbeatSources {
   host: Pick<ModuleHost, 'appliedVersion' | 'detailedStatuses'>;
   leases: Pick<ModuleLeases, 'held'>;
+  /** The latest health of each module (HealthMonitor.latest); absent: heartbeats carry none. */
+  health?: () => Readonly<Record<string, ModuleHealthReport>>;
 }
 
 /**
@@ -42,6 +44,9 @@ export class StatusReporter {
   private loadMeter: LoadMeter | null = null;
   private unreported: AppliedReport[] = [];
   private reportTimer: NodeJS.Timeout | null = null;
+  private sources: HeartbeatSources | null = null;
+  /** Heartbeats published since the start (for the management port's metrics). */
+  heartbeatsSent = 0;
   private readonly log;
 
   constructor(
@@ -74,7 +79,16 @@ export class StatusReporter {
       { logger: this.log, cancelled },
     );
     this.loadMeter = new LoadMeter();
+    this.sources = sources;
     this.heartbeat = setInterval(() => this.sendHeartbeat(sources), HEARTBEAT_MS);
+  }
+
+  /**
+   * Sends a heartbeat now, between the periodic ones (a module's health changed), so that the
+   * control plane hears of it at once; nothing before joining or after stop().
+   */
+  beatNow() {
+    if (this.heartbeat && this.sources) this.sendHeartbeat(this.sources);
   }
 
   /** Queues the report of an apply; the batch goes out REPORT_DELAY_MS after its first one. */
@@ -120,16 +134,18 @@ export class StatusReporter {
     if (this.nc) for (const report of reports) publishAppliedReport(this.nc, report);
   }
 
-  private sendHeartbeat({ host, leases }: HeartbeatSources) {
+  private sendHeartbeat({ host, leases, health }: HeartbeatSources) {
     if (!this.nc) return;
     const modules = host.detailedStatuses();
-    publishHeartbeat(this.nc, {
+    const sent = publishHeartbeat(this.nc, {
       ...this.identity(),
       appliedVersion: host.appliedVersion,
       modules,
       activeModules: leases.held().filter((id) => modules[id]?.state === 'running'),
       at: new Date().toISOString(),
       ...(this.loadMeter ? { load: this.loadMeter.sample(modules) } : {}),
+      ...(health ? { health: { ...health() } } : {}),
     });
+    if (sent) this.heartbeatsSent++;
   }
 }

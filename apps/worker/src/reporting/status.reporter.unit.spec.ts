@@ -147,4 +147,42 @@ describe('StatusReporter', () => {
       ['left', 'p-1', 'n', 7],
     ]);
   });
+
+  it("carries each module's health in heartbeats, and beats at once when asked", () => {
+    jest.useFakeTimers();
+    const { nc, published } = fakeNats();
+    const reporter = newReporter();
+    let health: Record<string, { status: 'UP' | 'DOWN'; details?: Record<string, unknown> }> = {
+      db: { status: 'UP' },
+    };
+    reporter.beatNow(); // not joined: nothing
+    reporter.join(
+      nc,
+      {
+        host: {
+          appliedVersion: 2,
+          detailedStatuses: () => ({
+            db: { state: 'running', version: 2 },
+            off: { state: 'stopped', version: 2 },
+          }),
+        },
+        leases: { held: () => [] },
+        health: () => health,
+      },
+      () => false,
+    );
+    jest.advanceTimersByTime(HEARTBEAT_MS);
+    expect(published[0].data as Heartbeat).toMatchObject({
+      modules: { db: { state: 'running', version: 2 }, off: { state: 'stopped', version: 2 } },
+      health: { db: { status: 'UP' } },
+    });
+    health = { db: { status: 'DOWN', details: { error: 'database unreachable' } } };
+    reporter.beatNow();
+    expect(published).toHaveLength(2);
+    expect((published[1].data as Heartbeat).health).toEqual(health);
+    expect(reporter.heartbeatsSent).toBe(2);
+    reporter.stop();
+    reporter.beatNow(); // stopped: nothing
+    expect(published).toHaveLength(2);
+  });
 });

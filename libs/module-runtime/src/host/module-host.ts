@@ -12,9 +12,7 @@ import { ModuleSecrets } from './module-secrets';
 import { moduleSessionsOver } from './module-sessions';
 import { PlanExecutor } from './plan-executor';
 import { ModuleTypeSource, RunningModules } from './running-modules';
-
-/** How long ModuleHost.health() waits for one module's health(). */
-export const HEALTH_TIMEOUT_MS = 1000;
+import { HEALTH_TIMEOUT_MS, healthOfIdle } from './module-health';
 
 export interface ModuleHostOptions {
   registry: ModuleTypeSource;
@@ -113,13 +111,25 @@ export class ModuleHost {
   }
 
   /**
-   * The health() of every module running in this process, by module ID, all asked at once. A
-   * module whose health() throws or does not answer within `timeoutMs` (default 1 s) is DOWN,
-   * with the error in its details. Modules that do not run here (stopped, standing by, failed
-   * to start) are not in the answer: statuses() says why.
+   * The health() of every module of the applied document that runs here, by module ID, all asked
+   * at once: a module whose health() throws or does not answer within `timeoutMs` (default 1 s) is
+   * DOWN, with the error in its details; one that failed here is DOWN with its error. Modules not
+   * meant to run on this process (stopped, standing by) are not in the answer.
    */
-  health(timeoutMs = HEALTH_TIMEOUT_MS): Promise<Record<string, ModuleHealth>> {
-    return this.running.health(timeoutMs);
+  async health(timeoutMs = HEALTH_TIMEOUT_MS): Promise<Record<string, ModuleHealth>> {
+    const entries = await Promise.all(
+      Object.entries(this.status.statuses()).map(async ([id, status]) => {
+        const health =
+          status.state === 'running'
+            ? await this.running.health(id, timeoutMs)
+            : healthOfIdle(status);
+        return [id, health] as const;
+      }),
+    );
+    return Object.fromEntries(entries.filter(([, h]) => h !== undefined)) as Record<
+      string,
+      ModuleHealth
+    >;
   }
 
   /** The instance running a module, if any (for tests and diagnostics). */

@@ -10,6 +10,7 @@ import {
 import { RegisteredModuleType } from '../registry';
 import { TimeoutError, withTimeout } from './with-timeout';
 import { withLogFields } from './with-log-fields';
+import { probeHealth } from './module-health';
 
 export interface ModuleTypeSource {
   get(type: string): RegisteredModuleType | undefined;
@@ -95,24 +96,12 @@ export class RunningModules {
     return slot.lastHealth?.details;
   }
 
-  /**
-   * The health of every running module, each asked at once and given `timeoutMs`: one that
-   * throws or does not answer in time is DOWN, with the error in its details.
-   */
-  async health(timeoutMs: number): Promise<Record<string, ModuleHealth>> {
-    const asked = [...this.slots].map(async ([moduleId, slot]): Promise<[string, ModuleHealth]> => {
-      try {
-        const health = await withTimeout(
-          Promise.resolve().then(() => slot.instance.health()),
-          timeoutMs,
-          `health() of module "${moduleId}"`,
-        );
-        return [moduleId, health];
-      } catch (err) {
-        return [moduleId, { status: 'DOWN', details: { error: errorText(err) } }];
-      }
-    });
-    return Object.fromEntries(await Promise.all(asked));
+  /** The health of a running module (probeHealth), undefined when it does not run here. */
+  async health(moduleId: string, timeoutMs: number): Promise<ModuleHealth | undefined> {
+    const instance = this.slots.get(moduleId)?.instance;
+    return instance
+      ? probeHealth(instance, timeoutMs, `health() of module "${moduleId}"`)
+      : undefined;
   }
 
   /** The leases single modules follow from now on (ReconcilePlan.leaseOwners). */

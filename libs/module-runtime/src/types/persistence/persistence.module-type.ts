@@ -327,7 +327,14 @@ class Persistence implements ModuleInstance, BatchJobAccess {
   health() {
     const details = this.details();
     if (this.unreachable)
-      return { status: 'DOWN' as const, details: { ...details, database: this.unreachable } };
+      return {
+        status: 'DOWN' as const,
+        details: {
+          ...details,
+          error: `database unreachable: ${this.unreachable}`,
+          database: this.unreachable,
+        },
+      };
     return { status: 'UP' as const, details };
   }
 
