@@ -2,6 +2,7 @@ import type { Logger } from '@plexus/common';
 import type { NatsConnection } from 'nats';
 import type { JobType, JobTypeRegistry } from '@plexus/batch-jobs';
 import { ModuleTypeInfo, StringMap } from '@plexus/domain';
+import type { ConfigSchema } from '@plexus/module-sdk';
 
 /** The logger a module type is handed: the one shape every lib logs through. */
 export type ModuleLogger = Logger;
@@ -65,8 +66,17 @@ export interface ModuleInstance {
 
 /** A module type: its config schema (a class-validator class) and the code that runs it. */
 export interface ModuleTypeDefinition extends ModuleTypeInfo {
-  /** Class whose properties are the config keys (dotted names allowed), decorated with class-validator rules. */
+  /**
+   * Class whose properties are the config keys (dotted names allowed), decorated with
+   * class-validator rules; an empty class for types written against the SDK (see `jsonSchema`).
+   */
   configSchema: new () => object;
+  /** The config schema as JSON Schema (SDK types): what the process publishes in its catalogue. */
+  jsonSchema?: ConfigSchema;
+  /** The type's own version (SDK types). */
+  version?: string;
+  /** Roles a module of this type must be wired to (SDK types). */
+  requires?: readonly string[];
   /** Batch-job types this module type brings; persistence modules run them. */
   jobTypes?: readonly JobType<any>[];
   start(config: StringMap, ctx: ModuleContext): Promise<ModuleInstance>;

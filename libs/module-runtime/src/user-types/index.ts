@@ -1,0 +1,4 @@
+export * from './module-type-package';
+export * from './register-user-module-types';
+export * from './module-type-registrations';
+export * from './sdk-module-type';
