@@ -6,7 +6,7 @@ import {
   readProcessEnv,
   UsageError,
 } from '@plexus/config';
-import { DEFAULT_MAX_CHUNKS_PER_JOB } from '@plexus/module-runtime';
+import { DEFAULT_MAX_CHUNKS_PER_JOB, parseModuleTypeSources } from '@plexus/module-runtime';
 import { idProblem } from '@plexus/domain';
 import {
   NO_SECRETS_KEY,
@@ -28,6 +28,11 @@ export interface WorkerOptions extends ProcessEnv {
   secrets: SecretsDecryptor;
   /** The ID of PLEXUS_SECRETS_KEY; null when the process has no key. */
   secretsKeyId: string | null;
+  /**
+   * Packages (names, or paths absolute or relative to the working directory) whose module types
+   * this process runs besides the built-ins: --module-types, else PLEXUS_MODULE_TYPES.
+   */
+  moduleTypeSources: string[];
 }
 
 function readMaxChunks(env: NodeJS.ProcessEnv): number {
@@ -48,7 +53,8 @@ function parsePortOffset(value: string): number {
 
 /**
  * Reads `--node-id ID [--properties FILE] [--port-offset N]` and the environment (NATS_URL,
- * NATS_CREDS, NATS_INBOX_PREFIX, LOG_LEVEL, PLEXUS_SECRETS_KEY, BATCH_JOB_MAX_CHUNKS). Throws
+ * NATS_CREDS, NATS_INBOX_PREFIX, LOG_LEVEL, PLEXUS_SECRETS_KEY, BATCH_JOB_MAX_CHUNKS,
+ * PLEXUS_MODULE_TYPES; `--module-types` wins over the last). Throws
  * UsageError naming the flag or variable that is wrong.
  */
 export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerOptions {
@@ -61,12 +67,21 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
       'node properties file, used to create the node when it does not exist yet',
     )
     .option('--port-offset <n>', 'added to every port this process listens on', parsePortOffset, 0)
+    .option(
+      '--module-types <list>',
+      'comma-separated packages or paths of module types to run besides the built-ins (overrides PLEXUS_MODULE_TYPES)',
+    )
     .addHelpText(
       'after',
-      `${processEnvHelp('Environment')}\n  BATCH_JOB_MAX_CHUNKS  chunks a batch job may have (default ${DEFAULT_MAX_CHUNKS_PER_JOB})`,
+      `${processEnvHelp('Environment')}\n  BATCH_JOB_MAX_CHUNKS  chunks a batch job may have (default ${DEFAULT_MAX_CHUNKS_PER_JOB})\n  PLEXUS_MODULE_TYPES   as --module-types`,
     );
   parseCommand(program, argv);
-  const flags = program.opts<{ nodeId: string; properties?: string; portOffset: number }>();
+  const flags = program.opts<{
+    nodeId: string;
+    properties?: string;
+    portOffset: number;
+    moduleTypes?: string;
+  }>();
   const problem = idProblem('--node-id', flags.nodeId);
   if (problem) throw new UsageError(`${problem} (got "${flags.nodeId}")`);
   if (flags.properties !== undefined && flags.properties.trim() === '')
@@ -88,5 +103,6 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
     batchJobMaxChunks: readMaxChunks(env),
     secrets: cipher ?? NO_SECRETS_KEY,
     secretsKeyId: cipher?.keyId ?? null,
+    moduleTypeSources: parseModuleTypeSources(flags.moduleTypes ?? env.PLEXUS_MODULE_TYPES),
   };
 }

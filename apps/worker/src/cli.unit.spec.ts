@@ -30,6 +30,7 @@ describe('parseWorkerArgs', () => {
       batchJobMaxChunks: 100_000,
       secrets: NO_SECRETS_KEY,
       secretsKeyId: null,
+      moduleTypeSources: [],
     });
     expect(parseWorkerArgs(['--node-id', 'n'], { NATS_URL: 'nats://u:p@nats:4222' })).toMatchObject(
       {
@@ -73,6 +74,17 @@ describe('parseWorkerArgs', () => {
     expect(usage(['--node-id', 'n'], { BATCH_JOB_MAX_CHUNKS: '1e9' }).message).toMatch(
       /^BATCH_JOB_MAX_CHUNKS must be a whole number/,
     );
+  });
+
+  it('reads the module type packages from --module-types, else PLEXUS_MODULE_TYPES', () => {
+    const env = { PLEXUS_MODULE_TYPES: '@acme/cache-types, ./local/types.js' };
+    expect(parseWorkerArgs(['--node-id', 'n'], env).moduleTypeSources).toEqual([
+      '@acme/cache-types',
+      './local/types.js',
+    ]);
+    expect(
+      parseWorkerArgs(['--node-id', 'n', '--module-types', '/opt/types,'], env).moduleTypeSources,
+    ).toEqual(['/opt/types']);
   });
 
   it('refuses a bad node ID with the rule', () => {

@@ -6,14 +6,21 @@ import {
   DEFAULT_LEASE_MS,
   leaseTimings,
   ModuleLeases,
+  ModuleTypePublisher,
   NodeDocumentWatch,
   openLeasesBucket,
+  openModuleTypesBucket,
   SINGLE_MODULE_STOP_TIMEOUT_MS,
   watchNodeDocument,
 } from '@plexus/bus';
 import { NodeDocument } from '@plexus/domain';
-import { ModuleHost, ModuleTypeRegistry, withLogFields } from '@plexus/module-runtime';
-import { sleep } from '@plexus/common';
+import {
+  ModuleHost,
+  moduleTypeRegistrations,
+  ModuleTypeRegistry,
+  withLogFields,
+} from '@plexus/module-runtime';
+import { errorText, sleep } from '@plexus/common';
 import { BatchJobResponder } from './batch-job-responder';
 import { WorkerOptions } from './cli';
 import { LeaseGate } from './leases/lease.gate';
@@ -42,6 +49,7 @@ export class WorkerService {
   private leases: ModuleLeases | null = null;
   private gate: LeaseGate | null = null;
   private batchJobs: BatchJobResponder | null = null;
+  private catalogue: ModuleTypePublisher | null = null;
   private latest: NodeDocument | null = null;
   private applying = false;
   private stopping = false;
@@ -145,6 +153,7 @@ export class WorkerService {
     if (this.stopping) return;
 
     this.reporter.join(nc, { host, leases }, () => this.stopping);
+    await this.publishModuleTypes(nc);
     this.applying = true;
     if (this.latest) {
       this.gate.offer(this.latest);
@@ -168,6 +177,12 @@ export class WorkerService {
     this.batchJobs?.stop();
     await this.host?.stopAll();
     await this.leases?.close(); // modules stopped: a standby may take over at once
+    // Gone from the catalogue before `left` is announced.
+    await this.catalogue
+      ?.withdraw()
+      .catch((err) =>
+        this.logger.warn({ error: errorText(err) }, 'cannot remove this process’s module types'),
+      );
     await this.reporter.leave();
     const nc = this.nc;
     if (nc && !nc.isClosed()) {
@@ -175,6 +190,33 @@ export class WorkerService {
       if (!nc.isClosed()) await nc.close();
     }
     this.logger.info('worker stopped');
+  }
+
+  /**
+   * Puts the module types this process runs into the catalogue the control plane validates with.
+   * A failure is not fatal (modules run without it; the control plane then stores their configs
+   * unchecked, and this process checks them): it is logged, and retried every 30 s.
+   */
+  private async publishModuleTypes(nc: NatsConnection) {
+    const registrations = moduleTypeRegistrations(
+      this.registry,
+      this.options.nodeId,
+      this.processId,
+    );
+    if (registrations.length === 0) return;
+    try {
+      const kv = await openModuleTypesBucket(nc);
+      this.catalogue = new ModuleTypePublisher(kv, registrations, {
+        logger: withLogFields(this.log, { component: 'module-types' }),
+      });
+      await this.catalogue.publish();
+      this.logger.info(
+        { moduleTypes: registrations.map((r) => `${r.type}@${r.version}`) },
+        'module types published',
+      );
+    } catch (err) {
+      this.logger.warn({ error: errorText(err) }, 'cannot publish this process’s module types');
+    }
   }
 
   /** The core loop: every document the watch delivers goes to the host, through the gate. */

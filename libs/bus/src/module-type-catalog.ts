@@ -120,12 +120,13 @@ export class ModuleTypePublisher {
 
   /** Puts every registration; then keeps them there until withdraw(). */
   async publish(): Promise<void> {
-    for (const r of this.registrations) await this.kv.put(registrationKey(r), JSON.stringify(r));
+    // The check starts first: if a put below fails, the next check puts it.
     const every = this.options.checkEveryMs ?? 30_000;
     this.timer = setInterval(() => {
       this.checking = this.restoreMissing();
     }, every);
     this.timer.unref();
+    for (const r of this.registrations) await this.kv.put(registrationKey(r), JSON.stringify(r));
   }
 
   /** Deletes every registration of this process (it leaves). */
