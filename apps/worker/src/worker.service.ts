@@ -146,6 +146,9 @@ export class WorkerService {
     const stored = await this.watch.initial;
     if (this.stopping) return;
 
+    // Before seeding, so that the control plane checks the file's modules of this process's types.
+    await this.publishModuleTypes(nc);
+    if (this.stopping) return;
     await this.seeding.ensureNode(file, stored, {
       latest: () => this.latest,
       cancelled: () => this.stopping,
@@ -153,7 +156,6 @@ export class WorkerService {
     if (this.stopping) return;
 
     this.reporter.join(nc, { host, leases }, () => this.stopping);
-    await this.publishModuleTypes(nc);
     this.applying = true;
     if (this.latest) {
       this.gate.offer(this.latest);

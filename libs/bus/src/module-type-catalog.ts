@@ -66,8 +66,7 @@ export function canonicalJson(value: unknown): string {
 export const moduleTypeSchemaHash = (schema: unknown) =>
   createHash('sha256').update(canonicalJson(schema)).digest('hex');
 
-const registrationKey = (r: ModuleTypeRegistration) =>
-  moduleTypeKey(r.nodeId, r.processId, r.type);
+const registrationKey = (r: ModuleTypeRegistration) => moduleTypeKey(r.nodeId, r.processId, r.type);
 
 /** A registration read back from the bucket, or null when the value is not one. */
 export function decodeModuleTypeRegistration(entry: KvEntry): ModuleTypeRegistration | null {

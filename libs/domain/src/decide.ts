@@ -154,7 +154,8 @@ function decidePutModule(
   const current = findModule(doc, moduleId);
   const secretKeys = secretKeysAcross([current], input.type, catalog);
   const config = restoreSecrets(input.config, current?.config ?? {}, secretKeys);
-  checkConfig(catalog, moduleId, input.type, config, false);
+  // A type no live process has registered is stored unchecked (the answer warns of it).
+  checkConfig(catalog, moduleId, input.type, config, true);
   const others = doc.modules.filter((m) => m.moduleId !== moduleId);
   checkRequires([...others, { moduleId, type: input.type, requires: input.requires }], catalog);
   if (!current) return [{ type: 'ModuleAdded', data: { moduleId, ...input, config } }];

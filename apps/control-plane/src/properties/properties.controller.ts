@@ -91,7 +91,8 @@ export class PropertiesController {
     @Req() req: FastifyRequest,
     @Body() body: unknown,
     @WriteContext() ctx: CommandContext,
-  ): Promise<{ nodes: ImportedNode[] }> {
-    return { nodes: await this.service.import(fileFrom(req, body), ctx) };
+  ): Promise<{ nodes: ImportedNode[]; warnings?: string[] }> {
+    const { nodes, warnings } = await this.service.import(fileFrom(req, body), ctx);
+    return { nodes, ...(warnings.length ? { warnings } : {}) };
   }
 }

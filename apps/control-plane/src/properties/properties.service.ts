@@ -13,6 +13,7 @@ import {
   notFound,
   redactDocument,
   REDACTED,
+  unregisteredTypeWarnings,
 } from '@plexus/domain';
 import {
   appendMultiNodeWrite,
@@ -121,7 +122,10 @@ export class PropertiesService {
    * node's import to the event store, which decides each on what is stored (one invalid node
    * refuses the file) and appends all nodes' events in one transaction: all nodes or none.
    */
-  async import(input: string | Uint8Array, ctx: CommandContext): Promise<ImportedNode[]> {
+  async import(
+    input: string | Uint8Array,
+    ctx: CommandContext,
+  ): Promise<{ nodes: ImportedNode[]; warnings: string[] }> {
     let sections: NodeFileSection[];
     try {
       sections = nodesFromPropertyEntries(parsePropertiesDetailed(input).entries);
@@ -163,13 +167,23 @@ export class PropertiesService {
       throw new DependencyUnavailable('postgres', err);
     }
     if (written.some((n) => n.events.length > 0)) this.relay.committed();
-    return written.map(({ nodeId, version, events }) => ({
+    const imported = written.map(({ nodeId, version, events }) => ({
       nodeId,
       version: version + events.length,
       changed: events.length > 0,
       created: events[0]?.type === 'NodeCreated',
       events: events.map((e) => e.type),
     }));
+    // Modules this import added or changed whose type nobody registered: stored unchecked.
+    const touchedTypes = written.flatMap(({ nodeId, events }) => {
+      const section = sections.find((s) => s.nodeId === nodeId);
+      return events.flatMap((e) => {
+        const moduleId = (e.data as { moduleId?: unknown }).moduleId;
+        const m = section?.modules.find((x) => x.moduleId === moduleId);
+        return m && (e.type === 'ModuleAdded' || e.type === 'ModuleConfigChanged') ? [m.type] : [];
+      });
+    });
+    return { nodes: imported, warnings: unregisteredTypeWarnings(this.catalog, touchedTypes) };
   }
 
   /** The node's events, or a refusal that names the node and the line to look at. */

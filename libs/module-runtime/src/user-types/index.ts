@@ -2,3 +2,4 @@ export * from './module-type-package';
 export * from './register-user-module-types';
 export * from './module-type-registrations';
 export * from './sdk-module-type';
+export * from './cluster-module-types';

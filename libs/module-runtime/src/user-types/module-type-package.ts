@@ -30,7 +30,10 @@ const isPath = (source: string) =>
  * relative to `cwd`) and checks its `moduleTypes` export. Throws ModuleTypeLoadError naming the
  * source and what is wrong.
  */
-export function loadModuleTypePackages(sources: readonly string[], cwd: string): ModuleTypePackage[] {
+export function loadModuleTypePackages(
+  sources: readonly string[],
+  cwd: string,
+): ModuleTypePackage[] {
   // A real require: the apps are bundled, and the bundler's require knows only what it bundled.
   const requireFromCwd = createRequire(path.join(path.resolve(cwd), 'noop.js'));
   return sources.map((source) => {
@@ -51,12 +54,13 @@ export function loadModuleTypePackages(sources: readonly string[], cwd: string):
  * each entry checked for the fields a worker needs. Throws ModuleTypeLoadError.
  */
 export function moduleTypesExport(source: string, exported: unknown): ModuleType[] {
-  const fail = (why: string) =>
-    new ModuleTypeLoadError(`module type package "${source}" ${why}`);
+  const fail = (why: string) => new ModuleTypeLoadError(`module type package "${source}" ${why}`);
   const holder = exported as { moduleTypes?: unknown; default?: { moduleTypes?: unknown } } | null;
   const list = holder?.moduleTypes ?? holder?.default?.moduleTypes;
   if (list === undefined)
-    throw fail('exports no moduleTypes (expected `moduleTypes: ModuleType[]` from its main module)');
+    throw fail(
+      'exports no moduleTypes (expected `moduleTypes: ModuleType[]` from its main module)',
+    );
   if (!Array.isArray(list)) throw fail('exports moduleTypes that is not an array');
   if (list.length === 0) throw fail('exports an empty moduleTypes array');
   list.forEach((t, i) => {
@@ -92,7 +96,8 @@ function moduleTypeShapeProblem(t: unknown): string | null {
   for (const field of ['secretKeys', 'provides', 'requires'] as const)
     if (
       type[field] !== undefined &&
-      (!Array.isArray(type[field]) || !(type[field] as unknown[]).every((s) => typeof s === 'string'))
+      (!Array.isArray(type[field]) ||
+        !(type[field] as unknown[]).every((s) => typeof s === 'string'))
     )
       return `has ${field} that is not an array of strings`;
   if (type.description !== undefined && typeof type.description !== 'string')

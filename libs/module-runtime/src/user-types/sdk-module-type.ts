@@ -51,7 +51,13 @@ export function sdkModuleTypeDefinition(type: ModuleType): ModuleTypeDefinition 
         mayServe: () => ctx.mayServe?.() ?? true,
       });
       const instance = await type.start(sdkContext(current));
-      return sdkInstance(instance, () => current, (next) => (current = next), sdkContext, checked);
+      return sdkInstance(
+        instance,
+        () => current,
+        (next) => (current = next),
+        sdkContext,
+        checked,
+      );
     },
   };
 }
