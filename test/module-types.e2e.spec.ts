@@ -105,6 +105,18 @@ describe("users' module types (PLEXUS_MODULE_TYPES)", () => {
     );
   });
 
+  it('a provider killed without leaving drops out once the failure detector judges it lost', async () => {
+    await cluster.until('the second worker in the catalogue', async () => {
+      const e = await typeEntry();
+      return e?.providers.length === 1;
+    });
+    const [proc] = (await api.get(`/processes?nodeId=${nodeId}&status=up`)).body;
+    cluster.workers[1].child.kill('SIGKILL');
+    await cluster.until('the type to leave GET /module-types', async () => !(await typeEntry()));
+    const [lost] = (await api.get(`/processes?nodeId=${nodeId}&status=lost`)).body;
+    expect(lost.processId).toBe(proc.processId);
+  });
+
   it('a worker whose package does not load, or clashes with a built-in, does not start', async () => {
     const missing = spawnWorker({
       nodeId,
