@@ -174,12 +174,6 @@ describe('admin API (real Postgres and NATS)', () => {
         /moduleId must be/,
       ],
       [
-        'unknown module type',
-        () => api.put(`/nodes/${nodeId}/modules/x`, { type: 'no-such-type', config: {} }),
-        400,
-        /type "no-such-type" is not a registered module type/,
-      ],
-      [
         'wrong config value type (object)',
         () =>
           api.put(`/nodes/${nodeId}/modules/web`, {
@@ -324,6 +318,30 @@ describe('admin API (real Postgres and NATS)', () => {
     expect((await api.get(`/nodes/${nodeId}`)).status).toBe(404);
     expect((await api.get(`/nodes/${nodeId}?version=4`)).status).toBe(200);
     expect((await api.delete(`/nodes/${nodeId}`)).status).toBe(404);
+  });
+
+  // A user's type whose workers are not up yet: stored, and checked by the worker that applies it.
+  it('stores a module of a type no live process registered, and the answer says so', async () => {
+    const nodeId = nodeName('unreg');
+    await api.put(`/nodes/${nodeId}`, { properties: {} });
+    const res = await api.put(`/nodes/${nodeId}/modules/x`, {
+      type: 'no-such-type',
+      config: { anything: 'goes' },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.warnings).toEqual([
+      'module type "no-such-type" is not registered by any live process: it is stored unvalidated, and the worker that applies it validates it',
+    ]);
+    const stored = await api.get(`/nodes/${nodeId}`);
+    expect(stored.body.modules).toEqual([
+      expect.objectContaining({
+        moduleId: 'x',
+        type: 'no-such-type',
+        config: { anything: 'goes' },
+      }),
+    ]);
+    // a write of a built-in type carries no warning
+    expect((await api.put(`/nodes/${nodeId}/modules/web`, web())).body.warnings).toBeUndefined();
   });
 
   it('lists the module types with their config schema', async () => {

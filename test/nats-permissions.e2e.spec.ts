@@ -108,6 +108,8 @@ describe('per-node NATS users (examples/nats-auth.conf)', () => {
     worker = cluster.spawn('worker', ['--node-id', A, '--properties', propertiesFile], {
       ...asA(),
       LOG_LEVEL: 'info',
+      // a user's module type: the process publishes it in the catalogue under its node's keys
+      PLEXUS_MODULE_TYPES: join(ROOT, 'test', 'fixtures', 'module-types', 'tiny-echo'),
     });
     const served = async (message: string) =>
       waitFor(
@@ -162,7 +164,14 @@ describe('per-node NATS users (examples/nats-auth.conf)', () => {
     const runtime = await api.get(`/processes/${processId}/runtime-status`);
     expect(runtime.status).toBe(200);
     expect(runtime.body.modules.web).toMatchObject({ state: 'running', health: { status: 'UP' } });
+    const tinyEcho = async () =>
+      ((await api.get('/module-types')).body as any[]).find((t) => t.type === 'tiny-echo');
+    await waitFor('its module type in the catalogue', async () => {
+      const providers = (await tinyEcho())?.providers ?? [];
+      return providers.length === 1 && providers[0].nodeId === A;
+    });
     expect(await stopProcess(worker, 5000)).toBe(0);
+    expect(await tinyEcho()).toBeUndefined(); // it deleted its entries before it left
     await waitFor(
       'the process listed as left',
       async () => (await api.get(`/processes?nodeId=${A}`)).body[0]?.status === 'left',
@@ -275,6 +284,19 @@ describe('per-node NATS users (examples/nats-auth.conf)', () => {
       await expect(failures.get(`${B}/local_security.somebody`)).rejects.toThrow(/permission/i);
       expect(violations().join('\n')).toMatch(
         /Publish Violation - User "sample_node", Subject "\$KV.plexus-sessions.other_node\/local_security\./,
+      );
+    });
+
+    it("cannot publish, read or delete module types under B's keys", async () => {
+      const kv = await nc.jetstream().views.kv('plexus-module-types');
+      await expect(kv.put(`${B}.p-forged.tiny-echo`, '{}')).rejects.toThrow(/permission/i);
+      await expect(kv.get(`${B}.p-forged.tiny-echo`)).rejects.toThrow(/permission/i);
+      await expect(kv.delete(`${B}.p-forged.tiny-echo`)).rejects.toThrow(/permission/i);
+      // its own node's keys are open to it
+      await expect(kv.put(`${A}.p-test.tiny-echo`, '{}')).resolves.toBeGreaterThan(0);
+      await kv.delete(`${A}.p-test.tiny-echo`);
+      expect(violations().join('\n')).toMatch(
+        /Publish Violation - User "sample_node", Subject "\$KV.plexus-module-types.other_node.p-forged.tiny-echo"/,
       );
     });
 

@@ -7,7 +7,7 @@ import {
   readProcessEnv,
   UsageError,
 } from '@plexus/config';
-import { DEFAULT_MAX_CHUNKS_PER_JOB } from '@plexus/module-runtime';
+import { DEFAULT_MAX_CHUNKS_PER_JOB, parseModuleTypeSources } from '@plexus/module-runtime';
 import { idProblem } from '@plexus/domain';
 import {
   NO_SECRETS_KEY,
@@ -29,6 +29,11 @@ export interface WorkerOptions extends ProcessEnv {
   secrets: SecretsDecryptor;
   /** The ID of PLEXUS_SECRETS_KEY; null when the process has no key. */
   secretsKeyId: string | null;
+  /**
+   * Packages (names, or paths absolute or relative to the working directory) whose module types
+   * this process runs besides the built-ins: --module-types, else PLEXUS_MODULE_TYPES.
+   */
+  moduleTypeSources: string[];
   /** HEALTH_CHECK_MS: how often every module's health is checked. */
   healthCheckMs: number;
   /**
@@ -79,8 +84,9 @@ function parsePortOffset(value: string): number {
 
 /**
  * Reads `--node-id ID [--properties FILE] [--port-offset N] [--management-port N
- * [--management-bind ADDRESS]]` and the environment (NATS_URL, NATS_CREDS, NATS_INBOX_PREFIX,
- * LOG_LEVEL, PLEXUS_SECRETS_KEY, BATCH_JOB_MAX_CHUNKS, HEALTH_CHECK_MS). Throws
+ * [--management-bind ADDRESS]] [--module-types LIST]` and the environment (NATS_URL, NATS_CREDS,
+ * NATS_INBOX_PREFIX, LOG_LEVEL, PLEXUS_SECRETS_KEY, BATCH_JOB_MAX_CHUNKS, HEALTH_CHECK_MS,
+ * PLEXUS_MODULE_TYPES; `--module-types` wins over the last). Throws
  * UsageError naming the flag or variable that is wrong.
  */
 export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerOptions {
@@ -104,9 +110,13 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
       parseBindAddress,
       '127.0.0.1',
     )
+    .option(
+      '--module-types <list>',
+      'comma-separated packages or paths of module types to run besides the built-ins (overrides PLEXUS_MODULE_TYPES)',
+    )
     .addHelpText(
       'after',
-      `${processEnvHelp('Environment')}\n  BATCH_JOB_MAX_CHUNKS  chunks a batch job may have (default ${DEFAULT_MAX_CHUNKS_PER_JOB})\n  HEALTH_CHECK_MS       how often every module's health is checked (default ${DEFAULT_HEALTH_CHECK_MS})`,
+      `${processEnvHelp('Environment')}\n  BATCH_JOB_MAX_CHUNKS  chunks a batch job may have (default ${DEFAULT_MAX_CHUNKS_PER_JOB})\n  HEALTH_CHECK_MS       how often every module's health is checked (default ${DEFAULT_HEALTH_CHECK_MS})\n  PLEXUS_MODULE_TYPES   as --module-types`,
     );
   parseCommand(program, argv);
   const flags = program.opts<{
@@ -115,6 +125,7 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
     portOffset: number;
     managementPort?: number;
     managementBind: string;
+    moduleTypes?: string;
   }>();
   const problem = idProblem('--node-id', flags.nodeId);
   if (problem) throw new UsageError(`${problem} (got "${flags.nodeId}")`);
@@ -146,5 +157,6 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
       flags.managementPort === undefined
         ? null
         : { port: flags.managementPort + flags.portOffset, host: flags.managementBind },
+    moduleTypeSources: parseModuleTypeSources(flags.moduleTypes ?? env.PLEXUS_MODULE_TYPES),
   };
 }

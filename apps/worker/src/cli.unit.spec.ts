@@ -32,6 +32,7 @@ describe('parseWorkerArgs', () => {
       secretsKeyId: null,
       healthCheckMs: 5000,
       management: null,
+      moduleTypeSources: [],
     });
     expect(parseWorkerArgs(['--node-id', 'n'], { NATS_URL: 'nats://u:p@nats:4222' })).toMatchObject(
       {
@@ -75,6 +76,17 @@ describe('parseWorkerArgs', () => {
     expect(usage(['--node-id', 'n'], { BATCH_JOB_MAX_CHUNKS: '1e9' }).message).toMatch(
       /^BATCH_JOB_MAX_CHUNKS must be a whole number/,
     );
+  });
+
+  it('reads the module type packages from --module-types, else PLEXUS_MODULE_TYPES', () => {
+    const env = { PLEXUS_MODULE_TYPES: '@acme/cache-types, ./local/types.js' };
+    expect(parseWorkerArgs(['--node-id', 'n'], env).moduleTypeSources).toEqual([
+      '@acme/cache-types',
+      './local/types.js',
+    ]);
+    expect(
+      parseWorkerArgs(['--node-id', 'n', '--module-types', '/opt/types,'], env).moduleTypeSources,
+    ).toEqual(['/opt/types']);
   });
 
   it('refuses a bad node ID with the rule', () => {

@@ -2,6 +2,13 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
+import {
+  builtInModuleTypes,
+  loadModuleTypePackages,
+  ModuleTypeLoadError,
+  ModuleTypeRegistry,
+  registerUserModuleTypes,
+} from '@plexus/module-runtime';
 import { parseWorkerArgs, UsageError, WorkerOptions } from './cli';
 import { createLogger } from './logger';
 import { StartupError } from './startup.error';
@@ -19,6 +26,20 @@ async function main() {
     if (!(err instanceof UsageError)) throw err;
     (err.exitCode === 0 ? process.stdout : process.stderr).write(`${err.message}\n`);
     process.exit(err.exitCode);
+  }
+
+  // Users' module types load before anything connects: a package that does not load, a bad
+  // schema or a clashing name stops the start as any other start-up error does.
+  let registry: ModuleTypeRegistry;
+  try {
+    registry = registerUserModuleTypes(
+      builtInModuleTypes(),
+      loadModuleTypePackages(options.moduleTypeSources, process.cwd()),
+    );
+  } catch (err) {
+    if (!(err instanceof ModuleTypeLoadError)) throw err;
+    process.stderr.write(`plexus-worker: ${err.message}\n`);
+    process.exit(1);
   }
 
   const processId = newProcessId();
@@ -53,7 +74,7 @@ async function main() {
   process.on('SIGINT', onSignal);
 
   const app = await NestFactory.createApplicationContext(
-    WorkerModule.forRoot(options, logger, processId),
+    WorkerModule.forRoot(options, logger, processId, registry),
     // Nest's start-up lines wait for its logger (nestjs-pino over the same pino instance).
     { bufferLogs: true, abortOnError: false },
   );

@@ -12,7 +12,13 @@ import { WorkerService } from './worker.service';
 /** The worker's providers: no HTTP platform, no database. */
 @Module({})
 export class WorkerModule {
-  static forRoot(options: WorkerOptions, logger: Logger, processId: string): DynamicModule {
+  /** `registry`: the built-ins and the users' module types main loaded (default: built-ins). */
+  static forRoot(
+    options: WorkerOptions,
+    logger: Logger,
+    processId: string,
+    registry: ModuleTypeRegistry = builtInModuleTypes(),
+  ): DynamicModule {
     return {
       module: WorkerModule,
       imports: [
@@ -24,7 +30,7 @@ export class WorkerModule {
         { provide: WORKER_OPTIONS, useValue: options },
         { provide: WORKER_LOG, useValue: logger },
         { provide: PROCESS_ID, useValue: processId },
-        { provide: ModuleTypeRegistry, useFactory: builtInModuleTypes },
+        { provide: ModuleTypeRegistry, useValue: registry },
         ControlPlaneClient,
         NodeSeedingService,
         StatusReporter,

@@ -6,13 +6,20 @@ import {
   DEFAULT_LEASE_MS,
   leaseTimings,
   ModuleLeases,
+  ModuleTypePublisher,
   NodeDocumentWatch,
   openLeasesBucket,
+  openModuleTypesBucket,
   SINGLE_MODULE_STOP_TIMEOUT_MS,
   watchNodeDocument,
 } from '@plexus/bus';
 import { NodeDocument } from '@plexus/domain';
-import { ModuleHost, ModuleTypeRegistry, withLogFields } from '@plexus/module-runtime';
+import {
+  ModuleHost,
+  moduleTypeRegistrations,
+  ModuleTypeRegistry,
+  withLogFields,
+} from '@plexus/module-runtime';
 import { errorText, sleep } from '@plexus/common';
 import { BatchJobResponder } from './batch-job-responder';
 import { WorkerOptions } from './cli';
@@ -53,6 +60,7 @@ export class WorkerService {
   private management: ManagementServer | null = null;
   /** Node documents applied since the start (for the management port's metrics). */
   private appliedCount = 0;
+  private catalogue: ModuleTypePublisher | null = null;
   private latest: NodeDocument | null = null;
   private applying = false;
   private stopping = false;
@@ -151,6 +159,9 @@ export class WorkerService {
     const stored = await this.watch.initial;
     if (this.stopping) return;
 
+    // Before seeding, so that the control plane checks the file's modules of this process's types.
+    await this.publishModuleTypes(nc);
+    if (this.stopping) return;
     await this.seeding.ensureNode(file, stored, {
       latest: () => this.latest,
       cancelled: () => this.stopping,
@@ -203,6 +214,12 @@ export class WorkerService {
     this.batchJobs?.stop();
     await this.host?.stopAll();
     await this.leases?.close(); // modules stopped: a standby may take over at once
+    // Gone from the catalogue before `left` is announced.
+    await this.catalogue
+      ?.withdraw()
+      .catch((err) =>
+        this.logger.warn({ error: errorText(err) }, 'cannot remove this process’s module types'),
+      );
     await this.reporter.leave();
     const nc = this.nc;
     if (nc && !nc.isClosed()) {
@@ -248,6 +265,33 @@ export class WorkerService {
       );
     }
     this.management = server;
+  }
+
+  /**
+   * Puts the module types this process runs into the catalogue the control plane validates with.
+   * A failure is not fatal (modules run without it; the control plane then stores their configs
+   * unchecked, and this process checks them): it is logged, and retried every 30 s.
+   */
+  private async publishModuleTypes(nc: NatsConnection) {
+    const registrations = moduleTypeRegistrations(
+      this.registry,
+      this.options.nodeId,
+      this.processId,
+    );
+    if (registrations.length === 0) return;
+    try {
+      const kv = await openModuleTypesBucket(nc);
+      this.catalogue = new ModuleTypePublisher(kv, registrations, {
+        logger: withLogFields(this.log, { component: 'module-types' }),
+      });
+      await this.catalogue.publish();
+      this.logger.info(
+        { moduleTypes: registrations.map((r) => `${r.type}@${r.version}`) },
+        'module types published',
+      );
+    } catch (err) {
+      this.logger.warn({ error: errorText(err) }, 'cannot publish this process’s module types');
+    }
   }
 
   /** The core loop: every document the watch delivers goes to the host, through the gate. */

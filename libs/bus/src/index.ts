@@ -11,3 +11,4 @@ export * from './scaling-bucket';
 export * from './module-leases';
 export * from './batch-job-messages';
 export * from './login-failures-bucket';
+export * from './module-type-catalog';

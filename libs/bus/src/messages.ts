@@ -15,7 +15,13 @@ export interface SeedNodeRequest {
   properties: StringMap;
 }
 export type SeedNodeReply =
-  | { ok: true; created: boolean; document: NodeDocument }
+  | {
+      ok: true;
+      created: boolean;
+      document: NodeDocument;
+      /** Modules of types no live process has registered: stored unchecked. */
+      warnings?: string[];
+    }
   | { ok: false; statusCode: number; message: string };
 
 /** Published on the membership stream. */

@@ -108,6 +108,19 @@ export const LOGIN_FAILURES_BUCKET = 'plexus-login-failures';
 export const loginFailureKey = (realmKey: string, userHash: string) => `${realmKey}.${userHash}`;
 
 /**
+ * KV bucket of the module types each live process runs (its catalogue): one key per process and
+ * type, `<node>.<process>.<type>` (moduleTypeKey), so that a node's NATS user may be allowed
+ * `$KV.plexus-module-types.<node>.>` and nothing else. A process puts its keys when it joins and
+ * deletes them when it leaves; the failure detector deletes those of a lost process.
+ */
+export const MODULE_TYPES_BUCKET = 'plexus-module-types';
+export const moduleTypeKey = (nodeId: string, processId: string, type: string) =>
+  `${keyToken(nodeId)}.${keyToken(processId)}.${keyToken(type)}`;
+/** Every key of one process in MODULE_TYPES_BUCKET. */
+export const processModuleTypesFilter = (nodeId: string, processId: string) =>
+  `${keyToken(nodeId)}.${keyToken(processId)}.>`;
+
+/**
  * The buckets worker processes read: each must allow direct gets, whose subject names the key
  * (`$JS.API.DIRECT.GET.<stream>.$KV.<bucket>.<key>`), so that a NATS permission can limit a
  * node's user to its own keys (the older STREAM.MSG.GET carries the key in its body).
@@ -118,6 +131,7 @@ export const WORKER_BUCKETS = [
   SESSIONS_BUCKET,
   LEASES_BUCKET,
   LOGIN_FAILURES_BUCKET,
+  MODULE_TYPES_BUCKET,
 ] as const;
 
 /** nats.js's inbox prefix; a node's NATS user gets one of its own (NATS_INBOX_PREFIX). */

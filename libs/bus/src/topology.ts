@@ -16,6 +16,7 @@ import {
 } from './names';
 import { openLeasesBucket } from './module-leases';
 import { openLoginFailuresBucket } from './login-failures-bucket';
+import { openModuleTypesBucket } from './module-type-catalog';
 
 const TWO_MINUTES_NS = 2 * 60 * 1_000_000_000;
 const SEVEN_DAYS_NS = 7 * 24 * 60 * 60 * 1_000_000_000;
@@ -75,6 +76,7 @@ export async function ensureTopology(
   await js.views.kv(SCALING_BUCKET, { history: 5 });
   await openLeasesBucket(nc);
   await openLoginFailuresBucket(nc);
+  await openModuleTypesBucket(nc);
   await allowDirectGets(jsm);
 }
 

@@ -155,9 +155,10 @@ function decidePutModule(
   const secretKeys = secretKeysAcross([current], input.type, catalog);
   const config = restoreSecrets(input.config, current?.config ?? {}, secretKeys);
   // A module imported under a Smile name keeps it while its type stays: the name says what the
-  // module is in the file, and export writes it back.
+  // module is in the file, and export writes it back. A type no live process has registered is
+  // stored unchecked (the answer warns of it).
   const smileType = current?.type === input.type ? current.smileType : undefined;
-  checkConfig(catalog, moduleId, input.type, config, false, smileType);
+  checkConfig(catalog, moduleId, input.type, config, true, smileType);
   const others = doc.modules.filter((m) => m.moduleId !== moduleId);
   checkRequires(
     [...others, { moduleId, type: input.type, requires: input.requires, smileType }],

@@ -130,13 +130,21 @@ describe('decide', () => {
       .when({ kind: 'PatchModuleConfig', moduleId: 'web', changes: { port: 'eighty' } })
       .thenFails('invalid', /config.port must be an integer/));
 
-  it('refuses an unknown module type through the API', () =>
+  // A type no live process has registered yet (a user's type whose workers are not up) is
+  // stored as it is; the API's answer warns of it and the worker that applies it checks it.
+  it('stores a module of a type the catalogue does not know, unchecked', () =>
     given(created)
-      .when({ kind: 'PutModule', moduleId: 'x', module: { ...webModule({}), type: 'nope' } })
-      .thenFails(
-        'invalid',
-        /type "nope" is not a registered module type \(known: web, security, index\)/,
-      ));
+      .when({
+        kind: 'PutModule',
+        moduleId: 'x',
+        module: { ...webModule({ anything: 'goes' }), type: 'nope' },
+      })
+      .then([
+        {
+          type: 'ModuleAdded',
+          data: { moduleId: 'x', ...webModule({ anything: 'goes' }), type: 'nope' },
+        },
+      ]));
 
   it('keeps unknown module types when seeding from a properties file', () => {
     const events = decide(

@@ -21,3 +21,19 @@ export interface ModuleTypeCatalog {
   get(type: string): ModuleTypeInfo | undefined;
   list(): ModuleTypeInfo[];
 }
+
+/**
+ * What a write answers about modules whose type no live process has registered: they are stored
+ * unchecked, and the worker that applies one checks it (reporting a failure as for any module).
+ */
+export function unregisteredTypeWarnings(
+  catalog: ModuleTypeCatalog,
+  types: Iterable<string>,
+): string[] {
+  return [...new Set(types)]
+    .filter((type) => !catalog.get(type))
+    .map(
+      (type) =>
+        `module type "${type}" is not registered by any live process: it is stored unvalidated, and the worker that applies it validates it`,
+    );
+}

@@ -13,3 +13,14 @@ export function builtInModuleTypes(): ModuleTypeRegistry {
     persistenceType,
   ]);
 }
+
+const BUILT_IN_NAMES = new Set(
+  builtInModuleTypes()
+    .list()
+    .map((t) => t.type),
+);
+
+/** Whether a type name is one of the built-ins every Plexus process runs. */
+export function isBuiltInModuleType(name: string): boolean {
+  return BUILT_IN_NAMES.has(name);
+}

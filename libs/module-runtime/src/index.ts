@@ -26,3 +26,4 @@ export {
   IdempotencyKeyReused,
   JobSubmissionError,
 } from '@plexus/batch-jobs';
+export * from './user-types';

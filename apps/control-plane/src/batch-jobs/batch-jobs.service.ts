@@ -22,7 +22,7 @@ import {
   ModuleOfTypeRow,
   readNodeDocument,
 } from '@plexus/event-store';
-import { ModuleTypeRegistry } from '@plexus/module-runtime';
+import { ClusterModuleTypes } from '@plexus/module-runtime';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { CATALOG, DATABASE, NATS } from '../infra/injection-tokens';
 import { checkId } from '../nodes/nodes.service';
@@ -57,7 +57,7 @@ export class BatchJobsService {
   constructor(
     @Inject(DATABASE) private readonly db: Database,
     @Inject(NATS) private readonly nc: NatsConnection,
-    @Inject(CATALOG) catalog: ModuleTypeRegistry,
+    @Inject(CATALOG) catalog: ClusterModuleTypes,
     private readonly breakers: DependencyBreakers,
   ) {
     this.jobTypes = catalog.jobTypes();

@@ -8,12 +8,13 @@ import {
   WriteLimits,
 } from '@plexus/event-store';
 import { openSessionsBucket } from '@plexus/sessions';
-import { builtInModuleTypes, ModuleTypeRegistry } from '@plexus/module-runtime';
+import { ClusterModuleTypes } from '@plexus/module-runtime';
 import { SecretsCipher, secretsCipherFromEnv } from '@plexus/secrets-crypto';
 import { ControlPlaneEnv } from '../env';
 import { NatsRepairModule } from '../nats-repair/nats-repair.module';
 import { BusLimit } from './bus-limit';
 import { DependencyBreakers, isConnectionError } from './dependency-breakers';
+import { ModuleTypeCatalogService } from './module-type-catalog.service';
 import { RelayService } from './relay.service';
 import { ShutdownService } from './shutdown.service';
 import { CATALOG, DATABASE, NATS, RELAY_DATABASE, SECRETS, WRITE_LIMITS } from './injection-tokens';
@@ -87,7 +88,15 @@ const providers = [
       node: { maxModules: env.NODE_MAX_MODULES, maxKeys: env.NODE_MAX_KEYS },
     }),
   },
-  { provide: CATALOG, useFactory: () => builtInModuleTypes() },
+  ModuleTypeCatalogService,
+  {
+    provide: CATALOG,
+    inject: [ModuleTypeCatalogService],
+    useFactory: async (types: ModuleTypeCatalogService) => {
+      await types.firstRead();
+      return types.catalog;
+    },
+  },
   {
     provide: SECRETS,
     inject: [ControlPlaneEnv],
@@ -102,7 +111,7 @@ const providers = [
     inject: [DATABASE, CATALOG, SECRETS, RelayService, ControlPlaneEnv, WRITE_LIMITS],
     useFactory: (
       db: Database,
-      catalog: ModuleTypeRegistry,
+      catalog: ClusterModuleTypes,
       secrets: SecretsCipher,
       relay: RelayService,
       env: ControlPlaneEnv,

@@ -1,26 +1,24 @@
 import { Controller, Get, Inject } from '@nestjs/common';
+import type { ConfigSchema } from '@plexus/module-sdk';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { describeConfig, ModuleTypeRegistry } from '@plexus/module-runtime';
+import { ClusterModuleTypes, describeConfig } from '@plexus/module-runtime';
 import { CATALOG } from '../infra/injection-tokens';
 
 @ApiTags('module-types')
 @ApiBearerAuth()
 @Controller('module-types')
 export class ModuleTypesController {
-  constructor(@Inject(CATALOG) private readonly registry: ModuleTypeRegistry) {}
+  constructor(@Inject(CATALOG) private readonly catalog: ClusterModuleTypes) {}
 
+  /**
+   * Every module type: the built-ins and those live processes registered, each with the
+   * processes that provide it and the versions whose providers publish different schemas.
+   */
   @Get()
   list() {
-    return this.registry.list().map((t) => ({
-      type: t.type,
-      version: t.version,
-      description: t.description,
-      provides: t.provides,
-      requires: t.requires,
-      secretKeys: t.secretKeys,
-      singleProcess: t.singleProcess === true,
-      config: describeConfig(t.configSchema, t.secretKeys),
-      configSchema: t.configSchema,
+    return this.catalog.describe().map((t) => ({
+      ...t,
+      config: t.configSchema ? describeConfig(t.configSchema as ConfigSchema, t.secretKeys) : [],
     }));
   }
 }

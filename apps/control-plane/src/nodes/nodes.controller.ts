@@ -226,10 +226,14 @@ export class NodesController {
     ctx: CommandContext,
     res: FastifyReply,
   ) {
-    const { document, appended, eventTypes } = await this.nodes.execute(nodeId, command, ctx);
+    const { document, appended, eventTypes, warnings } = await this.nodes.execute(
+      nodeId,
+      command,
+      ctx,
+    );
     setVersionHeaders(res, document.version);
     const created = eventTypes[0] === 'NodeCreated' || eventTypes[0] === 'ModuleAdded';
     res.status(created ? 201 : 200);
-    return { ...document, changed: appended > 0 };
+    return { ...document, changed: appended > 0, ...(warnings.length ? { warnings } : {}) };
   }
 }

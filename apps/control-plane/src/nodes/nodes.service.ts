@@ -9,6 +9,7 @@ import {
   NodeDocument,
   notFound,
   redactDocument,
+  unregisteredTypeWarnings,
 } from '@plexus/domain';
 import {
   CommandContext,
@@ -44,7 +45,11 @@ export class NodesService {
     const result = await this.breakers.postgres((signal) =>
       this.commands.handle(nodeId, command, ctx, signal),
     );
-    return { ...result, document: redactDocument(result.document, this.catalog) };
+    return {
+      ...result,
+      document: redactDocument(result.document, this.catalog),
+      warnings: unregisteredTypeWarnings(this.catalog, writtenTypes(command, result.document)),
+    };
   }
 
   list() {
@@ -100,4 +105,14 @@ export class NodesService {
     const target = await this.documentInClear(nodeId, { version: toVersion });
     return this.execute(nodeId, { kind: 'RestoreNode', target }, ctx);
   }
+}
+
+/** The module types whose configs a command writes (to warn of those nobody registered). */
+function writtenTypes(command: NodeCommand, doc: NodeDocument): string[] {
+  if (command.kind === 'PutModule') return [command.module.type];
+  if (command.kind === 'PatchModuleConfig') {
+    const m = doc.modules.find((x) => x.moduleId === command.moduleId);
+    return m ? [m.type] : [];
+  }
+  return [];
 }

@@ -12,11 +12,14 @@ import {
   recordProcessLost,
   recordProcessRejoined,
 } from '@plexus/event-store';
+import type { KV, NatsConnection } from 'nats';
+import { openModuleTypesBucket, removeProcessModuleTypes } from '@plexus/bus';
+import { errorText } from '@plexus/common';
 import { CONTROL_PLANE_ACTOR } from '../auth/actors';
 import { ControlPlaneEnv } from '../env';
 import { LeaderInterval } from '../infra/leader-interval';
 import { RelayService } from '../infra/relay.service';
-import { DATABASE } from '../infra/injection-tokens';
+import { DATABASE, NATS } from '../infra/injection-tokens';
 import { MembershipService } from './membership.service';
 
 const CHECK_EVERY_MS = 250;
@@ -26,16 +29,19 @@ const CHECK_EVERY_MS = 250;
  * a lost one heartbeats again. Runs on the replica that holds the relay lease, so exactly one
  * replica judges (another takes over with the lease). Every replica hears every heartbeat, so the
  * one taking over already knows who is alive; after its own start it waits LOST_AFTER_MS before
- * judging anyone, having heard nobody yet.
+ * judging anyone, having heard nobody yet. A lost process's module types leave the catalogue
+ * (a process that comes back puts them again itself, ModuleTypePublisher).
  */
 @Injectable()
 export class FailureDetectorService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('FailureDetector');
   private readonly startedAt = Date.now();
   private readonly interval: LeaderInterval;
+  private moduleTypes: Promise<KV> | null = null;
 
   constructor(
     @Inject(DATABASE) private readonly db: Database,
+    @Inject(NATS) private readonly nc: NatsConnection,
     private readonly membership: MembershipService,
     private readonly relay: RelayService,
     private readonly env: ControlPlaneEnv,
@@ -49,6 +55,19 @@ export class FailureDetectorService implements OnApplicationBootstrap, OnModuleD
 
   onModuleDestroy() {
     return this.interval.stop();
+  }
+
+  private async removeModuleTypes(row: ProcessRow) {
+    try {
+      this.moduleTypes ??= openModuleTypesBucket(this.nc);
+      await removeProcessModuleTypes(await this.moduleTypes, row.nodeId, row.processId);
+    } catch (err) {
+      this.moduleTypes = null;
+      // Its entries then expire with the bucket's max age (MODULE_TYPES_MAX_AGE_MS).
+      this.logger.warn(
+        `cannot remove the module types of lost process ${row.processId}: ${errorText(err)}`,
+      );
+    }
   }
 
   private lastHeard(row: ProcessRow): number {
@@ -75,6 +94,7 @@ export class FailureDetectorService implements OnApplicationBootstrap, OnModuleD
           recorded = await recordProcessLost(this.db, info, new Date(heard), metadata);
           if (recorded) {
             this.membership.forget(row.processId);
+            void this.removeModuleTypes(row);
             this.logger.warn(
               `process ${row.processId} of node ${row.nodeId} is lost (silent for ${now - heard} ms)`,
             );

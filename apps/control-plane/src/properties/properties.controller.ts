@@ -93,7 +93,8 @@ export class PropertiesController {
     @Req() req: FastifyRequest,
     @Body() body: unknown,
     @WriteContext() ctx: CommandContext,
-  ): Promise<ImportAnswer> {
-    return this.service.import(fileFrom(req, body), ctx);
+  ): Promise<ImportAnswer | Omit<ImportAnswer, 'warnings'>> {
+    const { warnings, ...answer } = await this.service.import(fileFrom(req, body), ctx);
+    return warnings.length ? { ...answer, warnings } : answer;
   }
 }

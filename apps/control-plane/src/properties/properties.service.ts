@@ -15,6 +15,7 @@ import {
   notFound,
   redactDocument,
   REDACTED,
+  unregisteredTypeWarnings,
 } from '@plexus/domain';
 import {
   appendMultiNodeWrite,
@@ -58,6 +59,8 @@ export interface ImportAnswer {
   nodes: ImportedNode[];
   /** Every module of the file, in file order per node: what the import made of its type. */
   modules: ImportedModule[];
+  /** Modules this import added or changed whose type no live process has registered. */
+  warnings: string[];
 }
 
 export interface ExportedProperties {
@@ -176,6 +179,15 @@ export class PropertiesService {
       throw new DependencyUnavailable('postgres', err);
     }
     if (written.some((n) => n.events.length > 0)) this.relay.committed();
+    // Modules this import added or changed whose type nobody registered: stored unchecked.
+    const touchedTypes = written.flatMap(({ nodeId, events }) => {
+      const section = sections.find((s) => s.nodeId === nodeId);
+      return events.flatMap((e) => {
+        const moduleId = (e.data as { moduleId?: unknown }).moduleId;
+        const m = section?.modules.find((x) => x.moduleId === moduleId);
+        return m && (e.type === 'ModuleAdded' || e.type === 'ModuleConfigChanged') ? [m.type] : [];
+      });
+    });
     return {
       nodes: written.map(({ nodeId, version, events }) => ({
         nodeId,
@@ -190,6 +202,7 @@ export class PropertiesService {
           ...moduleSupport(m, this.catalog),
         })),
       ),
+      warnings: unregisteredTypeWarnings(this.catalog, touchedTypes),
     };
   }
 

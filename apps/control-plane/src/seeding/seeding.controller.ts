@@ -8,6 +8,7 @@ import {
   ModuleTypeCatalog,
   nodeFromProperties,
   redactDocument,
+  unregisteredTypeWarnings,
 } from '@plexus/domain';
 import { Database, NodeCommandHandler, readNodeDocument } from '@plexus/event-store';
 import { statusOfDomainError } from '../http/error-status';
@@ -63,7 +64,16 @@ export class SeedingController {
       this.logger.log(
         `node ${req.nodeId} created from the properties file of process ${req.processId}`,
       );
-      return { ok: true, created: true, document: redactDocument(document, this.catalog) };
+      const warnings = unregisteredTypeWarnings(
+        this.catalog,
+        document.modules.map((m) => m.type),
+      );
+      return {
+        ok: true,
+        created: true,
+        document: redactDocument(document, this.catalog),
+        ...(warnings.length ? { warnings } : {}),
+      };
     } catch (err) {
       if (err instanceof DomainError && err.kind === 'exists') {
         const doc = await this.breakers.postgres(() => readNodeDocument(this.db, req.nodeId));

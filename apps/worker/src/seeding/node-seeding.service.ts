@@ -102,6 +102,7 @@ export class NodeSeedingService {
         ? 'node created from the properties file'
         : 'another process created the node first; using the stored config',
     );
+    for (const warning of reply.warnings ?? []) this.logger.warn(warning);
     const doc = await this.waitForDocument(reply.document.version, watch);
     if (doc && !reply.created) this.warnOnDrift(file.node, doc);
   }
