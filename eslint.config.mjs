@@ -157,7 +157,7 @@ const layerConfigs = Object.entries(LAYERS).flatMap(([folder, names]) => {
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'libs/*/dist/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['**/dist/**', 'node_modules/**', 'coverage/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
