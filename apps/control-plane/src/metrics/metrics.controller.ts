@@ -20,7 +20,8 @@ export class MetricsController {
       'text/plain': {
         schema: {
           type: 'string',
-          example: '# TYPE plexus_writes_total counter\nplexus_writes_total 42\n',
+          example:
+            '# TYPE plexus_relay_published_events_total counter\nplexus_relay_published_events_total 42\n',
         },
       },
     },
