@@ -4,6 +4,7 @@ import { NODES_BUCKET } from '@plexus/bus';
 import { createTestDatabase } from './support/databases';
 import { eventsOnStream } from './support/event-stream';
 import { AdminApi, RunningControlPlane, startControlPlane } from './support/control-plane';
+import { committedOpenApi } from './support/openapi-contract';
 import { waitFor } from './support/ports';
 
 const nodeName = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
@@ -21,7 +22,8 @@ describe('admin API (real Postgres and NATS)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     cp = await startControlPlane({ databaseUrl: db.url });
-    api = cp.api;
+    // Every answer these tests get is checked against the committed OpenAPI document.
+    api = cp.api.validateAgainst(committedOpenApi());
     nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
   });
 

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { Subscription } from 'nats';
 import { AppliedReport, appliedSubject } from '@plexus/bus';
 import { AdminApi } from './support/control-plane';
+import { committedOpenApi } from './support/openapi-contract';
 import { Cluster, startCluster } from './support/cluster-fixture';
 import { OwnNatsServer } from './support/nats-server';
 import { freePortBlock } from './support/ports';
@@ -127,7 +128,8 @@ describe('a node of three worker processes under the built control plane', () =>
       natsClient: { name: 'cluster-e2e-spec', maxReconnectAttempts: -1, reconnectTimeWait: 250 },
     });
     nats = cluster.nats!;
-    api = cluster.api;
+    // Every answer is checked against the committed OpenAPI document.
+    api = cluster.api.validateAgainst(committedOpenApi());
     reportsSub = cluster.nc.subscribe(appliedSubject(nodeId, '*'), {
       callback: (_err, msg) => msg && reports.push(msg.json<AppliedReport>()),
     });

@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { eventsOnStream } from './support/event-stream';
 import { AdminApi, retryingAdminApi } from './support/control-plane';
 import { Cluster, SpawnedControlPlane, startCluster } from './support/cluster-fixture';
+import { committedOpenApi, OpenApiContract } from './support/openapi-contract';
 import { waitFor } from './support/ports';
 
 const BOOTSTRAP = `bootstrap-${randomBytes(12).toString('hex')}`;
 const PLAINTEXT = `pw-${randomBytes(12).toString('hex')}`;
+/** Every answer these tests get is checked against the committed document. */
+const contract = new OpenApiContract(committedOpenApi());
 
 /**
  * The admin API lets in only who it should, and a configured password's plaintext appears in no
@@ -27,12 +30,12 @@ describe('admin API security (built control plane)', () => {
       controlPlane: { adminToken: BOOTSTRAP, logLevel: 'debug' },
     });
     cp = cluster.controlPlane;
-    admin = cluster.api;
+    admin = cluster.api.validateAgainst(contract);
     const op = await admin.post('/tokens', { name: 'ops-oncall', role: 'operator' });
     const au = await admin.post('/tokens', { name: 'audit-team', role: 'auditor' });
     expect([op.status, au.status]).toEqual([201, 201]);
-    operator = retryingAdminApi(cp.url, op.body.token);
-    auditor = retryingAdminApi(cp.url, au.body.token);
+    operator = retryingAdminApi(cp.url, op.body.token).validateAgainst(contract);
+    auditor = retryingAdminApi(cp.url, au.body.token).validateAgainst(contract);
     operatorTokenId = op.body.id;
     await admin.put(`/nodes/${nodeId}`, { properties: { 'db.password': PLAINTEXT, region: 'eu' } });
     await admin.put(`/nodes/${nodeId}/modules/web`, {
@@ -41,6 +44,24 @@ describe('admin API security (built control plane)', () => {
     });
   });
   afterAll(() => cluster?.stop());
+
+  it('answers every documented read as the document declares, status and body', async () => {
+    const doc = committedOpenApi();
+    const reads = Object.entries(doc.paths)
+      .filter(([, methods]) => 'get' in methods)
+      .map(([path]) => path);
+    expect(reads.length).toBeGreaterThan(20);
+    const query: Record<string, string> = { '/nodes/{nodeId}/diff': '?from=1' };
+    for (const template of reads) {
+      const path =
+        template
+          .replace('{nodeId}', nodeId)
+          .replace('{moduleId}', 'web')
+          .replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000') + (query[template] ?? '');
+      const res = await admin.get(path); // the contract checks status and body
+      expect([template, res.status < 500 || res.status === 503]).toEqual([template, true]);
+    }
+  });
 
   it('answers 401 on every admin route without a token or with a wrong one', async () => {
     const doc = await (await fetch(`${cp.url}/docs-json`)).json();
@@ -56,7 +77,7 @@ describe('admin API security (built control plane)', () => {
     }
     expect(calls.length).toBeGreaterThan(10);
     for (const token of [null, 'wrong-token']) {
-      const api = retryingAdminApi(cp.url, token);
+      const api = retryingAdminApi(cp.url, token).validateAgainst(contract);
       for (const [method, path] of calls) {
         const res = await api.request(
           method,

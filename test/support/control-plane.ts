@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { AddressInfo } from 'node:net';
 import { createControlPlane } from '../../apps/control-plane/src/main';
 import { validateEnv } from '../../apps/control-plane/src/env';
+import { OpenApiContract } from './openapi-contract';
 import { TEST_SECRETS_KEY } from './secrets';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -16,14 +17,22 @@ export interface ApiResponse<T = any> {
 /**
  * A small admin API client: JSON in, JSON out, bearer token on every call. With
  * `retryUnavailable`, a 503 is retried that many times after its Retry-After (at most 2 s), as
- * Kubernetes' client-go does; without it, every answer is returned as it came.
+ * Kubernetes' client-go does; without it, every answer is returned as it came. With a
+ * `contract` (validateAgainst), every answer is checked against the OpenAPI document first.
  */
 export class AdminApi {
   constructor(
     readonly baseUrl: string,
     readonly token: string | null = TEST_ADMIN_TOKEN,
-    readonly options: { retryUnavailable?: number } = {},
+    readonly options: { retryUnavailable?: number; contract?: OpenApiContract } = {},
   ) {}
+
+  /** The same client, checking every answer against the document (throws on any difference). */
+  validateAgainst(document: object | OpenApiContract): AdminApi {
+    const contract =
+      document instanceof OpenApiContract ? document : new OpenApiContract(document as never);
+    return new AdminApi(this.baseUrl, this.token, { ...this.options, contract });
+  }
 
   async request<T = any>(
     method: string,
@@ -62,6 +71,13 @@ export class AdminApi {
     } catch {
       /* not JSON: keep the text */
     }
+    this.options.contract?.check({
+      method,
+      path,
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      body: parsed,
+    });
     return {
       status: res.status,
       headers: res.headers,

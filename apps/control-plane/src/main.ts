@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { CONTROL_PLANE_QUEUE, natsAuthOptions } from '@plexus/bus';
 import { AppModule } from './app.module';
@@ -12,6 +12,7 @@ import { registerRequestLog } from './http/request-log';
 import { ControlPlaneEnv, SecretsRotationEnv, validateEnv } from './env';
 import { rotateSecretsCommand } from './secrets-rotation/rotate-secrets';
 import { validationPipe } from './http/validation';
+import { openApiDocument } from './openapi/openapi-document';
 
 export async function createControlPlane(env: ControlPlaneEnv) {
   // Fastify rather than Express: in the same Nest pipeline (guard, validation pipe, JSON answer)
@@ -43,12 +44,7 @@ export async function createControlPlane(env: ControlPlaneEnv) {
     },
     { inheritAppConfig: true },
   );
-  const docs = new DocumentBuilder()
-    .setTitle('Plexus admin API')
-    .setDescription('Nodes, modules, processes and events of a Plexus cluster (DESIGN.md)')
-    .addBearerAuth()
-    .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, docs));
+  SwaggerModule.setup('docs', app, () => openApiDocument(app));
   await app.startAllMicroservices();
   return app;
 }

@@ -11,7 +11,7 @@ import {
   Query,
   Res,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import {
   IDEMPOTENCY_KEY_PATTERN,
@@ -23,12 +23,20 @@ import { CommandContext } from '@plexus/event-store';
 import { Roles } from '../auth/roles.decorator';
 import { WriteContext } from '../http/command-context.decorator';
 import { checkId } from '../nodes/nodes.service';
+import {
+  ApiAdminAuth,
+  ApiAnswer,
+  ApiBodyErrors,
+  ApiErrors,
+} from '../openapi/api-responses.decorator';
+import { ApiIdParams, ApiIdQuery, ApiUuidParam } from '../openapi/params.decorator';
+import { arrayOf } from '../openapi/schema-ref';
 import { BatchJobsService } from './batch-jobs.service';
 import { PutBatchScheduleDto } from './dto/put-batch-schedule.dto';
 import { SubmitBatchJobDto } from './dto/submit-batch-job.dto';
 
 @ApiTags('batch-jobs')
-@ApiBearerAuth()
+@ApiAdminAuth()
 @Controller()
 export class BatchJobsController {
   constructor(private readonly batchJobs: BatchJobsService) {}
@@ -46,6 +54,18 @@ export class BatchJobsController {
     required: false,
     description: `${IDEMPOTENCY_KEY_RULE}, unique per request: a retry with the same key and request returns the first job`,
   })
+  @ApiIdParams('nodeId', 'moduleId')
+  @ApiAnswer(202, 'BatchJob', 'queued: GET /batch-jobs/{jobId} follows it')
+  @ApiAnswer(
+    200,
+    'BatchJob',
+    'a retry with the same Idempotency-Key: the job the first request created',
+    {
+      'Idempotent-Replayed': { description: 'true', schema: { type: 'string', enum: ['true'] } },
+    },
+  )
+  @ApiBodyErrors()
+  @ApiErrors(403, 404, 409)
   async submit(
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,
@@ -68,6 +88,15 @@ export class BatchJobsController {
   }
 
   @Get('batch-jobs')
+  @ApiIdQuery('nodeId', 'jobs of this node')
+  @ApiIdQuery('moduleId', 'jobs of modules with this ID')
+  @ApiQuery({ name: 'status', required: false, enum: JOB_STATUSES })
+  @ApiAnswer(
+    200,
+    'BatchJobList',
+    'jobs of every persistence module, newest first; `unanswered` names the modules no process answered for',
+  )
+  @ApiErrors(400)
   list(
     @Query('nodeId') nodeId?: string,
     @Query('moduleId') moduleId?: string,
@@ -81,6 +110,9 @@ export class BatchJobsController {
   }
 
   @Get('batch-jobs/:jobId')
+  @ApiUuidParam('jobId', 'the job')
+  @ApiAnswer(200, 'BatchJob', 'the job with its progress and failed chunks')
+  @ApiErrors(400, 404)
   get(@Param('jobId') jobId: string) {
     return this.batchJobs.get(jobId);
   }
@@ -88,6 +120,10 @@ export class BatchJobsController {
   @Post('batch-jobs/:jobId/cancel')
   @HttpCode(200)
   @Roles('admin', 'operator')
+  @ApiUuidParam('jobId', 'the job')
+  @ApiAnswer(200, 'BatchJob', 'the cancelled job')
+  @ApiBodyErrors()
+  @ApiErrors(403, 404, 409)
   cancel(@Param('jobId') jobId: string) {
     return this.batchJobs.cancel(jobId);
   }
@@ -95,6 +131,10 @@ export class BatchJobsController {
   /** Creates or replaces a recurring job on a writable persistence module. */
   @Put('nodes/:nodeId/modules/:moduleId/batch-schedules/:scheduleId')
   @Roles('admin', 'operator')
+  @ApiIdParams('nodeId', 'moduleId', 'scheduleId')
+  @ApiAnswer(200, 'BatchSchedule', 'the schedule as stored')
+  @ApiBodyErrors()
+  @ApiErrors(403, 404, 409)
   putSchedule(
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,
@@ -105,6 +145,10 @@ export class BatchJobsController {
   }
 
   @Get('batch-schedules')
+  @ApiIdQuery('nodeId', 'schedules of this node')
+  @ApiIdQuery('moduleId', 'schedules of modules with this ID')
+  @ApiAnswer(200, 'BatchScheduleList', 'recurring jobs, once per database')
+  @ApiErrors(400)
   schedules(@Query('nodeId') nodeId?: string, @Query('moduleId') moduleId?: string) {
     if (nodeId !== undefined) checkId('nodeId', nodeId);
     if (moduleId !== undefined) checkId('moduleId', moduleId);
@@ -112,6 +156,7 @@ export class BatchJobsController {
   }
 
   @Get('batch-job-types')
+  @ApiAnswer(200, arrayOf('BatchJobType'), 'the registered job types with their params schema')
   types() {
     return this.batchJobs.types();
   }

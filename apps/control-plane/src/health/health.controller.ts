@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { NatsConnection } from 'nats';
@@ -9,6 +9,8 @@ import { Public } from '../auth/public.decorator';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { RelayService } from '../infra/relay.service';
 import { DATABASE, NATS } from '../infra/injection-tokens';
+import { ApiAnswer } from '../openapi/api-responses.decorator';
+import { ref } from '../openapi/schema-ref';
 
 /** DESIGN.md's `{status, postgres, nats}`: 200 when both answer, 503 (fast) when one does not. */
 @ApiTags('health')
@@ -36,6 +38,13 @@ export class HealthController {
   }
 
   @Get()
+  @ApiAnswer(200, 'Health', 'Postgres and NATS answer')
+  @ApiResponse({
+    status: 503,
+    description: 'Postgres or NATS does not answer (the body says which); retry after Retry-After',
+    headers: { 'Retry-After': { description: 'seconds', schema: { type: 'integer' } } },
+    schema: ref('Health'),
+  })
   async get(@Res({ passthrough: true }) res: FastifyReply) {
     const result = await this.health
       .check([

@@ -12,7 +12,7 @@ import {
   Query,
   Req,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import {
   createHook,
   Database,
@@ -27,6 +27,14 @@ import { ApiRequest } from '../auth/bearer-token.guard';
 import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { DATABASE, SECRETS } from '../infra/injection-tokens';
+import {
+  ApiAdminAuth,
+  ApiAnswer,
+  ApiBodyErrors,
+  ApiErrors,
+} from '../openapi/api-responses.decorator';
+import { ApiUuidParam } from '../openapi/params.decorator';
+import { arrayOf } from '../openapi/schema-ref';
 import { CreateHookDto } from './dto/create-hook.dto';
 import { parseWebhookTargetPolicy, targetHostProblem, WebhookTargetPolicy } from './targets';
 
@@ -43,7 +51,7 @@ const uuid = new ParseUUIDPipe({ errorHttpStatusCode: 400 });
  * guard's default), reads for every role.
  */
 @ApiTags('hooks')
-@ApiBearerAuth()
+@ApiAdminAuth()
 @Controller('hooks')
 export class HooksController {
   private readonly targets: WebhookTargetPolicy;
@@ -62,6 +70,9 @@ export class HooksController {
    * refuses is a 400 here; a host name is checked at each delivery, after resolution.
    */
   @Post()
+  @ApiAnswer(201, 'Hook', 'the hook (its secret never shown)')
+  @ApiBodyErrors()
+  @ApiErrors(403)
   async create(@Body() body: CreateHookDto, @Req() req: ApiRequest) {
     const refused = targetHostProblem(this.targets, new URL(body.url).hostname);
     if (refused) throw new BadRequestException(refused);
@@ -77,17 +88,24 @@ export class HooksController {
   }
 
   @Get()
+  @ApiAnswer(200, arrayOf('Hook'), 'every live hook')
   async list() {
     return (await this.breakers.postgres(() => listHooks(this.db))).map(view);
   }
 
   @Get(':id')
+  @ApiUuidParam('id', 'the hook')
+  @ApiAnswer(200, 'Hook', 'the hook')
+  @ApiErrors(400, 404)
   async get(@Param('id', uuid) id: string) {
     return view(await this.live(id));
   }
 
   /** Stops the hook: its pending deliveries are cancelled, its history stays. */
   @Delete(':id')
+  @ApiUuidParam('id', 'the hook')
+  @ApiAnswer(200, 'Hook', 'the deleted hook')
+  @ApiErrors(400, 403, 404)
   async delete(@Param('id', uuid) id: string) {
     const deleted = await this.breakers.postgres(() => deleteHook(this.db, id));
     if (!deleted) throw new NotFoundException(`no webhook with id ${id}`);
@@ -100,7 +118,16 @@ export class HooksController {
     name: 'limit',
     required: false,
     description: `how many, 1-${MAX_DELIVERIES_LIMIT} (default ${DEFAULT_DELIVERIES_LIMIT})`,
+    schema: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_DELIVERIES_LIMIT,
+      default: DEFAULT_DELIVERIES_LIMIT,
+    },
   })
+  @ApiUuidParam('id', 'the hook')
+  @ApiAnswer(200, arrayOf('HookDelivery'), 'its deliveries, newest first, each with every attempt')
+  @ApiErrors(400, 404)
   async deliveries(@Param('id', uuid) id: string, @Query('limit') limitParam?: string) {
     const limit = limitParam === undefined ? DEFAULT_DELIVERIES_LIMIT : Number(limitParam);
     if (!/^\d+$/.test(limitParam ?? '1') || limit < 1 || limit > MAX_DELIVERIES_LIMIT)

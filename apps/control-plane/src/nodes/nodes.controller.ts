@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   BadRequestException,
   Body,
   Controller,
@@ -12,7 +13,7 @@ import {
   Query,
   Res,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiExcludeEndpoint, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { NodeCommand } from '@plexus/domain';
 import { CommandContext } from '@plexus/event-store';
@@ -24,6 +25,29 @@ import { PutNodeDto } from './dto/put-node.dto';
 import { RevertNodeDto } from './dto/revert-node.dto';
 import { checkId, NodesService } from './nodes.service';
 import { setVersionHeaders } from '../http/version-headers';
+import {
+  ApiAdminAuth,
+  ApiAnswer,
+  ApiBodyErrors,
+  ApiErrors,
+  ApiWriteHeaders,
+  ETAG_HEADER,
+} from '../openapi/api-responses.decorator';
+import { ApiIdParams } from '../openapi/params.decorator';
+import { arrayOf } from '../openapi/schema-ref';
+
+const WRITTEN = 'the node document after the write; ETag is its version';
+
+/** The answers of a write to a node: 200, or 201 when it created the node or the module. */
+const ApiNodeWrite = (opts: { creates: boolean }) =>
+  applyDecorators(
+    ApiAnswer(200, 'NodeWriteAnswer', WRITTEN, ETAG_HEADER),
+    ...(opts.creates
+      ? [ApiAnswer(201, 'NodeWriteAnswer', `created: ${WRITTEN}`, ETAG_HEADER)]
+      : []),
+    ApiWriteHeaders(),
+    ApiErrors(403, 412),
+  );
 
 function parseVersion(raw?: string, field = 'version'): number | undefined {
   if (raw === undefined) return undefined;
@@ -41,17 +65,33 @@ function parseAsOf(raw?: string): Date | undefined {
 }
 
 @ApiTags('nodes')
-@ApiBearerAuth()
+@ApiAdminAuth()
 @Controller('nodes')
 export class NodesController {
   constructor(private readonly nodes: NodesService) {}
 
   @Get()
+  @ApiAnswer(200, arrayOf('NodeSummary'), 'every live node, by node ID')
   list() {
     return this.nodes.list();
   }
 
   @Get(':nodeId')
+  @ApiIdParams('nodeId')
+  @ApiQuery({
+    name: 'version',
+    required: false,
+    description: 'an earlier version (an integer of at least 1); not with asOf',
+    schema: { type: 'integer', minimum: 1, example: 2 },
+  })
+  @ApiQuery({
+    name: 'asOf',
+    required: false,
+    description: 'the document as it was at this ISO-8601 time; not with version',
+    schema: { type: 'string', format: 'date-time', example: '2026-01-31T12:00:00Z' },
+  })
+  @ApiAnswer(200, 'NodeDocument', 'the node document; ETag is its version', ETAG_HEADER)
+  @ApiErrors(400, 404)
   async get(
     @Param('nodeId') nodeId: string,
     @Query('version') version: string | undefined,
@@ -67,6 +107,21 @@ export class NodesController {
   }
 
   @Get(':nodeId/diff')
+  @ApiIdParams('nodeId')
+  @ApiQuery({
+    name: 'from',
+    required: true,
+    description: 'the version to compare from (an integer of at least 1)',
+    schema: { type: 'integer', minimum: 1, example: 2 },
+  })
+  @ApiQuery({
+    name: 'to',
+    required: false,
+    description: 'the version to compare to (default: the latest)',
+    schema: { type: 'integer', minimum: 1, example: 3 },
+  })
+  @ApiAnswer(200, 'NodeDiff', 'what changed from `from` to `to`, secrets redacted')
+  @ApiErrors(400, 404)
   diff(@Param('nodeId') nodeId: string, @Query('from') from?: string, @Query('to') to?: string) {
     if (from === undefined)
       throw new BadRequestException('from is required: the version to compare from');
@@ -75,6 +130,10 @@ export class NodesController {
 
   @Post(':nodeId/revert')
   @HttpCode(200)
+  @ApiIdParams('nodeId')
+  @ApiNodeWrite({ creates: false })
+  @ApiBodyErrors()
+  @ApiErrors(404, 409)
   async revert(
     @Param('nodeId') nodeId: string,
     @Body() body: RevertNodeDto,
@@ -90,6 +149,9 @@ export class NodesController {
   }
 
   @Put(':nodeId')
+  @ApiIdParams('nodeId')
+  @ApiNodeWrite({ creates: true })
+  @ApiBodyErrors()
   putNode(
     @Param('nodeId') nodeId: string,
     @Body() body: PutNodeDto,
@@ -100,6 +162,9 @@ export class NodesController {
   }
 
   @Delete(':nodeId')
+  @ApiIdParams('nodeId')
+  @ApiNodeWrite({ creates: false })
+  @ApiErrors(400, 404)
   archive(
     @Param('nodeId') nodeId: string,
     @WriteContext() ctx: CommandContext,
@@ -109,6 +174,10 @@ export class NodesController {
   }
 
   @Put(':nodeId/modules/:moduleId')
+  @ApiIdParams('nodeId', 'moduleId')
+  @ApiNodeWrite({ creates: true })
+  @ApiBodyErrors()
+  @ApiErrors(404, 409)
   putModule(
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,
@@ -129,8 +198,16 @@ export class NodesController {
   @Patch(':nodeId/modules/:moduleId/config')
   @ApiBody({
     description: 'keys to set; a null value removes the key',
-    schema: { type: 'object', example: { message: 'hi' } },
+    schema: {
+      type: 'object',
+      additionalProperties: { type: 'string', nullable: true },
+      example: { message: 'hi', 'sessions.timeout.mins': null },
+    },
   })
+  @ApiIdParams('nodeId', 'moduleId')
+  @ApiNodeWrite({ creates: false })
+  @ApiBodyErrors()
+  @ApiErrors(404, 409)
   patchConfig(
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,
@@ -148,6 +225,10 @@ export class NodesController {
   @Post(':nodeId/modules/:moduleId/start')
   @Roles('admin', 'operator')
   @HttpCode(200)
+  @ApiIdParams('nodeId', 'moduleId')
+  @ApiNodeWrite({ creates: false })
+  @ApiBodyErrors()
+  @ApiErrors(404, 409)
   start(
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,
@@ -160,6 +241,10 @@ export class NodesController {
   @Post(':nodeId/modules/:moduleId/stop')
   @Roles('admin', 'operator')
   @HttpCode(200)
+  @ApiIdParams('nodeId', 'moduleId')
+  @ApiNodeWrite({ creates: false })
+  @ApiBodyErrors()
+  @ApiErrors(404, 409)
   stop(
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,
@@ -172,6 +257,10 @@ export class NodesController {
   @Post(':nodeId/modules/:moduleId/restart')
   @Roles('admin', 'operator')
   @HttpCode(200)
+  @ApiIdParams('nodeId', 'moduleId')
+  @ApiNodeWrite({ creates: false })
+  @ApiBodyErrors()
+  @ApiErrors(404, 409)
   restart(
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,
@@ -199,6 +288,9 @@ export class NodesController {
   }
 
   @Delete(':nodeId/modules/:moduleId')
+  @ApiIdParams('nodeId', 'moduleId')
+  @ApiNodeWrite({ creates: false })
+  @ApiErrors(400, 404, 409)
   removeModule(
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,

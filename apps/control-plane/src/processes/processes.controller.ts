@@ -1,14 +1,17 @@
 import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { isProcessStatus } from '@plexus/domain';
+import { ApiQuery, ApiTags } from '@nestjs/swagger';
+import { isProcessStatus, PROCESS_STATUSES } from '@plexus/domain';
 import { Database, listProcesses } from '@plexus/event-store';
 import { DependencyBreakers } from '../infra/dependency-breakers';
 import { DATABASE } from '../infra/injection-tokens';
 import { checkId } from '../nodes/nodes.service';
+import { ApiAdminAuth, ApiAnswer, ApiErrors } from '../openapi/api-responses.decorator';
+import { ApiIdQuery } from '../openapi/params.decorator';
+import { arrayOf } from '../openapi/schema-ref';
 import { MembershipService } from './membership.service';
 
 @ApiTags('processes')
-@ApiBearerAuth()
+@ApiAdminAuth()
 @Controller('processes')
 export class ProcessesController {
   constructor(
@@ -19,6 +22,16 @@ export class ProcessesController {
 
   /** `archived=true`: the processes gone longer ago than PROCESS_RETENTION_MS instead. */
   @Get()
+  @ApiIdQuery('nodeId', 'processes of this node')
+  @ApiQuery({ name: 'status', required: false, enum: PROCESS_STATUSES })
+  @ApiQuery({
+    name: 'archived',
+    required: false,
+    description: 'true: the archived processes instead',
+    schema: { type: 'string', enum: ['true', 'false'], default: 'false' },
+  })
+  @ApiAnswer(200, arrayOf('Process'), 'the processes, with live details from their heartbeats')
+  @ApiErrors(400)
   async list(
     @Query('nodeId') nodeId?: string,
     @Query('status') status?: string,

@@ -10,7 +10,16 @@ import {
   Res,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAdminAuth,
+  ApiAnswer,
+  ApiBodyErrors,
+  ApiErrors,
+  ApiWriteHeaders,
+  ETAG_HEADER,
+} from '../openapi/api-responses.decorator';
+import { ApiIdQuery } from '../openapi/params.decorator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Negotiator from 'negotiator';
 import { CommandContext } from '@plexus/event-store';
@@ -56,7 +65,7 @@ function fileFrom(req: FastifyRequest, body: unknown): string | Uint8Array {
 }
 
 @ApiTags('module-config')
-@ApiBearerAuth()
+@ApiAdminAuth()
 @Controller('module-config')
 export class PropertiesController {
   constructor(private readonly service: PropertiesService) {}
@@ -64,6 +73,24 @@ export class PropertiesController {
   /** Every live node (or `?nodeId=`) in Smile CDR's properties format, secrets masked. */
   @Get('properties')
   @ApiProduces(...PROPERTIES_MEDIA_TYPES)
+  @ApiIdQuery('nodeId', 'this node only (its version in ETag)')
+  @ApiResponse({
+    status: 200,
+    description: 'the properties file, secrets masked; with ?nodeId= ETag is the node version',
+    headers: ETAG_HEADER,
+    content: Object.fromEntries(
+      PROPERTIES_MEDIA_TYPES.map((type) => [
+        type,
+        {
+          schema: {
+            type: 'string',
+            example: 'node.id=fhir_node\nmodule.fhir_endpoint.type=http-endpoint\n',
+          },
+        },
+      ]),
+    ),
+  })
+  @ApiErrors(400, 404)
   async export(
     @Query('nodeId') nodeId: string | undefined,
     @Req() req: FastifyRequest,
@@ -89,6 +116,10 @@ export class PropertiesController {
     description: 'the properties file (one or more nodes, each from its node.id line)',
     schema: { type: 'string', example: 'node.id=n1\nmodule.web.type=http-endpoint\n' },
   })
+  @ApiWriteHeaders()
+  @ApiAnswer(200, 'ImportAnswer', 'what the import did to each node and made of each module')
+  @ApiBodyErrors()
+  @ApiErrors(403, 404, 409, 412)
   async import(
     @Req() req: FastifyRequest,
     @Body() body: unknown,

@@ -1,5 +1,12 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAdminAuth,
+  ApiAnswer,
+  ApiErrors,
+  ApiUnhealthyResponse,
+} from '../openapi/api-responses.decorator';
+import { ApiIdParams } from '../openapi/params.decorator';
 import type { FastifyReply } from 'fastify';
 import { RuntimeStatusService } from './runtime-status.service';
 
@@ -9,13 +16,24 @@ import { RuntimeStatusService } from './runtime-status.service';
  * GET /processes.
  */
 @ApiTags('processes')
-@ApiBearerAuth()
+@ApiAdminAuth()
 @Controller()
 export class RuntimeStatusController {
   constructor(private readonly runtimeStatus: RuntimeStatusService) {}
 
   /** One process, asked over NATS; 503 quickly when it does not answer. */
   @Get('processes/:processId/runtime-status')
+  @ApiParam({
+    name: 'processId',
+    description: '1-64 of A-Z a-z 0-9 _ -; anything else is a 400',
+    schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+  })
+  @ApiAnswer(200, 'ProcessRuntimeStatus', 'every module of the process is healthy')
+  @ApiUnhealthyResponse(
+    'ProcessRuntimeStatus',
+    'a module is not healthy, or the process left or did not answer (the body says which)',
+  )
+  @ApiErrors(400, 404)
   async ofProcess(
     @Param('processId') processId: string,
     @Res({ passthrough: true }) res: FastifyReply,
@@ -27,6 +45,17 @@ export class RuntimeStatusController {
 
   /** Every live process of the node, asked at once; one that does not answer counts as failing. */
   @Get('nodes/:nodeId/runtime-status')
+  @ApiIdParams('nodeId')
+  @ApiAnswer(
+    200,
+    'NodeRuntimeStatus',
+    'every live process answered and all their modules are healthy',
+  )
+  @ApiUnhealthyResponse(
+    'NodeRuntimeStatus',
+    'a module or a process is not healthy, or the node has no live process (`failing` and `message` say which)',
+  )
+  @ApiErrors(400, 404)
   async ofNode(@Param('nodeId') nodeId: string, @Res({ passthrough: true }) res: FastifyReply) {
     const { healthy, body } = await this.runtimeStatus.ofNode(nodeId);
     res.status(healthy ? 200 : 503);

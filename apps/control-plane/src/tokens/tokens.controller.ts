@@ -10,7 +10,15 @@ import {
   Post,
   Req,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
+import {
+  ApiAdminAuth,
+  ApiAnswer,
+  ApiBodyErrors,
+  ApiErrors,
+} from '../openapi/api-responses.decorator';
+import { ApiUuidParam } from '../openapi/params.decorator';
+import { arrayOf } from '../openapi/schema-ref';
 import { conflict } from '@plexus/domain';
 import {
   createAdminToken,
@@ -28,7 +36,8 @@ import { TokenCacheService } from './token-cache.service';
 
 /** Named admin tokens with a role. The clear token is shown once, in the creation answer. */
 @ApiTags('tokens')
-@ApiBearerAuth()
+@ApiAdminAuth()
+@ApiErrors(403)
 @Roles('admin')
 @Controller('tokens')
 export class TokensController {
@@ -39,6 +48,9 @@ export class TokensController {
   ) {}
 
   @Post()
+  @ApiAnswer(201, 'CreatedAdminToken', 'the token: its secret is shown this once')
+  @ApiBodyErrors()
+  @ApiErrors(409)
   async create(@Body() body: CreateTokenDto, @Req() req: ApiRequest) {
     try {
       return await this.breakers.postgres(() =>
@@ -51,11 +63,15 @@ export class TokensController {
   }
 
   @Get()
+  @ApiAnswer(200, arrayOf('AdminToken'), 'every token, without its secret')
   list() {
     return this.breakers.postgres(() => listAdminTokens(this.db));
   }
 
   @Delete(':id')
+  @ApiUuidParam('id', 'the token')
+  @ApiAnswer(200, 'AdminToken', 'the revoked token')
+  @ApiErrors(400, 404)
   async revoke(@Param('id', new ParseUUIDPipe({ errorHttpStatusCode: 400 })) id: string) {
     const revoked = await this.breakers.postgres(() => revokeAdminToken(this.db, id));
     if (!revoked) throw new NotFoundException(`no live token with id ${id}`);
