@@ -107,21 +107,28 @@ export class WatchSession {
       this.pump();
     } catch (err) {
       this.reading = false;
-      this.cutOff(`could not read event ${stub.eventId}: ${(err as Error).message}; reconnect with Last-Event-ID to resume`);
+      this.cutOff(
+        `could not read event ${stub.eventId}: ${(err as Error).message}; reconnect with Last-Event-ID to resume`,
+      );
     }
   }
 
-  /** Writes a frame and checks the bound; false when the client was cut off or is gone. */
+  /**
+   * Writes a frame unless what the client has not taken yet is over the bound (then it is cut
+   * off; false). The check comes before the write, so that one event larger than the bound still
+   * reaches a client that keeps up.
+   */
   private write(frame: string, isEvent: boolean): boolean {
     if (this.closed) return false;
-    this.res.write(frame);
-    this.buffer.wrote(Buffer.byteLength(frame), isEvent);
     const bytes = this.res.writableLength;
-    const why = overBound(this.buffer.eventsBuffered(bytes), bytes, this.options);
+    const events = this.buffer.eventsBuffered(bytes) + (isEvent ? 1 : 0);
+    const why = overBound(events, bytes, this.options);
     if (why && !this.replaying) {
       this.cutOff(why);
       return false;
     }
+    this.res.write(frame);
+    this.buffer.wrote(Buffer.byteLength(frame), isEvent);
     return true;
   }
 

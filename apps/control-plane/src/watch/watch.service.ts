@@ -1,21 +1,9 @@
-import {
-  BadRequestException,
-  Inject,
-  Injectable,
-  Logger,
-  OnModuleDestroy,
-} from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ConsumerMessages, DeliverPolicy, JsMsg, NatsConnection } from 'nats';
 import { EVENTS_STREAM, eventsFilter } from '@plexus/bus';
 import { RecordedEvent } from '@plexus/domain';
-import {
-  Database,
-  LogCursor,
-  logCursorAt,
-  readEvent,
-  readEventsAfter,
-} from '@plexus/event-store';
+import { Database, LogCursor, logCursorAt, readEvent, readEventsAfter } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
 import { EventSelectors } from '../events/events-query';
 import { DependencyBreakers } from '../infra/dependency-breakers';
@@ -98,7 +86,9 @@ export class WatchService implements OnModuleDestroy {
     received.to(session);
     void messages.closed().then((err) => {
       if (err && !session.isClosed)
-        session.end(`the events stream ended: ${err.message}; reconnect with Last-Event-ID to resume`);
+        session.end(
+          `the events stream ended: ${err.message}; reconnect with Last-Event-ID to resume`,
+        );
     });
     if (from) await this.replay(session, from);
   }
