@@ -24,6 +24,7 @@ describe('watch API: GET /watch as Server-Sent Events (real Postgres and NATS)',
   let cp: RunningControlPlane;
   let api: AdminApi;
   let nc: NatsConnection;
+  let closed = false;
   const open: SseClient[] = [];
   const nodeA = `watch-a-${hex()}`;
   const nodeB = `watch-b-${hex()}`;
@@ -74,7 +75,7 @@ describe('watch API: GET /watch as Server-Sent Events (real Postgres and NATS)',
   afterAll(async () => {
     open.forEach((c) => c.close());
     await nc?.close();
-    await cp?.close();
+    if (!closed) await cp?.close();
     await testDb?.drop();
   });
 
@@ -250,5 +251,16 @@ describe('watch API: GET /watch as Server-Sent Events (real Postgres and NATS)',
     await waitFor('no consumer left', async () => (await watchConsumers()) === 0, 5000);
     expect(service.openSessions).toBe(0);
     expect(await watchConsumers()).toBe(0);
+  });
+
+  it('ends open watches with a last message when the control plane shuts down', async () => {
+    const client = await watch(`?nodeId=${nodeA}`);
+    expect(client.status).toBe(200);
+    closed = true;
+    await cp.close(); // resolves: an open stream does not hold the shutdown up
+    await client.until(() => client.ended, 2000, 'the end of the stream');
+    const last = client.messages[client.messages.length - 1];
+    expect(last.event).toBe('error');
+    expect(JSON.parse(last.data).message).toMatch(/shutting down/);
   });
 });
