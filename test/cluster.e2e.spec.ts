@@ -10,6 +10,7 @@ import { Cluster, startCluster } from './support/cluster-fixture';
 import { OwnNatsServer } from './support/nats-server';
 import { freePortBlock } from './support/ports';
 import { SpawnedProcess } from './support/processes';
+import { SseClient } from './support/sse-client';
 import { sleep } from '@plexus/common';
 
 /**
@@ -199,6 +200,32 @@ describe('a node of three worker processes under the built control plane', () =>
     expectSameProcesses([0, 1, 2]);
     const applied = await appliedBy([0, 1, 2], version);
     expect(applied.map((r) => r.ok)).toEqual([true, true, true]);
+  });
+
+  it('the rollout of a change can be watched: GET /watch sends ProcessConfigApplied of every process', async () => {
+    const watch = await SseClient.open(
+      `${api.baseUrl}/watch?nodeId=${nodeId}&type=ProcessConfigApplied,ProcessConfigFailed`,
+      { authorization: `Bearer ${api.token}` },
+    );
+    try {
+      expect(watch.status).toBe(200);
+      await patchWeb({ message: 'watched message' });
+      const applied = await watch.until(
+        () => {
+          const events = watch.events().filter((e) => e.data.version === version);
+          return new Set(events.map((e) => e.data.processId)).size === 3 && events;
+        },
+        WAIT_MS,
+        `ProcessConfigApplied of version ${version} from every process`,
+      );
+      expect(applied.map((e) => e.type)).toEqual(Array(3).fill('ProcessConfigApplied'));
+      expect(new Set(applied.map((e) => e.data.processId))).toEqual(new Set(processIds));
+    } finally {
+      watch.close();
+    }
+    // Back to the message the next steps start from.
+    await patchWeb({ message: 'second message' });
+    await serving([0, 1, 2], webPort, { message: 'second message', configVersion: version });
   });
 
   it('a revert is applied in place by every process', async () => {

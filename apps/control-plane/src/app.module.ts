@@ -18,6 +18,7 @@ import { RuntimeStatusModule } from './runtime-status/runtime-status.module';
 import { ScalingModule } from './scaling/scaling.module';
 import { SeedingModule } from './seeding/seeding.module';
 import { TokensModule } from './tokens/tokens.module';
+import { WatchModule } from './watch/watch.module';
 
 @Module({})
 export class AppModule {
@@ -55,6 +56,7 @@ export class AppModule {
         HooksModule,
         TokensModule,
         EventsModule,
+        WatchModule,
         ModuleTypesModule,
         MetricsModule,
         HealthModule,

@@ -244,6 +244,27 @@ export class ControlPlaneEnv {
   @IsInt({ message: 'SCALE_EVALUATE_MS must be an integer' })
   @Min(100, { message: 'SCALE_EVALUATE_MS must be at least 100' })
   SCALE_EVALUATE_MS: number = 1000;
+
+  /** GET /watch sends a keep-alive comment this often, so that proxies keep an idle stream open. */
+  @Type(() => Number)
+  @IsInt({ message: 'WATCH_KEEPALIVE_MS must be an integer' })
+  @Min(10, { message: 'WATCH_KEEPALIVE_MS must be at least 10' })
+  WATCH_KEEPALIVE_MS: number = 15_000;
+
+  /**
+   * A GET /watch client is cut off when more than this many events wait in its buffer (written
+   * but not yet taken by the client)...
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'WATCH_BUFFER_MAX_EVENTS must be an integer' })
+  @Min(1, { message: 'WATCH_BUFFER_MAX_EVENTS must be at least 1' })
+  WATCH_BUFFER_MAX_EVENTS: number = 1000;
+
+  /** ...or more than this many bytes. */
+  @Type(() => Number)
+  @IsInt({ message: 'WATCH_BUFFER_MAX_BYTES must be an integer' })
+  @Min(1024, { message: 'WATCH_BUFFER_MAX_BYTES must be at least 1024' })
+  WATCH_BUFFER_MAX_BYTES: number = 1024 * 1024;
 }
 
 /** What `main.js rotate-secrets` reads: the stores and the keys (no admin token, no port). */

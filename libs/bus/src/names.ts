@@ -10,6 +10,9 @@ export const EVENTS_SUBJECTS = 'plexus.events.>';
 export const eventSubject = (nodeId: string, type: string) =>
   `plexus.events.${subjectToken(nodeId)}.${type}`;
 export const nodeEventsFilter = (nodeId: string) => `plexus.events.${subjectToken(nodeId)}.>`;
+/** The narrowest one subject of the events stream that holds a node's events and/or a type's. */
+export const eventsFilter = (nodeId?: string, type?: string) =>
+  `plexus.events.${nodeId === undefined ? '*' : subjectToken(nodeId)}.${type ?? '*'}`;
 
 /** KV bucket with the latest full document of every node: what workers watch. Key = node ID. */
 export const NODES_BUCKET = 'plexus-nodes';

@@ -6,6 +6,7 @@ export * from './appendMultiNodeWrite';
 export * from './group-commit';
 export * from './readStream';
 export * from './readMessagesBatch';
+export * from './readEventsAfter';
 export * from './checkpoints';
 export * from './node-documents';
 export * from './node-locks';

@@ -133,17 +133,30 @@ function decodeCursor(token: string, filter: EventFilter): EventListCursor {
   return { snapshot: s, recordedAtUs: t, position: p };
 }
 
+/** The filters GET /events and GET /watch share: nodeId, moduleId, type, actor, correlationId. */
+export type EventSelectors = Pick<
+  EventFilter,
+  'nodeId' | 'moduleId' | 'types' | 'actor' | 'correlationId'
+>;
+
+/** Validates the filters GET /events and GET /watch share (absent ones stay undefined). */
+export function parseEventSelectors(query: Record<string, unknown>): EventSelectors {
+  return {
+    nodeId: id(query, 'nodeId'),
+    moduleId: id(query, 'moduleId'),
+    types: types(query),
+    actor: text(query, 'actor'),
+    correlationId: text(query, 'correlationId'),
+  };
+}
+
 /** Validates GET /events's query string; every refusal names the parameter and its rule. */
 export function parseEventsQuery(query: Record<string, unknown>): EventsQuery {
   const unknown = Object.keys(query).filter((k) => !KNOWN.includes(k));
   if (unknown.length)
     throw bad(`${unknown.join(', ')}: not a known parameter (known: ${KNOWN.join(', ')})`);
   const filter: EventFilter = {
-    nodeId: id(query, 'nodeId'),
-    moduleId: id(query, 'moduleId'),
-    types: types(query),
-    actor: text(query, 'actor'),
-    correlationId: text(query, 'correlationId'),
+    ...parseEventSelectors(query),
     from: time(query, 'from'),
     to: time(query, 'to'),
   };
