@@ -1,21 +1,22 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiHeader,
   ApiOperation,
   ApiProduces,
   ApiQuery,
+  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ALL_EVENT_TYPES } from '@plexus/domain';
+import { ApiAdminAuth, ApiErrors } from '../openapi/api-responses.decorator';
 import { parseWatchQuery } from './watch-query';
 import { WatchService } from './watch.service';
 
 const optional = { required: false } as const;
 
 @ApiTags('events')
-@ApiBearerAuth()
+@ApiAdminAuth()
 @Controller('watch')
 export class WatchController {
   constructor(private readonly watch: WatchService) {}
@@ -53,6 +54,20 @@ export class WatchController {
     description: 'as `after`; wins over it (what a reconnecting EventSource sends)',
   })
   @ApiProduces('text/event-stream')
+  @ApiResponse({
+    status: 200,
+    description: 'a stream of Server-Sent Events, one per recorded event, until the client leaves',
+    content: {
+      'text/event-stream': {
+        schema: {
+          type: 'string',
+          description:
+            'messages of `id: <global position>`, `event: <event type>`, `data: <Event as JSON>`; `: keep-alive` comments; a last `event: error` when the client is cut off',
+        },
+      },
+    },
+  })
+  @ApiErrors(400)
   async watchEvents(
     @Query() query: Record<string, unknown>,
     @Headers('last-event-id') lastEventId: string | undefined,
