@@ -47,8 +47,11 @@ describe('admin API security (built control plane)', () => {
 
   it('answers every documented read as the document declares, status and body', async () => {
     const doc = committedOpenApi();
+    // A stream (GET /watch) never ends: test/watch.int.spec.ts reads it as a stream.
+    const streams = (methods: any) =>
+      Boolean(methods.get?.responses?.['200']?.content?.['text/event-stream']);
     const reads = Object.entries(doc.paths)
-      .filter(([, methods]) => 'get' in methods)
+      .filter(([, methods]) => 'get' in methods && !streams(methods))
       .map(([path]) => path);
     expect(reads.length).toBeGreaterThan(20);
     const query: Record<string, string> = { '/nodes/{nodeId}/diff': '?from=1' };
