@@ -154,7 +154,7 @@ describe('the plexus CLI against a running control plane', () => {
     const file = cluster.writeFile('lonely.properties', [`node.id=${lonely}`]);
     expect((await plexus('nodes', 'apply', '-f', file)).code).toBe(0);
     const run = await plexus('rollout', 'status', lonely, '--timeout', '1');
-    expect(run.code).toBe(3);
+    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 3 });
     expect(run.stderr).toMatch(/timed out after 1 s: no live process/);
     expect(run.ms).toBeLessThan(5000);
   });

@@ -21,7 +21,9 @@ export function configCommand(): Command {
     .description('add or change a context (the first one becomes current)')
     .option('--url <url>', 'control plane URL, e.g. http://127.0.0.1:3000')
     .option('--token <token>', 'bearer token (stored in the file, never printed)')
-    .action((name: string, opts: { url?: string; token?: string }) => {
+    .action((name: string, _opts: unknown, cmd: Command) => {
+      // --url and --token are also the root's options, which parse them first.
+      const opts = cmd.optsWithGlobals<{ url?: string; token?: string }>();
       const path = configPath();
       const fields = {
         ...(opts.url ? { url: opts.url } : {}),

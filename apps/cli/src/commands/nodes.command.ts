@@ -81,8 +81,9 @@ export function nodesCommand(session: CliSession): Command {
     if (!got.response.ok && got.response.status !== 404) throw apiError(got.response, got.error);
     const current = got.response.ok ? (got.data as NodeDocument) : null;
     const diff = planApply(current, desired);
-    print(renderDiff(diff));
-    if (opts.dryRun || isEmptyDiff(diff)) return;
+    if (!current) print(`+ node ${desired.nodeId}\n`);
+    if (current || !isEmptyDiff(diff)) print(renderDiff(diff));
+    if (opts.dryRun || (current && isEmptyDiff(diff))) return;
     // One atomic write of the whole node, at the version the diff was made against.
     const answer = await answerOf(
       client.POST('/module-config/properties', {

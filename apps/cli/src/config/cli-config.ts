@@ -102,11 +102,12 @@ export function resolveConnection(
   env: NodeJS.ProcessEnv,
   config: CliConfigFile,
 ): Connection {
-  const contextName = flags.context ?? env.PLEXUS_CONTEXT ?? config.currentContext;
+  // An empty variable counts as unset, as in most shells' tools.
+  const contextName = flags.context || env.PLEXUS_CONTEXT || config.currentContext;
   const context = contextName ? config.contexts[contextName] : undefined;
   if (contextName && !context && (flags.context || env.PLEXUS_CONTEXT))
     throw usageError(`no context named "${contextName}"`);
-  const url = flags.url ?? env.PLEXUS_URL ?? context?.url;
+  const url = flags.url || env.PLEXUS_URL || context?.url;
   if (!url)
     throw usageError(
       'no control plane: pass --url, set PLEXUS_URL, or run `plexus config set-context NAME --url URL`',
@@ -121,7 +122,7 @@ export function resolveConnection(
     throw usageError(`--url "${url}" must be http:// or https://`);
   return {
     url: url.replace(/\/+$/, ''),
-    token: flags.token ?? env.PLEXUS_TOKEN ?? context?.token,
+    token: flags.token || env.PLEXUS_TOKEN || context?.token,
     context: context ? contextName : undefined,
   };
 }
