@@ -2,4 +2,4 @@
 // `npx plexus`: the built CLI (npm run build).
 /* global require */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-require("../../../dist/apps/cli/main.js");
+require('../../../dist/apps/cli/main.js');
