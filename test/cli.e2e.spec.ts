@@ -186,6 +186,41 @@ describe('the plexus CLI against a running control plane', () => {
     }
   });
 
+  it('patch, diff, revert, export, processes and scaling work through the contract', async () => {
+    const before = (await nodeVersion())!;
+    const patched = await plexus(
+      'modules',
+      'patch',
+      nodeId,
+      'web',
+      'message=fourth',
+      '--reason',
+      'cli test',
+    );
+    expect(patched.code).toBe(0);
+    const diff = await plexus('diff', nodeId, '--from', String(before));
+    expect(diff.stdout).toContain('~   message: "third" -> "fourth"');
+    const reverted = await plexus('revert', nodeId, '--to', String(before), '--reason', 'undo');
+    expect(reverted.code).toBe(0);
+    expect(
+      JSON.parse((await plexus('nodes', 'get', nodeId, '-o', 'json')).stdout).modules[0].config
+        .message,
+    ).toBe('third');
+
+    const exported = await plexus('export', nodeId);
+    expect(exported.stdout).toContain('module.web.config.message=third');
+    const procs = JSON.parse(
+      (await plexus('processes', 'ls', '--node', nodeId, '-o', 'json')).stdout,
+    );
+    expect(procs).toEqual([expect.objectContaining({ nodeId, status: 'up' })]);
+
+    expect(
+      (await plexus('scaling', 'set', nodeId, '--min', '1', '--max', '2', '--target', '60')).code,
+    ).toBe(0);
+    const scaling = await plexus('scaling', 'get', nodeId, '-o', 'yaml');
+    expect(scaling.stdout).toMatch(/max: 2/);
+  });
+
   it('bad usage exits 2 and an unreachable control plane exits 4 quickly', async () => {
     const unknown = await plexus('nodes', 'frobnicate');
     expect(unknown.code).toBe(2);

@@ -10,6 +10,9 @@ import { processesCommand } from './commands/processes.command';
 import { exportCommand, importCommand } from './commands/properties.command';
 import { rolloutCommand } from './commands/rollout.command';
 import { tokensCommand } from './commands/tokens.command';
+import { hooksCommand } from './commands/hooks.command';
+import { scalingCommand } from './commands/scaling.command';
+import { batchJobsCommand } from './commands/batch-jobs.command';
 import { bashCompletion } from './completion/bash-completion';
 
 /** The `plexus` command tree. */
@@ -36,6 +39,9 @@ export function cliProgram(): Command {
     importCommand(session),
     exportCommand(session),
     tokensCommand(session),
+    hooksCommand(session),
+    scalingCommand(session),
+    batchJobsCommand(session),
   ])
     program.addCommand(cmd);
   program

@@ -1,13 +1,7 @@
 import { stringify } from 'yaml';
-import { usageError } from '../exit-codes';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-
-export function parseOutputFormat(value: string): OutputFormat {
-  if ((OUTPUT_FORMATS as readonly string[]).includes(value)) return value as OutputFormat;
-  throw usageError(`-o must be one of ${OUTPUT_FORMATS.join(', ')} (got "${value}")`);
-}
 
 /** A column of a table: its header and how to read a row's cell. */
 export interface Column<T> {
