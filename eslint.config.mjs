@@ -123,6 +123,8 @@ const LAYERS = {
   'libs/sessions': ['noDatabase'],
   'apps/worker': ['noDatabase'],
   'apps/supervisor': ['noDatabase'],
+  // An HTTP client of the admin API: no database and no bus of ours.
+  'apps/cli': ['noDatabase', 'noBus'],
   // Leaves: they know Postgres or files, not the rest of Plexus.
   'libs/batch-jobs': ['onlyCommon'],
   'libs/properties': ['onlyCommonAndDomain'],
