@@ -37,9 +37,11 @@ answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # 1. Dependencies and build
 if [ ! -d node_modules ]; then say "installing dependencies (npm ci)"; npm ci --no-audit --no-fund; fi
-newest_source=$(find apps libs -name '*.ts' -newer dist/apps/worker/main.js 2>/dev/null | head -1 || true)
-if [ ! -f dist/apps/control-plane/main.js ] || [ ! -f dist/apps/worker/main.js ] || [ -n "$newest_source" ]; then
-  say "building"; npm run build --silent
+# dist/.built marks the last build: webpack leaves an unchanged bundle's file time alone, so the
+# bundles themselves cannot say whether a source changed since.
+newest_source=$(find apps libs -name '*.ts' -not -path '*/dist/*' -newer dist/.built 2>/dev/null | head -1 || true)
+if [ ! -f dist/.built ] || [ ! -f dist/apps/control-plane/main.js ] || [ ! -f dist/apps/worker/main.js ] || [ -n "$newest_source" ]; then
+  say "building"; npm run build --silent && touch dist/.built
 fi
 
 # 2. Postgres and NATS: use what answers, else start our own from the installed binaries
