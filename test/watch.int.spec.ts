@@ -116,7 +116,12 @@ describe('watch API: GET /watch as Server-Sent Events (real Postgres and NATS)',
   it('resumes with Last-Event-ID: exactly the missed events, then live ones, none twice', async () => {
     const first = await watch(`?nodeId=${nodeA}`);
     await setMessage(nodeA, 'seen');
-    const seen = await first.until(() => first.messages[0], 2000);
+    // The previous test's last write may still be on its way to NATS: wait for this one's event.
+    const seen = await first.until(
+      () => first.messages.find((m) => JSON.parse(m.data).data?.changes?.[0]?.new === 'seen'),
+      2000,
+      'the "seen" event',
+    );
     first.close();
     await setMessage(nodeA, 'missed 1');
     await setMessage(nodeB, 'other node');

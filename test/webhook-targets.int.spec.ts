@@ -137,7 +137,11 @@ describe('webhook targets (real Postgres and NATS)', () => {
     await waitFor('the delivery', async () =>
       receiver.accepted.some((r) => r.body?.event?.nodeId === nodeId),
     );
-    const [d] = (await loopback.api.get(`/hooks/${created.body.id}/deliveries`)).body as any[];
+    // The delivery is recorded once the receiver's answer is back, a moment after it received it.
+    const d = await waitFor('the delivery recorded', async () => {
+      const [row] = (await loopback.api.get(`/hooks/${created.body.id}/deliveries`)).body as any[];
+      return row?.status !== 'pending' && row;
+    });
     expect(d).toMatchObject({ status: 'succeeded', attempts: 1 });
     await loopback.api.delete(`/hooks/${created.body.id}`);
   });
