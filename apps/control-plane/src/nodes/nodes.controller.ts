@@ -64,6 +64,18 @@ function parseAsOf(raw?: string): Date | undefined {
   return date;
 }
 
+/** POST /nodes/:nodeId/modules/:moduleId/<action>: what the three lifecycle routes share. */
+const ModuleLifecycleRoute = (action: 'start' | 'stop' | 'restart') =>
+  applyDecorators(
+    Post(`:nodeId/modules/:moduleId/${action}`),
+    Roles('admin', 'operator'),
+    HttpCode(200),
+    ApiIdParams('nodeId', 'moduleId'),
+    ApiNodeWrite({ creates: false }),
+    ApiBodyErrors(),
+    ApiErrors(404, 409),
+  );
+
 @ApiTags('nodes')
 @ApiAdminAuth()
 @Controller('nodes')
@@ -222,13 +234,7 @@ export class NodesController {
     return this.write(nodeId, { kind: 'PatchModuleConfig', moduleId, changes }, ctx, res);
   }
 
-  @Post(':nodeId/modules/:moduleId/start')
-  @Roles('admin', 'operator')
-  @HttpCode(200)
-  @ApiIdParams('nodeId', 'moduleId')
-  @ApiNodeWrite({ creates: false })
-  @ApiBodyErrors()
-  @ApiErrors(404, 409)
+  @ModuleLifecycleRoute('start')
   start(
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,
@@ -238,13 +244,7 @@ export class NodesController {
     return this.lifecycle(nodeId, moduleId, 'StartModule', ctx, res);
   }
 
-  @Post(':nodeId/modules/:moduleId/stop')
-  @Roles('admin', 'operator')
-  @HttpCode(200)
-  @ApiIdParams('nodeId', 'moduleId')
-  @ApiNodeWrite({ creates: false })
-  @ApiBodyErrors()
-  @ApiErrors(404, 409)
+  @ModuleLifecycleRoute('stop')
   stop(
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,
@@ -254,13 +254,7 @@ export class NodesController {
     return this.lifecycle(nodeId, moduleId, 'StopModule', ctx, res);
   }
 
-  @Post(':nodeId/modules/:moduleId/restart')
-  @Roles('admin', 'operator')
-  @HttpCode(200)
-  @ApiIdParams('nodeId', 'moduleId')
-  @ApiNodeWrite({ creates: false })
-  @ApiBodyErrors()
-  @ApiErrors(404, 409)
+  @ModuleLifecycleRoute('restart')
   restart(
     @Param('nodeId') nodeId: string,
     @Param('moduleId') moduleId: string,
