@@ -1,0 +1,2 @@
+export * from './etcd.server';
+export * from './nats-kv.fleet';
