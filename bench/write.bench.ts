@@ -231,10 +231,13 @@ main().catch((err) => {
   process.exit(1);
 });
 
-/** The nats-server serving 127.0.0.1:4222 (the shared one), if this user can see it. */
+/** The nats-server on BENCH_NATS_URL's port (started with `-p <port>`), if this user can see it. */
 function natsServerPid(): number | null {
+  const port = new URL(BENCH_NATS_URL).port || '4222';
   try {
-    const out = execFileSync('pgrep', ['-f', 'nats-server.*-p 4222'], { encoding: 'utf8' });
+    const out = execFileSync('pgrep', ['-f', `nats-server.*-p ${port}( |$)`], {
+      encoding: 'utf8',
+    });
     const pid = Number(out.trim().split('\n')[0]);
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
