@@ -13,11 +13,20 @@
  * client, which shows up as a negative value (never clamped).
  *
  * Changes are measured one at a time: the next is sent only when every process has applied the
- * previous one, plus a few ms. After the CHANGES report-timed changes, CHANGES / POLL_EVERY more
- * are timed by polling GET / on every process until all serve the new message (the "served"
- * figure); they are kept out of the report-based figures, since the polling itself loads the
- * 2 cores the workers run on (their report-based p99 is given as propagationWhilePollingP99Ms).
- * CPU per change (workers, control plane) is read from /proc over the report-timed changes.
+ * previous one, plus a few ms. After the CHANGES report-timed changes, SERVED_WARMUP + SERVED
+ * more are timed by polling GET / on every process every POLL_MS until all serve the new message
+ * (the "served" figure, over the last SERVED); they are kept out of the report-based figures,
+ * since the polling itself loads the 2 cores the workers run on (their report-based p99 is given
+ * as propagationWhilePollingP99Ms). CPU per change (workers, control plane) is read from /proc
+ * over the report-timed changes.
+ *
+ * The peer baseline, in the same run: once the Plexus fleet of N is stopped (so that the two never
+ * share the CPU), a bare NATS JetStream KV fleet of N (bench/peers: plain Node processes watching
+ * one key of a bucket of their own and serving its value on GET /) gets SERVED_WARMUP + SERVED
+ * puts of a value the size of the Plexus node document, each timed from the put's
+ * acknowledgement to every process serving it, by the same poller (bench/propagation.poller.ts)
+ * with the same number of samples. natsKvServed* and the ratios servedP50/P99RatioToNatsKv<N>
+ * (Plexus ÷ NATS KV) sit beside propagationServed*.
  *
  * Besides the required keys it reports where the time goes: ack → the node document seen on NATS
  * by a core subscriber (the relay's part), ack → the first process applied, and the spread between
@@ -26,7 +35,6 @@
  * descheduled, the ack is taken late and a change's propagation can come out negative.
  */
 import { randomBytes } from 'node:crypto';
-import * as http from 'node:http';
 import * as net from 'node:net';
 import { connect, NatsConnection } from 'nats';
 import { APPLIED_ALL, AppliedReport, nodeDocumentKey, NODES_BUCKET } from '@plexus/bus';
@@ -38,6 +46,8 @@ import {
   spawnWorker,
   stopProcess,
 } from '../test/support/processes';
+import { NatsKvFleet } from './peers';
+import { ServedPoller, timeServed } from './propagation.poller';
 import {
   BENCH_NATS_URL,
   BENCH_TOKEN,
@@ -50,9 +60,14 @@ import {
 } from './support';
 import { sleep } from '@plexus/common';
 
+/** BENCH_QUICK=1: a short run (fewer changes) to try the bench out, not to quote. */
+const QUICK = process.env.BENCH_QUICK === '1';
 const FLEETS = (process.env.BENCH_FLEETS ?? '3,20').split(',').map(Number);
-const CHANGES = Number(process.env.BENCH_CHANGES ?? 200);
-const POLL_EVERY = Number(process.env.BENCH_POLL_EVERY ?? 5);
+const CHANGES = Number(process.env.BENCH_CHANGES ?? (QUICK ? 40 : 200));
+/** Changes timed by polling, for Plexus and for the NATS KV peer alike, after SERVED_WARMUP. */
+const SERVED = Number(process.env.BENCH_SERVED ?? (QUICK ? 40 : 200));
+const SERVED_WARMUP = Number(process.env.BENCH_SERVED_WARMUP ?? (QUICK ? 5 : 20));
+const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 2);
 const WARMUP = 10;
 const GAP_MS = 5;
 const IDLE_MS = 4000;
@@ -83,6 +98,8 @@ class Observer {
   private nodeId = '';
   readonly applied = new Map<number, Map<string, { ns: bigint; ok: boolean }>>();
   readonly documentSeen = new Map<number, bigint>();
+  /** Size of the last node document seen, for the peer's values. */
+  documentBytes = 0;
   private waiter: { version: number; count: number; resolve: () => void } | null = null;
 
   constructor(nc: NatsConnection) {
@@ -105,6 +122,7 @@ class Observer {
         try {
           const version = (msg.json() as { version: number }).version;
           if (!this.documentSeen.has(version)) this.documentSeen.set(version, ns);
+          this.documentBytes = msg.data.length;
         } catch {
           /* a purge marker */
         }
@@ -141,24 +159,6 @@ class Observer {
     this.waiter = null;
     return ok;
   }
-}
-
-/** GET / on one worker over a kept-alive connection. */
-function getMessage(agent: http.Agent, port: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(text).message);
-        } catch (err) {
-          reject(err);
-        }
-      });
-    });
-    req.on('error', reject);
-  });
 }
 
 interface Sample {
@@ -222,35 +222,22 @@ async function main() {
       await sleep(IDLE_MS);
       const idleRss = workers.map((w) => rssMb(w.child.pid!));
 
-      const agents = workers.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
       const samples: Sample[] = [];
       const polled: Sample[] = [];
-      const served: number[] = [];
       let missing = 0;
 
-      const change = async (label: string, poll: boolean): Promise<Sample | null> => {
-        const message = `${label}-${version + 1}`;
+      /** PATCHes the module's message: the hrtimes it was sent and acknowledged at. */
+      const patch = async (message: string) => {
         const sentNs = process.hrtime.bigint();
         const res = await request('PATCH', `/nodes/${nodeId}/modules/web/config`, { message });
         const ackNs = process.hrtime.bigint();
         if (res.status !== 200) throw new Error(`PATCH -> ${res.status} ${res.body}`);
         version = (JSON.parse(res.body) as { version: number }).version;
-        const servedAt = poll
-          ? Promise.all(
-              workers.map(async (_, i) => {
-                const deadline = Date.now() + REPORT_TIMEOUT_MS;
-                while (Date.now() < deadline) {
-                  const served = await getMessage(agents[i], base + i).catch(() => undefined);
-                  if (served === message) return process.hrtime.bigint();
-                }
-                throw new Error(`process ${i} did not serve "${message}" in time`);
-              }),
-            )
-          : null;
-        const all = await observer.appliedBy(version, n);
-        const times = await servedAt;
-        await sleep(GAP_MS);
-        if (!all) {
+        return { sentNs, ackNs };
+      };
+      /** The current version's sample once every process reported it; null when some did not. */
+      const reported = async ({ sentNs, ackNs }: { sentNs: bigint; ackNs: bigint }) => {
+        if (!(await observer.appliedBy(version, n))) {
           missing++;
           progress(
             `version ${version}: only ${observer.applied.get(version)?.size ?? 0} of ${n} reports`,
@@ -261,7 +248,6 @@ async function main() {
         const last = applied.reduce((a, b) => (b > a ? b : a));
         const first = applied.reduce((a, b) => (b < a ? b : a));
         const seen = observer.documentSeen.get(version);
-        if (times) served.push(nsToMs(times.reduce((a, b) => (b > a ? b : a)) - ackNs));
         observer.applied.delete(version - 2);
         observer.documentSeen.delete(version - 2);
         return {
@@ -271,9 +257,14 @@ async function main() {
           apiMs: nsToMs(ackNs - sentNs),
         };
       };
+      const change = async (label: string): Promise<Sample | null> => {
+        const sample = await reported(await patch(`${label}-${version + 1}`));
+        await sleep(GAP_MS);
+        return sample;
+      };
 
       progress(`fleet of ${n}: ${WARMUP} warm-up changes`);
-      for (let i = 0; i < WARMUP; i++) await change('warmup', false);
+      for (let i = 0; i < WARMUP; i++) await change('warmup');
       const cpuBefore = {
         workers: workers.map((w) => cpuMs(w.child.pid!)),
         cp: cpuMs(cp.child.pid!),
@@ -281,20 +272,42 @@ async function main() {
       const startedNs = process.hrtime.bigint();
       progress(`fleet of ${n}: ${CHANGES} changes timed by the processes' reports`);
       for (let i = 0; i < CHANGES; i++) {
-        const s = await change('c', false);
+        const s = await change('c');
         if (s) samples.push(s);
         if ((i + 1) % 50 === 0) progress(`fleet of ${n}: ${i + 1} changes`);
       }
       const elapsedMs = nsToMs(process.hrtime.bigint() - startedNs);
       const workerCpu = workers.map((w, i) => cpuMs(w.child.pid!) - cpuBefore.workers[i]);
       const cpCpu = cpuMs(cp.child.pid!) - cpuBefore.cp;
-      const polledCount = Math.floor(CHANGES / POLL_EVERY);
-      progress(`fleet of ${n}: ${polledCount} changes timed by polling GET / on every process`);
-      for (let i = 0; i < polledCount; i++) {
-        const p = await change('polled', true);
-        if (p) polled.push(p);
-      }
-      agents.forEach((a) => a.destroy());
+
+      progress(
+        `fleet of ${n}: ${SERVED_WARMUP} + ${SERVED} changes timed by polling GET / on every ` +
+          `process every ${POLL_MS} ms`,
+      );
+      const poller = new ServedPoller(
+        workers.map((_, i) => base + i),
+        POLL_MS,
+        REPORT_TIMEOUT_MS,
+      );
+      let lastPatch = { sentNs: 0n, ackNs: 0n };
+      let polledChanges = 0;
+      const served = await timeServed({
+        poller,
+        warmup: SERVED_WARMUP,
+        count: SERVED,
+        gapMs: GAP_MS,
+        change: async (message) => {
+          lastPatch = await patch(message);
+          return lastPatch.ackNs;
+        },
+        // Every process reported too (so the next change starts from a settled fleet).
+        settle: async () => {
+          const s = await reported(lastPatch);
+          if (polledChanges++ >= SERVED_WARMUP && s) polled.push(s);
+        },
+        progress: (done) => progress(`fleet of ${n}: ${done} polled changes`),
+      });
+      poller.close();
       await sleep(IDLE_MS);
       const afterRss = workers.map((w) => rssMb(w.child.pid!));
 
@@ -309,7 +322,6 @@ async function main() {
       const spread = sorted((s) => s.propagationMs - s.firstMs);
       const api = sorted((s) => s.apiMs);
       const polledProp = sorted((s) => s.propagationMs, polled);
-      served.sort((a, b) => a - b);
       Object.assign(result, {
         [`propagationP50Ms${n}`]: round(percentile(prop, 50)),
         [`propagationP99Ms${n}`]: round(percentile(prop, 99)),
@@ -317,6 +329,11 @@ async function main() {
         [`propagationMinMs${n}`]: round(prop[0]),
         [`propagationServedP50Ms${n}`]: round(percentile(served, 50)),
         [`propagationServedP99Ms${n}`]: round(percentile(served, 99)),
+        // filled in once the peer fleet ran (here so that they print beside Plexus's)
+        [`natsKvServedP50Ms${n}`]: null,
+        [`natsKvServedP99Ms${n}`]: null,
+        [`servedP50RatioToNatsKv${n}`]: null,
+        [`servedP99RatioToNatsKv${n}`]: null,
         [`propagationWhilePollingP99Ms${n}`]: round(percentile(polledProp, 99)),
         [`documentOnNatsP50Ms${n}`]: round(percentile(seen, 50)),
         [`documentOnNatsP99Ms${n}`]: round(percentile(seen, 99)),
@@ -346,6 +363,25 @@ async function main() {
       const codes = await Promise.all(workers.map((w) => stopProcess(w)));
       if (codes.some((c) => c !== 0)) progress(`worker exit codes: ${codes.join(',')}`);
       workers = [];
+
+      const peer = await natsKvServed(nc, n, observer.documentBytes);
+      const ratio = (p: number) => round(percentile(served, p) / percentile(peer.served, p));
+      Object.assign(result, {
+        [`natsKvServedP50Ms${n}`]: round(percentile(peer.served, 50)),
+        [`natsKvServedP99Ms${n}`]: round(percentile(peer.served, 99)),
+        [`servedP50RatioToNatsKv${n}`]: ratio(50),
+        [`servedP99RatioToNatsKv${n}`]: ratio(99),
+        [`natsKvPutP50Ms${n}`]: round(percentile(peer.putMs, 50)),
+        [`natsKvServedChanges${n}`]: peer.served.length,
+      });
+      if (n === FLEETS[0]) {
+        result.natsKvWatcherRssMb = round(peer.rssMb, 1);
+        result.natsKvValueBytes = peer.valueBytes;
+      }
+      progress(
+        `NATS KV fleet of ${n}: served p50 ${result[`natsKvServedP50Ms${n}`]} ms, p99 ` +
+          `${result[`natsKvServedP99Ms${n}`]} ms; Plexus ÷ NATS KV: p50 ${ratio(50)}, p99 ${ratio(99)}`,
+      );
     }
     result.negativeValues = 'kept (not clamped)';
     console.log(JSON.stringify(result));
@@ -356,6 +392,52 @@ async function main() {
     for (const id of nodeIds) await kv.purge(nodeDocumentKey(id)).catch(() => undefined);
     await nc.close();
     await db.drop();
+  }
+}
+
+/**
+ * The peer baseline: a bare NATS KV fleet of `n` gets SERVED_WARMUP + SERVED puts of a value of
+ * `valueBytes` (the Plexus node document's size), timed by the same poller as the Plexus fleet.
+ */
+async function natsKvServed(nc: NatsConnection, n: number, valueBytes: number) {
+  const base = await portRange(n);
+  progress(`NATS KV fleet of ${n}: starting ${n} watchers on ports ${base}..${base + n - 1}`);
+  const fleet = await NatsKvFleet.start(nc, BENCH_NATS_URL, n, base);
+  try {
+    progress(`NATS KV fleet of ${n}: all serve; idle for ${IDLE_MS} ms`);
+    await sleep(IDLE_MS);
+    const rss = rssMb(fleet.processes[0].child.pid!);
+    progress(
+      `NATS KV fleet of ${n}: ${SERVED_WARMUP} + ${SERVED} puts of ${valueBytes} bytes timed by ` +
+        `polling GET / on every process every ${POLL_MS} ms`,
+    );
+    const poller = new ServedPoller(
+      fleet.processes.map((_, i) => base + i),
+      POLL_MS,
+      REPORT_TIMEOUT_MS,
+    );
+    const putMs: number[] = [];
+    const served = await timeServed({
+      poller,
+      warmup: SERVED_WARMUP,
+      count: SERVED,
+      gapMs: GAP_MS,
+      change: async (message) => {
+        const pad = 'x'.repeat(
+          Math.max(0, valueBytes - JSON.stringify({ message, pad: '' }).length),
+        );
+        const sentNs = process.hrtime.bigint();
+        const ackNs = await fleet.put({ message, pad });
+        putMs.push(nsToMs(ackNs - sentNs));
+        return ackNs;
+      },
+      progress: (done) => progress(`NATS KV fleet of ${n}: ${done} polled puts`),
+    });
+    poller.close();
+    putMs.sort((a, b) => a - b);
+    return { served, putMs, rssMb: rss, valueBytes };
+  } finally {
+    await fleet.stop();
   }
 }
 

@@ -2,6 +2,12 @@
  * bench:write — admin API write throughput and latency at concurrency 1 and 16, spread over many
  * nodes (writes to one node serialise by design), and raw event-store appends/s.
  * Starts the built control plane as its own process against a fresh database.
+ *
+ * The peer baselines, in the same run and once Plexus is idle: a one-member etcd of the bench's
+ * own (bench/peers; etcdPutsPerSec null when /usr/bin/etcd is missing) and a bare NATS KV bucket
+ * get as many concurrent writers for as long, on keys spread as the Plexus writes are over nodes,
+ * with values the size of a Plexus config-change event. writeRatioToEtcd = apiWritesPerSecC16 ÷
+ * etcdPutsPerSec.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -11,6 +17,7 @@ import { appendToStream, Database } from '@plexus/event-store';
 import { createTestDatabase } from '../test/support/databases';
 import { freePort } from '../test/support/ports';
 import { spawnControlPlane } from '../test/support/processes';
+import { etcdPuts, natsKvPuts, PeerWriteLoad } from './peers';
 import {
   BENCH_NATS_URL,
   BENCH_TOKEN,
@@ -24,6 +31,7 @@ import {
 } from './support';
 
 const NODES = 200;
+const CONCURRENCY = 16;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CPU_WRITES = Number(process.env.BENCH_CPU_WRITES ?? 5000);
 
@@ -60,8 +68,8 @@ async function main() {
     await closedLoop(16, 2, write);
     progress(`concurrency 1 for ${SECONDS}s`);
     const c1 = await closedLoop(1, SECONDS, write);
-    progress(`concurrency 16 for ${SECONDS}s`);
-    const c16 = await closedLoop(16, SECONDS, write);
+    progress(`concurrency ${CONCURRENCY} for ${SECONDS}s`);
+    const c16 = await closedLoop(CONCURRENCY, SECONDS, write);
 
     // The control plane's CPU time per write (utime + stime of its process, relay included):
     // unlike writes/s it hardly moves when other work shares the machine.
@@ -158,7 +166,23 @@ async function main() {
     const baseline = await closedLoop(16, SECONDS, async () => {
       await store.query('INSERT INTO bench_baseline (v) VALUES ($1)', ['x']);
     });
+    // What one config change weighs in the event store: the peers get values of that size.
+    const [{ bytes }] = await store.query<{ bytes: number | null }>(
+      `SELECT avg(octet_length(payload::text) + octet_length(metadata::text))::int AS bytes
+         FROM events WHERE type = 'ModuleConfigChanged'`,
+    );
     await store.close();
+
+    const load: PeerWriteLoad = {
+      concurrency: CONCURRENCY,
+      seconds: SECONDS,
+      keyOf: (worker, i) => `nodes/bench-${(worker * 7919 + i) % NODES}/modules/web`,
+      valueBytes: bytes ?? 300,
+    };
+    const etcd = await etcdPuts(load);
+    const peerNats = await connect({ servers: BENCH_NATS_URL });
+    const natsKv = await natsKvPuts(peerNats, load);
+    await peerNats.close();
 
     const result = {
       apiWritesPerSecC1: round(c1.perSec, 0),
@@ -167,6 +191,12 @@ async function main() {
       apiWritesPerSecC16: round(c16.perSec, 0),
       apiP50MsC16: round(percentile(c16.latencies, 50)),
       apiP99MsC16: round(percentile(c16.latencies, 99)),
+      etcdPutsPerSec: etcd ? round(etcd.perSec, 0) : null,
+      etcdP50Ms: etcd ? round(percentile(etcd.latencies, 50)) : null,
+      etcdP99Ms: etcd ? round(percentile(etcd.latencies, 99)) : null,
+      writeRatioToEtcd: etcd ? round(c16.perSec / etcd.perSec) : null,
+      natsKvPutsPerSec: round(natsKv.perSec, 0),
+      natsKvP99Ms: round(percentile(natsKv.latencies, 99)),
       apiErrors: c1.errors + c16.errors,
       // what the first failed write answered, so that an error count can be explained
       ...(c1.firstError || c16.firstError
@@ -181,6 +211,11 @@ async function main() {
       // ack -> event on NATS; negative when the event arrived before the HTTP answer did
       relayPickupP50Ms: round(percentile(pickups, 50)),
       relayPickupP99Ms: round(percentile(pickups, 99)),
+      // the peers' own CPU, comparable with controlPlane + postgres CPU ms per write
+      etcdCpuMsPerPut: etcd ? round(etcd.serverCpuMsPerPut, 3) : null,
+      etcdLoadGeneratorCpuMsPerPut: etcd ? round(etcd.loadGeneratorCpuMsPerPut, 3) : null,
+      peerErrors: (etcd?.errors ?? 0) + natsKv.errors,
+      peerValueBytes: load.valueBytes,
       nodes: NODES,
       secondsPerRun: SECONDS,
     };
@@ -196,10 +231,13 @@ main().catch((err) => {
   process.exit(1);
 });
 
-/** The nats-server serving 127.0.0.1:4222 (the shared one), if this user can see it. */
+/** The nats-server on BENCH_NATS_URL's port (started with `-p <port>`), if this user can see it. */
 function natsServerPid(): number | null {
+  const port = new URL(BENCH_NATS_URL).port || '4222';
   try {
-    const out = execFileSync('pgrep', ['-f', 'nats-server.*-p 4222'], { encoding: 'utf8' });
+    const out = execFileSync('pgrep', ['-f', `nats-server.*-p ${port}( |$)`], {
+      encoding: 'utf8',
+    });
     const pid = Number(out.trim().split('\n')[0]);
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {

@@ -29,10 +29,12 @@ export function spawnApp(
   };
   for (const name of ['PLEXUS_SECRETS_KEY', 'PLEXUS_SECRETS_KEY_PREVIOUS'])
     if (merged[name] === '') delete merged[name];
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'main.js'), ...args], {
-    env: merged,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawnNode([join(ROOT, 'dist', 'apps', app, 'main.js'), ...args], merged);
+}
+
+/** Runs `node <args>` as its own OS process with exactly `env`, keeping its output. */
+export function spawnNode(args: string[], env: NodeJS.ProcessEnv): SpawnedProcess {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

@@ -1,0 +1,3 @@
+export * from './etcd.server';
+export * from './nats-kv.fleet';
+export * from './peer.writes';
