@@ -1387,20 +1387,26 @@ export interface components {
        */
       activation: 'all' | 'single';
       /**
+       * @description flat keys to string values, as in a properties file
        * @example {
        *       "message": "hello",
        *       "port": "8000"
        *     }
        */
-      config?: Record<string, never>;
+      config?: {
+        [key: string]: string;
+      };
       /** @default true */
       enabled: boolean;
       /**
+       * @description role -> module ID of another module of the node
        * @example {
        *       "SECURITY_IN_UP": "local_security"
        *     }
        */
-      requires?: Record<string, never>;
+      requires?: {
+        [key: string]: string;
+      };
       /** @example http-endpoint */
       type: string;
     };
@@ -1411,7 +1417,9 @@ export interface components {
        *       "server_port_offset": "100"
        *     }
        */
-      properties: Record<string, never>;
+      properties: {
+        [key: string]: string;
+      };
     };
     RevertNodeDto: {
       /** @example message change broke the load balancer check */
@@ -1492,6 +1500,32 @@ export interface components {
       scaleUpStabilization: number;
       /**
        * @description per process: event-loop utilisation percent, or requests/s
+       * @example 60
+       */
+      target: number;
+    };
+    ScalingPolicyBody: {
+      /** @example 5 */
+      max: number;
+      /**
+       * @default eventLoopUtilization
+       * @enum {string}
+       */
+      metric: 'eventLoopUtilization' | 'requestsPerSec';
+      /** @example 1 */
+      min: number;
+      /**
+       * @description seconds
+       * @default 300
+       */
+      scaleDownStabilization: number;
+      /**
+       * @description seconds
+       * @default 0
+       */
+      scaleUpStabilization: number;
+      /**
+       * @description greater than 0, per process: event-loop utilisation percent (at most 100), or requests/s
        * @example 60
        */
       target: number;
@@ -2884,7 +2918,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -3268,7 +3302,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -3429,7 +3463,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -3653,7 +3687,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -3848,7 +3882,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -4330,7 +4364,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -4517,7 +4551,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -4697,7 +4731,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -4877,7 +4911,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -5057,7 +5091,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -5500,6 +5534,8 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
+        'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
         /** @description why: recorded in the metadata of every event the call causes; at most 1000 characters */
@@ -5514,7 +5550,7 @@ export interface operations {
     /** @description min and max processes; target per process: event-loop utilisation percent (metric eventLoopUtilization, the default) or requests/s (metric requestsPerSec); stabilisation windows in seconds (defaults 0 up, 300 down) */
     requestBody: {
       content: {
-        'application/json': Record<string, never>;
+        'application/json': components['schemas']['ScalingPolicyBody'];
       };
     };
     responses: {
@@ -5602,6 +5638,22 @@ export interface operations {
            *       "error": "Conflict",
            *       "message": "module \"local_security\" is required by module \"fhir_endpoint\" (SECURITY_IN_UP); change or remove that first",
            *       "statusCode": 409
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description If-Match names a version the node is no longer at; nothing was stored */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Precondition Failed",
+           *       "message": "If-Match names version 3 but the node is at version 4",
+           *       "statusCode": 412
            *     }
            */
           'application/json': components['schemas']['ApiError'];

@@ -121,22 +121,20 @@ export const ETAG_HEADER = {
 };
 
 /**
- * The headers every write reads (http/command-context.decorator.ts): If-Match (412 when stale),
+ * The headers every write reads (http/command-context.decorator.ts): If-Match, with the 412 it
+ * answers when stale (declared here so that no route reads the one without declaring the other),
  * the correlation ID and the reason recorded in the events' metadata.
  */
-export const ApiWriteHeaders = (opts: { ifMatch: boolean } = { ifMatch: true }) =>
+export const ApiWriteHeaders = () =>
   applyDecorators(
-    ...(opts.ifMatch
-      ? [
-          ApiHeader({
-            name: 'If-Match',
-            required: false,
-            description:
-              'the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not',
-            schema: { type: 'string', example: '"3"' },
-          }),
-        ]
-      : []),
+    ApiHeader({
+      name: 'If-Match',
+      required: false,
+      description:
+        'the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored',
+      schema: { type: 'string', example: '"3"' },
+    }),
+    ApiErrors(412),
     ApiHeader({
       name: 'X-Correlation-Id',
       required: false,
