@@ -1665,6 +1665,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -1736,6 +1754,24 @@ export interface operations {
            *       "error": "Unauthorized",
            *       "message": "Authorization: Bearer <token> header is required",
            *       "statusCode": 401
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -1825,6 +1861,24 @@ export interface operations {
            *       "error": "Not Found",
            *       "message": "node \"fhir_node\" does not exist",
            *       "statusCode": 404
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -1983,6 +2037,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -2053,6 +2125,24 @@ export interface operations {
            *       "error": "Unauthorized",
            *       "message": "Authorization: Bearer <token> header is required",
            *       "statusCode": 401
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -2166,6 +2256,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -2255,6 +2363,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -2335,6 +2461,24 @@ export interface operations {
            *       "error": "Unauthorized",
            *       "message": "Authorization: Bearer <token> header is required",
            *       "statusCode": 401
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -2462,6 +2606,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -2546,6 +2708,24 @@ export interface operations {
            *       "error": "Not Found",
            *       "message": "node \"fhir_node\" does not exist",
            *       "statusCode": 404
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -2656,6 +2836,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -2748,6 +2946,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -2797,6 +3013,24 @@ export interface operations {
            *       "error": "Unauthorized",
            *       "message": "Authorization: Bearer <token> header is required",
            *       "statusCode": 401
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -2889,6 +3123,24 @@ export interface operations {
            *       "error": "Not Found",
            *       "message": "node \"fhir_node\" does not exist",
            *       "statusCode": 404
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -3074,6 +3326,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -3128,6 +3398,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -3177,6 +3465,24 @@ export interface operations {
            *       "error": "Unauthorized",
            *       "message": "Authorization: Bearer <token> header is required",
            *       "statusCode": 401
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -3273,6 +3579,24 @@ export interface operations {
            *       "error": "Not Found",
            *       "message": "node \"fhir_node\" does not exist",
            *       "statusCode": 404
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -3439,6 +3763,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -3569,6 +3911,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -3658,6 +4018,24 @@ export interface operations {
            *       "error": "Not Found",
            *       "message": "node \"fhir_node\" does not exist",
            *       "statusCode": 404
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -3858,6 +4236,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -4001,6 +4397,24 @@ export interface operations {
            *       "error": "Precondition Failed",
            *       "message": "If-Match names version 3 but the node is at version 4",
            *       "statusCode": 412
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -4179,6 +4593,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -4335,6 +4767,24 @@ export interface operations {
            *       "error": "Unsupported Media Type",
            *       "message": "send the body as application/json",
            *       "statusCode": 415
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -4527,6 +4977,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -4702,6 +5170,24 @@ export interface operations {
            *       "error": "Unsupported Media Type",
            *       "message": "send the body as application/json",
            *       "statusCode": 415
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -4887,6 +5373,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -5062,6 +5566,24 @@ export interface operations {
            *       "error": "Unsupported Media Type",
            *       "message": "send the body as application/json",
            *       "statusCode": 415
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -5249,6 +5771,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -5333,6 +5873,24 @@ export interface operations {
            *       "error": "Not Found",
            *       "message": "node \"fhir_node\" does not exist",
            *       "statusCode": 404
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -5427,6 +5985,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a module or a process is not healthy, or the node has no live process (`failing` and `message` say which) */
       503: {
         headers: {
@@ -5505,6 +6081,24 @@ export interface operations {
            *       "error": "Not Found",
            *       "message": "node \"fhir_node\" does not exist",
            *       "statusCode": 404
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -5691,6 +6285,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -5762,6 +6374,24 @@ export interface operations {
            *       "error": "Unauthorized",
            *       "message": "Authorization: Bearer <token> header is required",
            *       "statusCode": 401
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -5856,6 +6486,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a module is not healthy, or the process left or did not answer (the body says which) */
       503: {
         headers: {
@@ -5915,6 +6563,24 @@ export interface operations {
            *       "error": "Forbidden",
            *       "message": "role auditor may not PUT /nodes/:nodeId (allowed: admin)",
            *       "statusCode": 403
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -6058,6 +6724,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -6163,6 +6847,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -6258,6 +6960,24 @@ export interface operations {
            *       "error": "Unauthorized",
            *       "message": "Authorization: Bearer <token> header is required",
            *       "statusCode": 401
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
