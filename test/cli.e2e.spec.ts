@@ -214,8 +214,12 @@ describe('the plexus CLI against a running control plane', () => {
     );
     expect(procs).toEqual([expect.objectContaining({ nodeId, status: 'up' })]);
 
+    const current = (await nodeVersion())!;
+    const policy = ['--min', '1', '--max', '2', '--target', '60'];
+    const stale = await plexus('scaling', 'set', nodeId, ...policy, '--if-match', `${current - 1}`);
+    expect([stale.code, stale.stderr]).toEqual([1, expect.stringMatching(/412 If-Match names/)]);
     expect(
-      (await plexus('scaling', 'set', nodeId, '--min', '1', '--max', '2', '--target', '60')).code,
+      (await plexus('scaling', 'set', nodeId, ...policy, '--if-match', `${current}`)).code,
     ).toBe(0);
     const scaling = await plexus('scaling', 'get', nodeId, '-o', 'yaml');
     expect(scaling.stdout).toMatch(/max: 2/);

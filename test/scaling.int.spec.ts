@@ -10,6 +10,7 @@ import {
 import { ProcessIdentity } from '@plexus/domain';
 import { createTestDatabase } from './support/databases';
 import { AdminApi, RunningControlPlane, startControlPlane } from './support/control-plane';
+import { committedOpenApi } from './support/openapi-contract';
 import { waitFor } from './support/ports';
 
 const nodeName = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
@@ -23,7 +24,8 @@ describe('scaling policy API and autoscaler (real Postgres and NATS)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     cp = await startControlPlane({ databaseUrl: db.url });
-    api = cp.api;
+    // Every answer, the 412 included, is checked against the committed document.
+    api = cp.api.validateAgainst(committedOpenApi());
     nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
   });
 
@@ -74,6 +76,31 @@ describe('scaling policy API and autoscaler (real Postgres and NATS)', () => {
     );
     expect((await api.get(`/nodes/${nodeId}/scaling`)).body).toMatchObject({ policy: null });
     expect(await eventsOf(nodeId, 'ScalingPolicySet')).toEqual([]);
+  });
+
+  it('answers 412 to a stale If-Match, storing nothing, and takes a current one', async () => {
+    const nodeId = await createNode('match');
+    const added = await api.put(`/nodes/${nodeId}/modules/web`, {
+      type: 'http-endpoint',
+      config: { port: '18080' },
+    });
+    expect(added.headers.get('etag')).toBe('"2"');
+    const policy = { min: 1, max: 2, target: 60 };
+
+    const stale = await api.put(`/nodes/${nodeId}/scaling`, policy, { 'if-match': '"1"' });
+    expect(stale.status).toBe(412);
+    expect(stale.body).toEqual({
+      statusCode: 412,
+      error: 'Precondition Failed',
+      message: 'If-Match names version 1 but the node is at version 2',
+    });
+    expect((await api.get(`/nodes/${nodeId}/scaling`)).body).toMatchObject({ policy: null });
+    expect(await eventsOf(nodeId, 'ScalingPolicySet')).toEqual([]);
+
+    const current = await api.put(`/nodes/${nodeId}/scaling`, policy, { 'if-match': 'W/"2"' });
+    expect(current.status).toBe(200);
+    expect(current.body.policy).toMatchObject(policy);
+    expect(await eventsOf(nodeId, 'ScalingPolicySet')).toHaveLength(1);
   });
 
   it('stores a policy with defaults in a scaling stream (the node version does not move) and copies the count to the scaling bucket', async () => {

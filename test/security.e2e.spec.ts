@@ -27,7 +27,13 @@ describe('admin API security (built control plane)', () => {
     cluster = await startCluster({
       nats: 'shared',
       natsClient: {},
-      controlPlane: { adminToken: BOOTSTRAP, logLevel: 'debug' },
+      controlPlane: {
+        adminToken: BOOTSTRAP,
+        logLevel: 'debug',
+        // One test sends a wrong token to every route, from this one address: more than the
+        // default limit on refused tokens (auth-failure-limit.int.spec.ts tests that limit).
+        env: { PLEXUS_AUTH_FAILURE_LIMIT: '1000' },
+      },
     });
     cp = cluster.controlPlane;
     admin = cluster.api.validateAgainst(contract);

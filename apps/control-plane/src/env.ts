@@ -73,6 +73,22 @@ export class ControlPlaneEnv {
   })
   BIND_ADDRESS: string = '0.0.0.0';
 
+  /**
+   * A client address whose bearer tokens were refused this many times within
+   * PLEXUS_AUTH_FAILURE_WINDOW_SECONDS gets 429 until that window ends, without its token being
+   * looked at (0: no limit). Successful calls are never counted or refused.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'PLEXUS_AUTH_FAILURE_LIMIT must be an integer (0: no limit)' })
+  @Min(0, { message: 'PLEXUS_AUTH_FAILURE_LIMIT must be at least 0 (0: no limit)' })
+  PLEXUS_AUTH_FAILURE_LIMIT: number = 20;
+
+  @Type(() => Number)
+  @IsInt({ message: 'PLEXUS_AUTH_FAILURE_WINDOW_SECONDS must be an integer' })
+  @Min(1, { message: 'PLEXUS_AUTH_FAILURE_WINDOW_SECONDS must be from 1 to 86400 (a day)' })
+  @Max(86_400, { message: 'PLEXUS_AUTH_FAILURE_WINDOW_SECONDS must be from 1 to 86400 (a day)' })
+  PLEXUS_AUTH_FAILURE_WINDOW_SECONDS: number = 60;
+
   @IsString({ message: 'PLEXUS_ADMIN_TOKEN must be set: it is the bootstrap admin token' })
   @IsNotEmpty({ message: 'PLEXUS_ADMIN_TOKEN must be set: it is the bootstrap admin token' })
   @Matches(/^.{16,}$/, { message: 'PLEXUS_ADMIN_TOKEN must be at least 16 characters' })

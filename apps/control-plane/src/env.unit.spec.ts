@@ -44,6 +44,45 @@ describe('control-plane environment', () => {
   });
 });
 
+describe('control plane environment: the limit on failed authentication', () => {
+  it('allows 20 failures a minute by default, and 0 turns it off', () => {
+    const env = validateEnv(base);
+    expect([env.PLEXUS_AUTH_FAILURE_LIMIT, env.PLEXUS_AUTH_FAILURE_WINDOW_SECONDS]).toEqual([
+      20, 60,
+    ]);
+    expect(validateEnv({ ...base, PLEXUS_AUTH_FAILURE_LIMIT: '0' }).PLEXUS_AUTH_FAILURE_LIMIT).toBe(
+      0,
+    );
+  });
+
+  it.each([
+    [
+      'PLEXUS_AUTH_FAILURE_LIMIT',
+      'ten',
+      'PLEXUS_AUTH_FAILURE_LIMIT must be an integer (0: no limit)',
+    ],
+    [
+      'PLEXUS_AUTH_FAILURE_LIMIT',
+      '-1',
+      'PLEXUS_AUTH_FAILURE_LIMIT must be at least 0 (0: no limit)',
+    ],
+    [
+      'PLEXUS_AUTH_FAILURE_LIMIT',
+      '2.5',
+      'PLEXUS_AUTH_FAILURE_LIMIT must be an integer (0: no limit)',
+    ],
+    ['PLEXUS_AUTH_FAILURE_WINDOW_SECONDS', '0', 'must be from 1 to 86400 (a day)'],
+    ['PLEXUS_AUTH_FAILURE_WINDOW_SECONDS', '100000', 'must be from 1 to 86400 (a day)'],
+    [
+      'PLEXUS_AUTH_FAILURE_WINDOW_SECONDS',
+      '1m',
+      'PLEXUS_AUTH_FAILURE_WINDOW_SECONDS must be an integer',
+    ],
+  ])('refuses %s=%s at start, naming the variable and the rule', (name, value, message) => {
+    expect(problem(() => validateEnv({ ...base, [name]: value }))).toContain(message);
+  });
+});
+
 describe('control plane environment: PLEXUS_SECRETS_KEY', () => {
   it('is required, and the message names the variable and the form', () => {
     expect(problem(() => validateEnv({ ...token }))).toContain(

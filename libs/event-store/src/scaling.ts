@@ -3,6 +3,7 @@ import { desiredAfterPolicy, notFound, ScalingMetric, ScalingPolicy } from '@ple
 import { appendToStream, readStreamVersion } from './appendToStream';
 import { Database, Sql } from './database';
 import { lockNodeDocument } from './node-locks';
+import { PreconditionFailed } from './precondition-failed';
 import {
   EventMetadata,
   EventRow,
@@ -81,17 +82,22 @@ async function appendScalingEvents(
 /**
  * Records ScalingPolicySet (with the count to run under it: the current recommendation, or
  * without one the live process count, within [min, max]) and, when that count differs from the
- * current one, ScaleRecommended. 404 for a node that does not exist or is archived.
+ * current one, ScaleRecommended. 404 for a node that does not exist or is archived;
+ * PreconditionFailed, storing nothing, when `expectedVersion` (If-Match) is not the node's
+ * version, checked under the node's row lock like every other write to the node.
  */
 export async function setScalingPolicy(
   db: Database,
   nodeId: string,
   policy: ScalingPolicy,
   metadata: EventMetadata,
+  expectedVersion?: number,
 ): Promise<ScalingState> {
   return db.transaction(async (sql) => {
     const doc = await lockNodeDocument(sql, nodeId);
     if (!doc || doc.archived) throw notFound(`node "${nodeId}" does not exist`);
+    if (expectedVersion !== undefined && expectedVersion !== doc.version)
+      throw new PreconditionFailed(expectedVersion, doc.version);
     const [existing] = await sql.query<ScalingRow>(
       'SELECT * FROM node_scaling WHERE node_id = $1 FOR UPDATE',
       [nodeId],

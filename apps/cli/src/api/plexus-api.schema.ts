@@ -1387,20 +1387,26 @@ export interface components {
        */
       activation: 'all' | 'single';
       /**
+       * @description flat keys to string values, as in a properties file
        * @example {
        *       "message": "hello",
        *       "port": "8000"
        *     }
        */
-      config?: Record<string, never>;
+      config?: {
+        [key: string]: string;
+      };
       /** @default true */
       enabled: boolean;
       /**
+       * @description role -> module ID of another module of the node
        * @example {
        *       "SECURITY_IN_UP": "local_security"
        *     }
        */
-      requires?: Record<string, never>;
+      requires?: {
+        [key: string]: string;
+      };
       /** @example http-endpoint */
       type: string;
     };
@@ -1411,7 +1417,9 @@ export interface components {
        *       "server_port_offset": "100"
        *     }
        */
-      properties: Record<string, never>;
+      properties: {
+        [key: string]: string;
+      };
     };
     RevertNodeDto: {
       /** @example message change broke the load balancer check */
@@ -1492,6 +1500,32 @@ export interface components {
       scaleUpStabilization: number;
       /**
        * @description per process: event-loop utilisation percent, or requests/s
+       * @example 60
+       */
+      target: number;
+    };
+    ScalingPolicyBody: {
+      /** @example 5 */
+      max: number;
+      /**
+       * @default eventLoopUtilization
+       * @enum {string}
+       */
+      metric: 'eventLoopUtilization' | 'requestsPerSec';
+      /** @example 1 */
+      min: number;
+      /**
+       * @description seconds
+       * @default 300
+       */
+      scaleDownStabilization: number;
+      /**
+       * @description seconds
+       * @default 0
+       */
+      scaleUpStabilization: number;
+      /**
+       * @description greater than 0, per process: event-loop utilisation percent (at most 100), or requests/s
        * @example 60
        */
       target: number;
@@ -1631,6 +1665,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -1702,6 +1754,24 @@ export interface operations {
            *       "error": "Unauthorized",
            *       "message": "Authorization: Bearer <token> header is required",
            *       "statusCode": 401
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -1791,6 +1861,24 @@ export interface operations {
            *       "error": "Not Found",
            *       "message": "node \"fhir_node\" does not exist",
            *       "statusCode": 404
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -1949,6 +2037,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -2019,6 +2125,24 @@ export interface operations {
            *       "error": "Unauthorized",
            *       "message": "Authorization: Bearer <token> header is required",
            *       "statusCode": 401
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -2132,6 +2256,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -2221,6 +2363,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -2301,6 +2461,24 @@ export interface operations {
            *       "error": "Unauthorized",
            *       "message": "Authorization: Bearer <token> header is required",
            *       "statusCode": 401
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -2428,6 +2606,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -2512,6 +2708,24 @@ export interface operations {
            *       "error": "Not Found",
            *       "message": "node \"fhir_node\" does not exist",
            *       "statusCode": 404
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -2622,6 +2836,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -2714,6 +2946,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -2763,6 +3013,24 @@ export interface operations {
            *       "error": "Unauthorized",
            *       "message": "Authorization: Bearer <token> header is required",
            *       "statusCode": 401
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -2860,6 +3128,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -2884,7 +3170,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -3040,6 +3326,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -3094,6 +3398,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -3143,6 +3465,24 @@ export interface operations {
            *       "error": "Unauthorized",
            *       "message": "Authorization: Bearer <token> header is required",
            *       "statusCode": 401
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -3244,6 +3584,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -3268,7 +3626,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -3405,6 +3763,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -3429,7 +3805,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -3535,6 +3911,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -3629,6 +4023,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -3653,7 +4065,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -3824,6 +4236,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -3848,7 +4278,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -3967,6 +4397,24 @@ export interface operations {
            *       "error": "Precondition Failed",
            *       "message": "If-Match names version 3 but the node is at version 4",
            *       "statusCode": 412
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -4145,6 +4593,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -4306,6 +4772,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -4330,7 +4814,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -4493,6 +4977,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -4517,7 +5019,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -4668,6 +5170,24 @@ export interface operations {
            *       "error": "Unsupported Media Type",
            *       "message": "send the body as application/json",
            *       "statusCode": 415
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -4697,7 +5217,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -4848,6 +5368,24 @@ export interface operations {
            *       "error": "Unsupported Media Type",
            *       "message": "send the body as application/json",
            *       "statusCode": 415
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -4877,7 +5415,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -5033,6 +5571,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -5057,7 +5613,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not */
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
         'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
@@ -5215,6 +5771,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -5299,6 +5873,24 @@ export interface operations {
            *       "error": "Not Found",
            *       "message": "node \"fhir_node\" does not exist",
            *       "statusCode": 404
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -5393,6 +5985,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a module or a process is not healthy, or the node has no live process (`failing` and `message` say which) */
       503: {
         headers: {
@@ -5476,6 +6086,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -5500,6 +6128,8 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
+        /** @description the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored */
+        'If-Match'?: string;
         /** @description recorded in the metadata of every event the call causes (made up when absent); at most 200 characters */
         'X-Correlation-Id'?: string;
         /** @description why: recorded in the metadata of every event the call causes; at most 1000 characters */
@@ -5514,7 +6144,7 @@ export interface operations {
     /** @description min and max processes; target per process: event-loop utilisation percent (metric eventLoopUtilization, the default) or requests/s (metric requestsPerSec); stabilisation windows in seconds (defaults 0 up, 300 down) */
     requestBody: {
       content: {
-        'application/json': Record<string, never>;
+        'application/json': components['schemas']['ScalingPolicyBody'];
       };
     };
     responses: {
@@ -5607,6 +6237,22 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description If-Match names a version the node is no longer at; nothing was stored */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Precondition Failed",
+           *       "message": "If-Match names version 3 but the node is at version 4",
+           *       "statusCode": 412
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description the body is larger than 1 MiB, or the result would be too large to store */
       413: {
         headers: {
@@ -5634,6 +6280,24 @@ export interface operations {
            *       "error": "Unsupported Media Type",
            *       "message": "send the body as application/json",
            *       "statusCode": 415
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -5710,6 +6374,24 @@ export interface operations {
            *       "error": "Unauthorized",
            *       "message": "Authorization: Bearer <token> header is required",
            *       "statusCode": 401
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -5804,6 +6486,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a module is not healthy, or the process left or did not answer (the body says which) */
       503: {
         headers: {
@@ -5863,6 +6563,24 @@ export interface operations {
            *       "error": "Forbidden",
            *       "message": "role auditor may not PUT /nodes/:nodeId (allowed: admin)",
            *       "statusCode": 403
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];
@@ -6006,6 +6724,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -6111,6 +6847,24 @@ export interface operations {
           'application/json': components['schemas']['ApiError'];
         };
       };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
       /** @description a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After */
       503: {
         headers: {
@@ -6206,6 +6960,24 @@ export interface operations {
            *       "error": "Unauthorized",
            *       "message": "Authorization: Bearer <token> header is required",
            *       "statusCode": 401
+           *     }
+           */
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed */
+      429: {
+        headers: {
+          /** @description seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "Too Many Requests",
+           *       "message": "20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)",
+           *       "statusCode": 429
            *     }
            */
           'application/json': components['schemas']['ApiError'];

@@ -8,6 +8,14 @@ interface WriteOpts {
   reason?: string;
 }
 
+interface SetOpts extends WriteOpts {
+  type: string;
+  config: Record<string, string>;
+  requires: Record<string, string>;
+  activation?: 'all' | 'single';
+  disabled?: boolean;
+}
+
 const headers = (opts: WriteOpts) => ({ ...ifMatch(opts.ifMatch), ...reasonHeader(opts.reason) });
 
 /** `plexus modules set|patch|start|stop|restart|rm NODE MODULE`. */
@@ -33,7 +41,7 @@ export function modulesCommand(session: CliSession): Command {
       .option('--requires <role=module>', 'a module it needs (repeatable)', keyValue, {})
       .option('--activation <mode>', 'all (default) or single')
       .option('--disabled', 'added stopped'),
-  ).action(async (nodeId: string, moduleId: string, opts: WriteOpts & Record<string, any>) => {
+  ).action(async (nodeId: string, moduleId: string, opts: SetOpts) => {
     if (opts.activation && !['all', 'single'].includes(opts.activation))
       throw usageError('--activation must be all or single');
     const answer = await answerOf(
@@ -41,9 +49,8 @@ export function modulesCommand(session: CliSession): Command {
         params: { path: { nodeId, moduleId }, header: headers(opts) },
         body: {
           type: opts.type,
-          // The contract types config and requires as bare objects: string maps, really.
-          config: opts.config as Record<string, never>,
-          requires: opts.requires as Record<string, never>,
+          config: opts.config,
+          requires: opts.requires,
           enabled: !opts.disabled,
           activation: opts.activation ?? 'all',
         },

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { NodeDocument } from '@plexus/domain';
 import { answerOf, apiError, ifMatch, reasonHeader } from '../api/plexus-api.client';
 import { usageError } from '../exit-codes';
 import {
@@ -79,7 +78,7 @@ export function nodesCommand(session: CliSession): Command {
       params: { path: { nodeId: desired.nodeId } },
     });
     if (!got.response.ok && got.response.status !== 404) throw apiError(got.response, got.error);
-    const current = got.response.ok ? (got.data as NodeDocument) : null;
+    const current = got.response.ok ? got.data! : null;
     const diff = planApply(current, desired);
     if (!current) print(`+ node ${desired.nodeId}\n`);
     if (current || !isEmptyDiff(diff)) print(renderDiff(diff));
@@ -136,7 +135,7 @@ export function diffCommand(session: CliSession): Command {
       if (opts.output !== 'table')
         return printOutput(diff, opts.output, { rows: () => [], columns: [] });
       print(`node ${diff.nodeId}: version ${diff.from} -> ${diff.to}\n`);
-      print(renderDiff(diff as Parameters<typeof renderDiff>[0]));
+      print(renderDiff(diff));
     });
 }
 

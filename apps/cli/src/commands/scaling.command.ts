@@ -1,7 +1,18 @@
 import { Command, Option } from 'commander';
-import { answerOf } from '../api/plexus-api.client';
+import { answerOf, ifMatch, reasonHeader } from '../api/plexus-api.client';
 import { renderFields } from '../output/output-format';
-import { CliSession, integer, outputOption, print, printOutput } from './cli-session';
+import { CliSession, integer, outputOption, print, printOutput, writeOptions } from './cli-session';
+
+interface SetOpts {
+  min: number;
+  max: number;
+  target: number;
+  metric: 'eventLoopUtilization' | 'requestsPerSec';
+  scaleUpStabilization: number;
+  scaleDownStabilization: number;
+  ifMatch?: number;
+  reason?: string;
+}
 
 /** `plexus scaling get|set NODE`: a node's autoscaling policy and recommendation. */
 export function scalingCommand(session: CliSession): Command {
@@ -26,35 +37,38 @@ export function scalingCommand(session: CliSession): Command {
         }),
       );
     });
-  scaling
-    .command('set')
-    .argument('<node>')
-    .requiredOption('--min <n>', 'fewest processes', integer(0))
-    .requiredOption('--max <n>', 'most processes', integer(1))
-    .requiredOption('--target <n>', 'per process: utilisation percent, or requests/s', integer(1))
-    .addOption(
-      new Option('--metric <metric>')
-        .choices(['eventLoopUtilization', 'requestsPerSec'])
-        .default('eventLoopUtilization'),
-    )
-    .option('--scale-up-stabilization <s>', 'seconds', integer(0), 0)
-    .option('--scale-down-stabilization <s>', 'seconds', integer(0), 300)
-    .action(async (nodeId: string, opts) => {
-      await answerOf(
-        session.client().PUT('/nodes/{nodeId}/scaling', {
-          params: { path: { nodeId } },
-          // The contract types the policy as a bare object.
-          body: {
-            min: opts.min,
-            max: opts.max,
-            target: opts.target,
-            metric: opts.metric,
-            scaleUpStabilization: opts.scaleUpStabilization,
-            scaleDownStabilization: opts.scaleDownStabilization,
-          } as unknown as Record<string, never>,
-        }),
-      );
-      print(`scaling policy of ${nodeId} set\n`);
-    });
+  writeOptions(
+    scaling
+      .command('set')
+      .argument('<node>')
+      .requiredOption('--min <n>', 'fewest processes', integer(0))
+      .requiredOption('--max <n>', 'most processes', integer(1))
+      .requiredOption('--target <n>', 'per process: utilisation percent, or requests/s', integer(1))
+      .addOption(
+        new Option('--metric <metric>')
+          .choices(['eventLoopUtilization', 'requestsPerSec'])
+          .default('eventLoopUtilization'),
+      )
+      .option('--scale-up-stabilization <s>', 'seconds', integer(0), 0)
+      .option('--scale-down-stabilization <s>', 'seconds', integer(0), 300),
+  ).action(async (nodeId: string, opts: SetOpts) => {
+    await answerOf(
+      session.client().PUT('/nodes/{nodeId}/scaling', {
+        params: {
+          path: { nodeId },
+          header: { ...ifMatch(opts.ifMatch), ...reasonHeader(opts.reason) },
+        },
+        body: {
+          min: opts.min,
+          max: opts.max,
+          target: opts.target,
+          metric: opts.metric,
+          scaleUpStabilization: opts.scaleUpStabilization,
+          scaleDownStabilization: opts.scaleDownStabilization,
+        },
+      }),
+    );
+    print(`scaling policy of ${nodeId} set\n`);
+  });
   return scaling;
 }

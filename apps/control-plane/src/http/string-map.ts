@@ -25,6 +25,15 @@ export function toStringMap(value: Record<string, unknown>): Record<string, stri
   return out;
 }
 
+/**
+ * How a DTO property checked by IsStringMap is declared in the OpenAPI document: an object of
+ * strings (numbers and booleans are accepted too, and kept as text, but strings are the contract).
+ */
+export const STRING_MAP_PROPERTY = {
+  type: 'object',
+  additionalProperties: { type: 'string' },
+} as const;
+
 export function IsStringMap(options?: ValidationOptions): PropertyDecorator {
   return (target, propertyName) => {
     registerDecorator({

@@ -46,7 +46,7 @@ const ApiNodeWrite = (opts: { creates: boolean }) =>
       ? [ApiAnswer(201, 'NodeWriteAnswer', `created: ${WRITTEN}`, ETAG_HEADER)]
       : []),
     ApiWriteHeaders(),
-    ApiErrors(403, 412),
+    ApiErrors(403),
   );
 
 function parseVersion(raw?: string, field = 'version'): number | undefined {

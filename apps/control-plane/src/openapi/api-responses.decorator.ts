@@ -31,6 +31,10 @@ const ERRORS = {
     `request body is larger than ${BODY_LIMIT_TEXT}`,
   ],
   415: ['the body is not in a media type this route reads', 'send the body as application/json'],
+  429: [
+    'this client address had too many tokens refused (PLEXUS_AUTH_FAILURE_LIMIT within PLEXUS_AUTH_FAILURE_WINDOW_SECONDS): no token is checked from it until Retry-After has passed',
+    '20 refused tokens within 60 s from 203.0.113.9: no token is checked from there for 42 s (retry after Retry-After)',
+  ],
   503: [
     'a dependency (Postgres, NATS, a process asked) is down or too slow; retry after Retry-After',
     'postgres is unavailable: connection terminated unexpectedly',
@@ -51,7 +55,7 @@ function errorResponse(
   return ApiResponse({
     status,
     description,
-    ...(status === 503 ? { headers: RETRY_AFTER } : {}),
+    ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : {}),
     content: {
       'application/json': {
         schema,
@@ -70,6 +74,7 @@ const STATUS_TEXT: Record<ErrorStatus, string> = {
   412: 'Precondition Failed',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   503: 'Service Unavailable',
 };
 
@@ -78,10 +83,10 @@ export const ApiErrors = (...statuses: ErrorStatus[]) =>
   applyDecorators(...statuses.map((status) => errorResponse(status)));
 
 /**
- * On a controller whose routes need a token: the bearer scheme, 401, and 503 (the guard looks
- * named tokens up in Postgres).
+ * On a controller whose routes need a token: the bearer scheme, 401, 429 (the guard's limit on
+ * refused tokens per client address) and 503 (the guard looks named tokens up in Postgres).
  */
-export const ApiAdminAuth = () => applyDecorators(ApiBearerAuth(), ApiErrors(401, 503));
+export const ApiAdminAuth = () => applyDecorators(ApiBearerAuth(), ApiErrors(401, 429, 503));
 
 /** A write's body: bad JSON or fields (400), too large (413), not JSON (415). */
 export const ApiBodyErrors = () => ApiErrors(400, 413, 415);
@@ -121,22 +126,20 @@ export const ETAG_HEADER = {
 };
 
 /**
- * The headers every write reads (http/command-context.decorator.ts): If-Match (412 when stale),
+ * The headers every write reads (http/command-context.decorator.ts): If-Match, with the 412 it
+ * answers when stale (declared here so that no route reads the one without declaring the other),
  * the correlation ID and the reason recorded in the events' metadata.
  */
-export const ApiWriteHeaders = (opts: { ifMatch: boolean } = { ifMatch: true }) =>
+export const ApiWriteHeaders = () =>
   applyDecorators(
-    ...(opts.ifMatch
-      ? [
-          ApiHeader({
-            name: 'If-Match',
-            required: false,
-            description:
-              'the version the write expects the node to be at ("5", W/"5" or 5); 412 when it is not',
-            schema: { type: 'string', example: '"3"' },
-          }),
-        ]
-      : []),
+    ApiHeader({
+      name: 'If-Match',
+      required: false,
+      description:
+        'the version the write expects the node to be at ("5", W/"5" or 5; the ETag of GET /nodes/{nodeId}); 412 when it is not, and nothing is stored',
+      schema: { type: 'string', example: '"3"' },
+    }),
+    ApiErrors(412),
     ApiHeader({
       name: 'X-Correlation-Id',
       required: false,

@@ -5,6 +5,7 @@ import { openApiDocumentOffline, openApiText, sortKeys } from './openapi-documen
 type Operation = {
   responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
   requestBody?: unknown;
+  parameters?: { in: string; name: string }[];
 };
 
 const operations = (doc: OpenAPIObject) =>
@@ -55,11 +56,12 @@ describe('the OpenAPI document (built without servers)', () => {
     expect(missing).toEqual([]);
   });
 
-  it('declares 401 and 503 on every route that needs a token, 403 on every write, 400/413/415 on every body', () => {
+  it('declares 401, 429 and 503 on every route that needs a token, 403 on every write, 400/413/415 on every body, 412 wherever If-Match is read', () => {
     const missing: string[] = [];
     for (const { route, method, op } of operations(doc)) {
       const want = [
-        ...(route === 'GET /health' ? [] : ['401', '503']),
+        ...(route === 'GET /health' ? [] : ['401', '429', '503']),
+        ...(op.parameters?.some((p) => p.in === 'header' && p.name === 'If-Match') ? ['412'] : []),
         ...(method === 'get' ? [] : ['403']),
         ...(op.requestBody ? ['400', '413', '415'] : []),
       ];

@@ -119,7 +119,7 @@ export class PropertiesController {
   @ApiWriteHeaders()
   @ApiAnswer(200, 'ImportAnswer', 'what the import did to each node and made of each module')
   @ApiBodyErrors()
-  @ApiErrors(403, 404, 409, 412)
+  @ApiErrors(403, 404, 409)
   async import(
     @Req() req: FastifyRequest,
     @Body() body: unknown,

@@ -8,6 +8,7 @@ import {
   ApiWriteHeaders,
 } from '../openapi/api-responses.decorator';
 import { ApiIdParams } from '../openapi/params.decorator';
+import { ref } from '../openapi/schema-ref';
 import { CommandContext } from '@plexus/event-store';
 import { WriteContext } from '../http/command-context.decorator';
 import { ScalingService } from './scaling.service';
@@ -37,20 +38,10 @@ export class ScalingController {
       'min and max processes; target per process: event-loop utilisation percent (metric ' +
       'eventLoopUtilization, the default) or requests/s (metric requestsPerSec); stabilisation ' +
       'windows in seconds (defaults 0 up, 300 down)',
-    schema: {
-      type: 'object',
-      example: {
-        min: 1,
-        max: 5,
-        target: 60,
-        metric: 'eventLoopUtilization',
-        scaleUpStabilization: 0,
-        scaleDownStabilization: 300,
-      },
-    },
+    schema: ref('ScalingPolicyBody'),
   })
   @ApiIdParams('nodeId')
-  @ApiWriteHeaders({ ifMatch: false })
+  @ApiWriteHeaders()
   @ApiAnswer(200, 'ScalingState', 'the policy as stored, with the process count to run')
   @ApiBodyErrors()
   @ApiErrors(403, 404, 409)

@@ -1,3 +1,4 @@
+import { MAX_STABILIZATION_S } from '@plexus/domain';
 import { dateTime, nullable, SchemaComponents, SchemaObject } from '../openapi/schema-ref';
 
 const METRICS = ['eventLoopUtilization', 'requestsPerSec'];
@@ -20,8 +21,41 @@ const POLICY: SchemaObject = {
   },
 };
 
-/** What the scaling routes answer. */
+/** What PUT /nodes/:nodeId/scaling reads (domain parseScalingPolicy checks it in full). */
+const POLICY_BODY: SchemaObject = {
+  type: 'object',
+  required: ['min', 'max', 'target'],
+  additionalProperties: false,
+  properties: {
+    min: { type: 'integer', minimum: 0, maximum: 1000, example: 1 },
+    max: { type: 'integer', minimum: 1, maximum: 1000, example: 5 },
+    target: {
+      type: 'number',
+      description:
+        'greater than 0, per process: event-loop utilisation percent (at most 100), or requests/s',
+      example: 60,
+    },
+    metric: { type: 'string', enum: METRICS, default: 'eventLoopUtilization' },
+    scaleUpStabilization: {
+      type: 'number',
+      minimum: 0,
+      maximum: MAX_STABILIZATION_S,
+      description: 'seconds',
+      default: 0,
+    },
+    scaleDownStabilization: {
+      type: 'number',
+      minimum: 0,
+      maximum: MAX_STABILIZATION_S,
+      description: 'seconds',
+      default: 300,
+    },
+  },
+};
+
+/** What the scaling routes read and answer. */
 export const SCALING_SCHEMAS: SchemaComponents = {
+  ScalingPolicyBody: POLICY_BODY,
   ScalingPolicy: POLICY,
   ScalingState: {
     type: 'object',

@@ -46,7 +46,7 @@ export class ScalingService {
       const limiting = doc ? modulesLimitingToOneProcess(doc, this.catalog) : [];
       if (parsed.policy.max > 1 && limiting.length)
         throw conflict(oneProcessReason(nodeId, limiting, parsed.policy.max));
-      return setScalingPolicy(this.db, nodeId, parsed.policy, metadata);
+      return setScalingPolicy(this.db, nodeId, parsed.policy, metadata, ctx.expectedVersion);
     });
     this.relay.committed();
     return state;

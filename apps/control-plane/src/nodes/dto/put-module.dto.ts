@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional, IsString, Length } from 'class-validator';
-import { IsStringMap } from '../../http/string-map';
+import { IsStringMap, STRING_MAP_PROPERTY } from '../../http/string-map';
 
 export class PutModuleDto {
   @ApiProperty({ example: 'http-endpoint' })
@@ -8,12 +8,20 @@ export class PutModuleDto {
   @Length(1, 100)
   type: string;
 
-  @ApiPropertyOptional({ example: { port: '8000', message: 'hello' } })
+  @ApiPropertyOptional({
+    ...STRING_MAP_PROPERTY,
+    description: 'flat keys to string values, as in a properties file',
+    example: { port: '8000', message: 'hello' },
+  })
   @IsOptional()
   @IsStringMap()
   config: Record<string, string> = {};
 
-  @ApiPropertyOptional({ example: { SECURITY_IN_UP: 'local_security' } })
+  @ApiPropertyOptional({
+    ...STRING_MAP_PROPERTY,
+    description: 'role -> module ID of another module of the node',
+    example: { SECURITY_IN_UP: 'local_security' },
+  })
   @IsOptional()
   @IsStringMap()
   requires: Record<string, string> = {};
