@@ -175,7 +175,7 @@ describe('per-process memory and old process rows stay bounded under churn (real
         const ids = rows.map((r) => r.processId);
         return ids.includes(oldLost.processId) && ids.includes(oldLeft.processId) && rows;
       },
-      30_000,
+      75_000,
       100,
     );
     expect(archived.map((r) => r.processId).sort()).toEqual(
@@ -193,7 +193,7 @@ describe('per-process memory and old process rows stay bounded under churn (real
     const watched = (await listWatchedProcesses(store)).map((r) => r.processId);
     expect(watched).toContain(recentLost.processId);
     for (const p of [oldLost, oldLeft, recentLeft]) expect(watched).not.toContain(p.processId);
-  });
+  }, 90_000);
 
   it("the failure detector's query reads an index that holds neither left nor archived rows (EXPLAIN)", async () => {
     // A cluster after some churn: many left rows within the retention, a few live ones.
