@@ -206,8 +206,14 @@ export async function createDatabaseIfMissing(url: string): Promise<void> {
     if (!rowCount) {
       await client
         .query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`)
-        .catch((err: { code?: string }) => {
-          if (err.code !== '42P04') throw err; // created concurrently by another replica
+        .catch((err: { code?: string; constraint?: string }) => {
+          // Created concurrently by another replica: Postgres says so with 42P04 when the other
+          // commit came first, or with a unique violation on the catalogue when both were
+          // inserting at once (every replica of a fresh install starting together).
+          const raced =
+            err.code === '42P04' ||
+            (err.code === '23505' && err.constraint === 'pg_database_datname_index');
+          if (!raced) throw err;
         });
     }
   } finally {
