@@ -1,8 +1,9 @@
 import { Client } from 'pg';
 import { createTestDatabase, SHARED_POSTGRES } from '../../../test/support/databases';
-import { createDatabaseIfMissing } from './database';
+import { createDatabaseIfMissing, Database } from './database';
+import { migrations } from './migrations';
 
-describe('createDatabaseIfMissing: replicas of a fresh install starting together (real Postgres)', () => {
+describe('replicas of a fresh install starting together (real Postgres)', () => {
   const created: Awaited<ReturnType<typeof createTestDatabase>>[] = [];
   afterAll(async () => {
     for (const db of created) await db.drop();
@@ -27,6 +28,31 @@ describe('createDatabaseIfMissing: replicas of a fresh install starting together
       } finally {
         await client.end();
       }
+    }
+  });
+
+  it('four replicas opening and migrating the same fresh database at once all go on, and each migration ran once', async () => {
+    const db = await createTestDatabase('plexus_race');
+    created.push(db);
+    const opened: Database[] = [];
+    const results = await Promise.allSettled(
+      [1, 2, 3, 4].map(async () => {
+        const replica = await Database.open(db.url, { poolSize: 1 });
+        opened.push(replica);
+        await replica.migrate();
+      }),
+    );
+    await Promise.all(opened.map((d) => d.close()));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ name: string }>(
+        'SELECT name FROM migrations ORDER BY id',
+      );
+      expect(rows.map((r) => r.name)).toEqual(migrations.map((m) => m.name));
+    } finally {
+      await client.end();
     }
   });
 });
