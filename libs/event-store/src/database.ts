@@ -3,6 +3,9 @@ import { DataSource } from 'typeorm';
 import { migrations } from './migrations';
 import { sleep } from '@plexus/common';
 
+/** Any 64-bit number no other lock in this database uses: "plexus event-store schema". */
+const MIGRATION_LOCK = '7312904611200400';
+
 /** The one thing every SQL operation file needs: run a statement, get rows back. */
 export interface Sql {
   /**
@@ -86,19 +89,32 @@ export class Database implements Sql {
     return new Database(url, pool, options.conflictRetry ?? DEFAULT_CONFLICT_RETRY);
   }
 
+  /**
+   * Brings the schema up to date. Replicas starting together on a fresh database take turns on an
+   * advisory lock: TypeORM's runner does not, and two creating the same table at once fail on
+   * Postgres's catalogue. The lock is a session's, so it goes with a replica that dies meanwhile.
+   */
   async migrate(): Promise<void> {
-    const dataSource = new DataSource({
-      type: 'postgres',
-      url: this.url,
-      migrations,
-      synchronize: false,
-      logging: false,
-    });
-    await dataSource.initialize();
+    const lock = new Client({ connectionString: this.url, connectionTimeoutMillis: 1000 });
+    lock.on('error', () => undefined); // a lost server fails the statements below instead
+    await lock.connect();
     try {
-      await dataSource.runMigrations({ transaction: 'each' });
+      await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      const dataSource = new DataSource({
+        type: 'postgres',
+        url: this.url,
+        migrations,
+        synchronize: false,
+        logging: false,
+      });
+      await dataSource.initialize();
+      try {
+        await dataSource.runMigrations({ transaction: 'each' });
+      } finally {
+        await dataSource.destroy();
+      }
     } finally {
-      await dataSource.destroy();
+      await lock.end(); // ends the session, and with it the lock
     }
   }
 
@@ -206,8 +222,14 @@ export async function createDatabaseIfMissing(url: string): Promise<void> {
     if (!rowCount) {
       await client
         .query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`)
-        .catch((err: { code?: string }) => {
-          if (err.code !== '42P04') throw err; // created concurrently by another replica
+        .catch((err: { code?: string; constraint?: string }) => {
+          // Created concurrently by another replica: Postgres says so with 42P04 when the other
+          // commit came first, or with a unique violation on the catalogue when both were
+          // inserting at once (every replica of a fresh install starting together).
+          const raced =
+            err.code === '42P04' ||
+            (err.code === '23505' && err.constraint === 'pg_database_datname_index');
+          if (!raced) throw err;
         });
     }
   } finally {
