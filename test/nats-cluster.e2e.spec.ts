@@ -160,6 +160,12 @@ describe('Plexus on a NATS JetStream cluster', () => {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
     await killing;
+    // The relay's connection was the one cut, and the worker given only that server found another.
+    await until("the control plane and the killed server's worker back on NATS", async () =>
+      [cluster.controlPlane, cluster.workers[victim]].every((p) =>
+        /NATS disconnected[\s\S]*NATS reconnected/.test(p.output()),
+      ),
+    );
     const acked = writes.filter((w) => w.status >= 200 && w.status < 300);
     const failed = writes.filter((w) => w.status >= 300);
     const finalVersion = base + acked.length;

@@ -20,18 +20,21 @@ export function clusterReplicas(nc: NatsConnection): number {
  * Brings existing streams to `replicas`. JetStream changes a clustered stream's replica count in
  * place (new replicas catch up from the leader; the data stays); when it refuses (fewer servers
  * than asked, a single server), the stream is left as it is and the refusal logged. A missing
- * stream is skipped. Never deletes anything.
+ * stream is skipped. Never deletes anything. With `raiseOnly` a stream with more replicas keeps
+ * them: a count guessed from the servers up right now (clusterReplicas while one is down) must
+ * not thin out what an operator or an earlier start set.
  */
 export async function alignReplicas(
   jsm: JetStreamManager,
   streams: readonly string[],
   replicas: number,
-  logger: Logger = silentLogger,
+  options: { raiseOnly?: boolean; logger?: Logger } = {},
 ): Promise<void> {
+  const logger = options.logger ?? silentLogger;
   for (const stream of streams) {
     const info = await jsm.streams.info(stream).catch(() => null);
     const current = info?.config.num_replicas ?? replicas;
-    if (!info || current === replicas) continue;
+    if (!info || current === replicas || (options.raiseOnly && current > replicas)) continue;
     try {
       await jsm.streams.update(stream, { ...info.config, num_replicas: replicas });
       logger.log('stream replicas changed', { stream, from: current, to: replicas });

@@ -5,7 +5,7 @@ import {
   RetentionPolicy,
   StorageType,
 } from 'nats';
-import { Logger, silentLogger } from '@plexus/common';
+import { Logger } from '@plexus/common';
 import {
   EVENTS_STREAM,
   EVENTS_SUBJECTS,
@@ -40,7 +40,10 @@ export const PLEXUS_STREAMS = [
 
 export interface TopologyOptions {
   eventsMaxAgeMs?: number;
-  /** Replicas of every stream and bucket (NATS_REPLICAS); default clusterReplicas. */
+  /**
+   * Replicas of every stream and bucket (NATS_REPLICAS), which existing ones are brought to.
+   * Default clusterReplicas, to which existing streams are only raised, never lowered.
+   */
   replicas?: number;
   /** Told of replica counts changed or left as they were. */
   logger?: Logger;
@@ -106,7 +109,10 @@ export async function ensureTopology(
   for (const [bucket, bucketOptions] of buckets)
     await js.views.kv(bucket, { ...bucketOptions, replicas });
   await allowDirectGets(jsm);
-  await alignReplicas(jsm, PLEXUS_STREAMS, replicas, options.logger ?? silentLogger);
+  await alignReplicas(jsm, PLEXUS_STREAMS, replicas, {
+    raiseOnly: options.replicas === undefined,
+    logger: options.logger,
+  });
 }
 
 /**

@@ -64,14 +64,16 @@ const providers = [
         { noAsyncTraces: true },
         env.NATS_CREDS,
       );
+      const logger = new Logger('NATS');
       const replicas = env.NATS_REPLICAS ?? clusterReplicas(nc);
-      new Logger('NATS').log(
-        `connected to ${nc.getServer()}${nc.info?.cluster ? ` of cluster ${nc.info.cluster}` : ''}; streams and buckets have ${replicas} replica(s)`,
+      const cluster = nc.info?.cluster ? ` of cluster ${nc.info.cluster}` : '';
+      logger.log(
+        `connected to ${nc.getServer()}${cluster}; streams and buckets get ${replicas} replica(s)`,
       );
       await ensureTopology(nc, {
         eventsMaxAgeMs: env.EVENTS_STREAM_MAX_AGE_MS,
-        replicas,
-        logger: fieldLogger(new Logger('NATS')),
+        replicas: env.NATS_REPLICAS,
+        logger: fieldLogger(logger),
       });
       // Workers may lack the right to create buckets (examples/nats-auth.conf): create it here.
       await openSessionsBucket(nc, undefined, replicas);

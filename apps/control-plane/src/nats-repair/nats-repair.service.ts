@@ -130,13 +130,16 @@ export class NatsRepairService implements OnApplicationBootstrap, OnModuleDestro
       `NATS lost its store (${reason}; found on ${why} check): re-creating streams and buckets and republishing from Postgres`,
     );
     const started = performance.now();
-    const replicas = this.env.NATS_REPLICAS ?? clusterReplicas(this.nc);
     await ensureTopology(this.nc, {
       eventsMaxAgeMs: this.env.EVENTS_STREAM_MAX_AGE_MS,
-      replicas,
+      replicas: this.env.NATS_REPLICAS,
       logger: fieldLogger(this.logger),
     });
-    await openSessionsBucket(this.nc, undefined, replicas);
+    await openSessionsBucket(
+      this.nc,
+      undefined,
+      this.env.NATS_REPLICAS ?? clusterReplicas(this.nc),
+    );
     const result = await this.relay.republishAll();
     this.repairs.inc();
     this.logger.warn(
