@@ -146,9 +146,12 @@ describe('Plexus on a NATS JetStream cluster', () => {
         killing = nats.kill(victim); // while the next writes are under way
       }
       const started = performance.now();
-      const res = await api.patch(`/nodes/${nodeId}/modules/web/config`, {
-        message: `write ${index}`,
-      });
+      const res = await Promise.race([
+        api.patch(`/nodes/${nodeId}/modules/web/config`, { message: `write ${index}` }),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`write ${index} got no answer within 30 s`)), 30_000),
+        ),
+      ]);
       writes.push({
         index,
         status: res.status,
@@ -245,6 +248,13 @@ describe('Plexus on a NATS JetStream cluster', () => {
     const after = acked.filter((w) => w.index >= WRITES_BEFORE_KILL).map(lag);
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const writeMs = writes.filter((w) => w.index >= WRITES_BEFORE_KILL).map((w) => w.ms);
+    // Why the relay waited: its failed attempts, counted by reason.
+    const relayFailures: Record<string, number> = {};
+    for (const line of cluster.controlPlane.output().split('\n'))
+      if (line.includes('relay publish failed')) {
+        const reason = (JSON.parse(line) as { msg: string }).msg.replace(/.*will retry: /, '');
+        relayFailures[reason] = (relayFailures[reason] ?? 0) + 1;
+      }
     process.stderr.write(
       `${JSON.stringify({
         nats_cluster_kill: {
@@ -255,6 +265,7 @@ describe('Plexus on a NATS JetStream cluster', () => {
           writeMsAfterKill: { max: Math.max(...writeMs), median: median(writeMs) },
           bucketLagMsBeforeKill: { median: median(before), max: Math.max(...before) },
           bucketLagMsAfterKill: { median: median(after), max: Math.max(...after) },
+          relayFailures,
           lastWriteSeenAfterKillMs: Math.round(Math.max(...[...firstSeen.values()]) - killedAt),
         },
       })}\n`,

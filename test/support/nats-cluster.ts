@@ -100,7 +100,9 @@ export class OwnNatsCluster {
 
   /** A server's monitoring answer at `path` (e.g. `/jsz`, `/connz`). */
   async monitor<T>(index: number, path: string): Promise<T> {
-    const res = await fetch(`http://127.0.0.1:${this.servers[index].httpPort}${path}`);
+    const res = await fetch(`http://127.0.0.1:${this.servers[index].httpPort}${path}`, {
+      signal: AbortSignal.timeout(5000),
+    });
     if (!res.ok) throw new Error(`${path} of ${this.servers[index].name}: ${res.status}`);
     return (await res.json()) as T;
   }
