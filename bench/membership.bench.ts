@@ -27,6 +27,7 @@ import { createTestDatabase } from '../test/support/databases';
 import { freePort } from '../test/support/ports';
 import { spawnControlPlane, stopProcess } from '../test/support/processes';
 import {
+  BENCH_NATS,
   BENCH_NATS_URL,
   BENCH_TOKEN,
   cpuMs,
@@ -112,7 +113,7 @@ async function main() {
     LOST_AFTER_MS,
   });
   const api = jsonClient(`http://127.0.0.1:${port}`, { authorization: `Bearer ${BENCH_TOKEN}` });
-  const nc = await connect({ servers: BENCH_NATS_URL, name: 'bench-membership' });
+  const nc = await connect({ ...BENCH_NATS, name: 'bench-membership' });
   const nodeId = `bench-mem-${randomBytes(3).toString('hex')}`;
   let simulator: HeartbeatSimulator | null = null;
   const hogs: ChildProcess[] = Array.from({ length: CPU_HOGS }, () =>

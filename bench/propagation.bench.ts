@@ -49,6 +49,7 @@ import {
 import { NatsKvFleet } from './peers';
 import { ServedPoller, timeServed } from './propagation.poller';
 import {
+  BENCH_NATS,
   BENCH_NATS_URL,
   BENCH_TOKEN,
   cpuMs,
@@ -186,7 +187,7 @@ async function main() {
     if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${res.body}`);
     return JSON.parse(res.body);
   };
-  const nc = await connect({ servers: BENCH_NATS_URL, name: 'bench-propagation' });
+  const nc = await connect({ ...BENCH_NATS, name: 'bench-propagation' });
   const observer = new Observer(nc);
   const nodeIds: string[] = [];
   let workers: SpawnedProcess[] = [];

@@ -47,6 +47,7 @@ import {
   stopProcess,
 } from '../test/support/processes';
 import {
+  BENCH_NATS,
   BENCH_NATS_URL,
   BENCH_TOKEN,
   closedLoop,
@@ -120,7 +121,7 @@ async function main() {
     if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${res.body}`);
     return JSON.parse(res.body);
   };
-  const nc = await connect({ servers: BENCH_NATS_URL, name: 'bench-sessions' });
+  const nc = await connect({ ...BENCH_NATS, name: 'bench-sessions' });
   const nodeId = `sess-${randomBytes(4).toString('hex')}`;
   let workers: SpawnedProcess[] = [];
   const result: Record<string, unknown> = {};

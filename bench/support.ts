@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { DEFAULT_NATS_URL } from '@plexus/bus';
+import { DEFAULT_NATS_URL, natsAuthOptions } from '@plexus/bus';
 
 /** The admin token every benchmark's control plane is started with. */
 export const BENCH_TOKEN = 'bench-admin-token-0123456789';
 /** The NATS benchmarks use: the shared one unless NATS_URL names another. */
 export const BENCH_NATS_URL = process.env.NATS_URL ?? DEFAULT_NATS_URL;
+/** BENCH_NATS_URL as client options: one server or a cluster's list (comma separated). */
+export const BENCH_NATS = natsAuthOptions(BENCH_NATS_URL);
 
 /** Benchmarks print progress on stderr and one JSON object as the last line of stdout. */
 export const progress = (message: string) => process.stderr.write(`[bench] ${message}\n`);

@@ -29,7 +29,15 @@ import {
   stopProcess,
 } from '../test/support/processes';
 import { probe } from '../test/support/serving-watch';
-import { BENCH_NATS_URL, BENCH_TOKEN, jsonClient, percentile, progress, round } from './support';
+import {
+  BENCH_NATS,
+  BENCH_NATS_URL,
+  BENCH_TOKEN,
+  jsonClient,
+  percentile,
+  progress,
+  round,
+} from './support';
 import { sleep } from '@plexus/common';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -187,7 +195,7 @@ export async function takeoverBench(runs = RUNS) {
   } finally {
     await Promise.all(all.map((w) => stopProcess(w, 5000)));
     await stopProcess(cp);
-    const nc = await connect({ servers: BENCH_NATS_URL });
+    const nc = await connect({ ...BENCH_NATS });
     const nodes = await nc.jetstream().views.kv(NODES_BUCKET);
     await nodes.purge(nodeDocumentKey(nodeId)).catch(() => undefined);
     const leases = await nc.jetstream().views.kv(LEASES_BUCKET);

@@ -19,7 +19,7 @@ import { freePort } from '../test/support/ports';
 import { spawnControlPlane } from '../test/support/processes';
 import { etcdPuts, natsKvPuts, PeerWriteLoad } from './peers';
 import {
-  BENCH_NATS_URL,
+  BENCH_NATS,
   BENCH_TOKEN,
   closedLoop,
   fixedCount,
@@ -112,7 +112,7 @@ async function main() {
     // Relay pickup: from the write's HTTP answer to its event arriving at a NATS subscriber of
     // the events stream, one write at a time (an idle relay must wake at once, not on a poll).
     progress('relay pickup, 300 sequential writes');
-    const nc = await connect({ servers: BENCH_NATS_URL });
+    const nc = await connect({ ...BENCH_NATS });
     const arrived = new Map<string, bigint>();
     nc.subscribe('plexus.events.>', {
       callback: (_err, msg) => {

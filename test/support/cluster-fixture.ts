@@ -30,9 +30,10 @@ export interface StartClusterOptions {
   /**
    * `own` (default): a nats-server of the cluster's own, so that no other suite's control plane
    * answers its requests and the test may stop it; `shared`: the suite's NATS_URL; `{ config }`:
-   * an own server with that configuration (e.g. authorization).
+   * an own server with that configuration (e.g. authorization); `{ url }`: servers the test runs
+   * itself (e.g. an OwnNatsCluster's list), which the cluster neither starts nor stops.
    */
-  nats?: 'own' | 'shared' | { config: string };
+  nats?: 'own' | 'shared' | { config: string } | { url: string };
   /** Name prefix of the test database. */
   databasePrefix?: string;
   /** The control plane; `false` starts none (start replicas with `startControlPlane`). */
@@ -100,11 +101,14 @@ export interface Cluster {
 }
 
 export async function startCluster(opts: StartClusterOptions = {}): Promise<Cluster> {
+  const external = typeof opts.nats === 'object' && 'url' in opts.nats ? opts.nats.url : undefined;
   const nats =
-    opts.nats === 'shared'
+    opts.nats === 'shared' || external
       ? undefined
-      : await OwnNatsServer.start(typeof opts.nats === 'object' ? opts.nats.config : undefined);
-  const natsUrl = nats?.url ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+      : await OwnNatsServer.start(
+          typeof opts.nats === 'object' && 'config' in opts.nats ? opts.nats.config : undefined,
+        );
+  const natsUrl = nats?.url ?? external ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
   const db = await createTestDatabase(opts.databasePrefix);
   const dir = mkdtempSync(join(tmpdir(), 'plexus-cluster-'));
   const controlPlanes: SpawnedControlPlane[] = [];
@@ -167,7 +171,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
   };
 
   try {
-    if (opts.natsClient) nc = await connect({ servers: natsUrl, ...opts.natsClient });
+    if (opts.natsClient) nc = await connect({ servers: natsUrl.split(','), ...opts.natsClient });
     if (opts.controlPlane !== false) await startControlPlane(opts.controlPlane);
   } catch (err) {
     await stop();

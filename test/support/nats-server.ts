@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from './ports';
 
-const NATS_BINARY = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
+export const NATS_BINARY = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
 
 const accepts = (port: number) =>
   new Promise<boolean>((resolve) => {

@@ -23,7 +23,14 @@ export async function waitFor<T>(
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
-      const value = await probe();
+      // A probe that never settles (a request to a dead server) must not outlast the deadline.
+      let timer: NodeJS.Timeout | undefined;
+      const value = await Promise.race([
+        probe(),
+        new Promise<undefined>((resolve) => {
+          timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+        }),
+      ]).finally(() => clearTimeout(timer));
       if (value) return value;
     } catch (err) {
       lastError = err;

@@ -29,6 +29,27 @@ export function probe(
   });
 }
 
+/** GET / on 127.0.0.1:port: the `message` the http-endpoint answered with 200, or null. */
+export function servedMessage(port: number, timeoutMs = 1000): Promise<string | null> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 ? (JSON.parse(text).message as string) : null);
+        } catch {
+          resolve(null);
+        }
+      });
+      res.on('error', () => resolve(null));
+    });
+    req.setTimeout(timeoutMs, () => req.destroy());
+    req.on('error', () => resolve(null));
+  });
+}
+
 export interface ServingRound {
   /** performance.now() when the round's requests were sent. */
   at: number;

@@ -13,6 +13,7 @@ import {
   validateSync,
 } from 'class-validator';
 import { DEFAULT_NATS_URL } from '@plexus/bus';
+import { natsUrlProblem } from '@plexus/config';
 import { DEFAULT_NODE_LIMITS } from '@plexus/domain';
 import { DEFAULT_DATABASE_URL } from '@plexus/event-store';
 import { parseWebhookTargetPolicy } from './hooks/targets';
@@ -26,6 +27,19 @@ const webhookTargetListProblem = (value: unknown): string | null => {
     return (err as Error).message;
   }
 };
+
+function IsNatsUrl(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isNatsUrl',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: (value) => typeof value === 'string' && natsUrlProblem(value) === null,
+        defaultMessage: (args) => natsUrlProblem(String(args!.value)) ?? '',
+      },
+    });
+}
 
 function IsWebhookTargetList(): PropertyDecorator {
   return (target, propertyName) =>
@@ -51,9 +65,21 @@ export class ControlPlaneEnv {
   @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL: string = DEFAULT_DATABASE_URL;
 
-  @IsString()
-  @Matches(/^(nats|tls):\/\//, { message: 'NATS_URL must be a nats:// or tls:// URL' })
+  /** One server, or the servers of a cluster separated by commas. */
+  @IsString({ message: 'NATS_URL must be a nats:// or tls:// URL' })
+  @IsNatsUrl()
   NATS_URL: string = DEFAULT_NATS_URL;
+
+  /**
+   * Replicas of every stream and bucket the control plane creates (and brings existing ones to).
+   * Unset: the size of the NATS cluster it connects to, at most 3 (1 on a single server).
+   */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'NATS_REPLICAS must be an integer from 1 to 5' })
+  @Min(1, { message: 'NATS_REPLICAS must be an integer from 1 to 5' })
+  @Max(5, { message: 'NATS_REPLICAS must be an integer from 1 to 5 (JetStream allows at most 5)' })
+  NATS_REPLICAS?: number;
 
   /** A .creds file (JWT and NKey seed) for NATS servers in operator mode. */
   @IsOptional()

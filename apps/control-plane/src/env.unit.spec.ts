@@ -42,6 +42,26 @@ describe('control-plane environment', () => {
       /WEBHOOK_ALLOWED_HOSTS entry "10.0.0.0\/40" is not/,
     );
   });
+
+  it("takes NATS_URL as a comma-separated list of a cluster's servers and names a bad entry", () => {
+    const list = 'nats://a:4222, nats://b:4222,tls://c:4222';
+    expect(validateEnv({ ...base, NATS_URL: list }).NATS_URL).toBe(list);
+    expect(problem(() => validateEnv({ ...base, NATS_URL: 'nats://a:4222,http://b:4222' }))).toBe(
+      'invalid environment: NATS_URL entry 2 of 2 must be a nats:// or tls:// URL with a host, such as nats://127.0.0.1:4222; servers are separated by commas (got "http://b:4222")',
+    );
+    expect(problem(() => validateEnv({ ...base, NATS_URL: 'nats://a:4222,' }))).toMatch(
+      /NATS_URL entry 2 of 2 must be .* \(got ""\)/,
+    );
+  });
+
+  it('takes NATS_REPLICAS from 1 to 5, unset by default (the cluster size decides)', () => {
+    expect(validateEnv(base).NATS_REPLICAS).toBeUndefined();
+    expect(validateEnv({ ...base, NATS_REPLICAS: '3' }).NATS_REPLICAS).toBe(3);
+    for (const bad of ['0', '6', 'three'])
+      expect(problem(() => validateEnv({ ...base, NATS_REPLICAS: bad }))).toMatch(
+        /NATS_REPLICAS must be an integer from 1 to 5/,
+      );
+  });
 });
 
 describe('control plane environment: the limit on failed authentication', () => {

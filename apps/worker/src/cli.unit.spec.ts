@@ -102,6 +102,14 @@ describe('parseWorkerArgs', () => {
     expect(usage(['--node-id', 'n', '--port-offset', '70000']).message).toMatch(/0 to 65535/);
   });
 
+  it('takes NATS_URL as a list of servers and names the entry that is not a NATS URL', () => {
+    const list = 'nats://a:4222,nats://b:4222';
+    expect(parseWorkerArgs(['--node-id', 'n'], { NATS_URL: list }).natsUrl).toBe(list);
+    expect(usage(['--node-id', 'n'], { NATS_URL: 'nats://a:4222,b:4222' }).message).toBe(
+      'NATS_URL entry 2 of 2 must be a nats:// or tls:// URL with a host, such as nats://127.0.0.1:4222; servers are separated by commas (got "b:4222")',
+    );
+  });
+
   it('names NATS_URL when it is not a NATS URL', () => {
     expect(usage(['--node-id', 'n'], { NATS_URL: 'http://x:1' }).message).toMatch(
       /^NATS_URL must be/,

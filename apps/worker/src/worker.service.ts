@@ -3,6 +3,7 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import {
   connectNats,
+  safeNatsUrl,
   DEFAULT_LEASE_MS,
   leaseTimings,
   ModuleLeases,
@@ -34,13 +35,6 @@ import { RuntimeStatusResponder } from './health/runtime-status.responder';
 import { ManagementServer } from './management/management.server';
 import { workerMetrics } from './management/worker-metrics';
 import { StartupError } from './startup.error';
-
-/** Where the NATS URL points, without credentials, for the log. */
-function safeUrl(url: string) {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}
 
 /**
  * One node process: joins its node, converges its modules on the node document (hot, no
@@ -88,7 +82,7 @@ export class WorkerService {
     const file = this.seeding.readPropertiesFile();
     this.logger.info(
       {
-        natsUrl: safeUrl(natsUrl),
+        natsUrl: safeNatsUrl(natsUrl),
         portOffset,
         propertiesFile: this.options.propertiesFile,
         secretsKeyId: this.options.secretsKeyId,

@@ -1,4 +1,5 @@
 import { createInbox, headers, Msg, MsgHdrs, NatsConnection } from 'nats';
+import { listenToStatus } from './connection-state';
 
 /** One message for a JetStream stream. */
 export interface OutgoingMessage {
@@ -30,12 +31,16 @@ interface PendingAck {
  * nats.js's js.publish() is a request per message: a reply-mux entry, a timer and, when it
  * completes, a "cancelled" NatsError built with a stack trace (measured: 2.3 % of the control
  * plane's CPU at 1,000 writes/s). Here each message carries a reply subject of our own inbox,
- * and a batch is settled by its acks, or fails whole after `timeoutMs`.
+ * and a batch is settled by its acks, or fails whole after `timeoutMs`, or at once when the
+ * connection drops: acks of messages the lost server held never come, and the client is on
+ * another server within moments, so the caller's retry need not wait out the timeout.
  */
 export class AckedPublisher {
   private readonly inbox: string;
   private readonly pending = new Map<string, PendingAck>();
   private seq = 0;
+  /** Fails every batch in flight: called when the connection drops. */
+  private readonly onDisconnect = new Set<(err: Error) => void>();
 
   /** Acknowledgements waited for right now (none between batches). */
   get pendingAcks(): number {
@@ -46,6 +51,13 @@ export class AckedPublisher {
     this.inbox = createInbox();
     // Lives as long as the connection: the relay publishes until the process ends.
     nc.subscribe(`${this.inbox}.*`, { callback: (_err, msg) => this.settle(msg) });
+    listenToStatus(nc, (s) => {
+      if (s.type !== 'disconnect') return;
+      const error = new Error(
+        `NATS connection to ${String(s.data)} lost before JetStream acknowledged the batch`,
+      );
+      for (const fail of this.onDisconnect) fail(error);
+    });
   }
 
   /**
@@ -61,6 +73,7 @@ export class AckedPublisher {
   ): Promise<PublishResult[]> {
     const ids: string[] = [];
     let timer: NodeJS.Timeout | undefined;
+    let failOnDisconnect: ((err: Error) => void) | undefined;
     try {
       const acks = messages.map(({ subject, data, msgId, expectedLastSubjectSequence }) => {
         guard?.();
@@ -84,9 +97,14 @@ export class AckedPublisher {
           timeoutMs,
         );
       });
-      return await Promise.race([Promise.all(acks), timedOut]);
+      const disconnected = new Promise<never>((_, reject) => {
+        failOnDisconnect = reject;
+        this.onDisconnect.add(reject);
+      });
+      return await Promise.race([Promise.all(acks), timedOut, disconnected]);
     } finally {
       clearTimeout(timer);
+      if (failOnDisconnect) this.onDisconnect.delete(failOnDisconnect);
       for (const id of ids) this.pending.delete(id); // acks arriving later are ignored
     }
   }

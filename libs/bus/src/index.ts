@@ -12,3 +12,4 @@ export * from './module-leases';
 export * from './batch-job-messages';
 export * from './login-failures-bucket';
 export * from './module-type-catalog';
+export * from './replicas';

@@ -1,5 +1,6 @@
 import { KV, NatsConnection } from 'nats';
 import { LOGIN_FAILURES_BUCKET } from './names';
+import { clusterReplicas } from './replicas';
 
 /**
  * How long a failed-login counter outlives its last write: the longest a user stays locked and
@@ -25,9 +26,10 @@ export async function openLoginFailuresBucket(
   requestTimeoutMs = 5000,
 ): Promise<KV> {
   try {
-    return await nc
-      .jetstream({ timeout: requestTimeoutMs })
-      .views.kv(LOGIN_FAILURES_BUCKET, LOGIN_FAILURES_BUCKET_OPTIONS);
+    return await nc.jetstream({ timeout: requestTimeoutMs }).views.kv(LOGIN_FAILURES_BUCKET, {
+      ...LOGIN_FAILURES_BUCKET_OPTIONS,
+      replicas: clusterReplicas(nc),
+    });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new Error(`cannot open the failed-login bucket ${LOGIN_FAILURES_BUCKET}: ${message}`);

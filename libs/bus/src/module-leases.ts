@@ -1,6 +1,7 @@
 import { KV, KvEntry, NatsConnection } from 'nats';
 import { LEASES_BUCKET, moduleLeaseKey } from './names';
 import { errorText, Logger, silentLogger } from '@plexus/common';
+import { clusterReplicas } from './replicas';
 
 /** Lease time of `single` modules: the failure detector's LOST_AFTER_MS default. */
 export const DEFAULT_LEASE_MS = 3000;
@@ -30,7 +31,7 @@ export async function openLeasesBucket(nc: NatsConnection, requestTimeoutMs = 50
   try {
     return await nc
       .jetstream({ timeout: requestTimeoutMs })
-      .views.kv(LEASES_BUCKET, LEASES_BUCKET_OPTIONS);
+      .views.kv(LEASES_BUCKET, { ...LEASES_BUCKET_OPTIONS, replicas: clusterReplicas(nc) });
   } catch (err) {
     throw new Error(`cannot open the leases bucket ${LEASES_BUCKET}: ${errorText(err)}`);
   }

@@ -3,6 +3,7 @@ import { KV, KvEntry, NatsConnection } from 'nats';
 import { errorText, Logger, silentLogger } from '@plexus/common';
 import { MODULE_TYPES_BUCKET, moduleTypeKey, processModuleTypesFilter } from './names';
 import { ResilientWatch } from './resilient-watch';
+import { clusterReplicas } from './replicas';
 
 /** One process's registration of one module type: the value of a MODULE_TYPES_BUCKET key. */
 export interface ModuleTypeRegistration {
@@ -40,9 +41,10 @@ export async function openModuleTypesBucket(
   requestTimeoutMs = 5000,
 ): Promise<KV> {
   try {
-    return await nc
-      .jetstream({ timeout: requestTimeoutMs })
-      .views.kv(MODULE_TYPES_BUCKET, MODULE_TYPES_BUCKET_OPTIONS);
+    return await nc.jetstream({ timeout: requestTimeoutMs }).views.kv(MODULE_TYPES_BUCKET, {
+      ...MODULE_TYPES_BUCKET_OPTIONS,
+      replicas: clusterReplicas(nc),
+    });
   } catch (err) {
     throw new Error(
       `cannot open the module types bucket ${MODULE_TYPES_BUCKET}: ${errorText(err)}`,

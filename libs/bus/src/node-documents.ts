@@ -3,13 +3,16 @@ import type { NodeDocument } from '@plexus/domain';
 import { nodeDocumentKey, NODES_BUCKET } from './names';
 import { errorText, Logger, silentLogger } from '@plexus/common';
 import { ResilientWatch, WatchedEntrySource } from './resilient-watch';
+import { clusterReplicas } from './replicas';
 
 /** Same options as ensureTopology (libs/bus/src/topology.ts) so either side may create it. */
 export const NODES_BUCKET_OPTIONS = { history: 5 } as const;
 
 /** Opens the node-document bucket, creating it when missing. */
 export function openNodesBucket(nc: NatsConnection): Promise<KV> {
-  return nc.jetstream().views.kv(NODES_BUCKET, NODES_BUCKET_OPTIONS);
+  return nc
+    .jetstream()
+    .views.kv(NODES_BUCKET, { ...NODES_BUCKET_OPTIONS, replicas: clusterReplicas(nc) });
 }
 
 /** Decodes a bucket entry: null for a delete/purge marker or an entry that is not a node document. */

@@ -4,6 +4,7 @@ import { WRONG_LAST_SEQUENCE } from './acked-publisher';
 import { nodeDocumentKey, SCALING_BUCKET } from './names';
 import { errorText, Logger } from '@plexus/common';
 import { ResilientWatch, WatchedEntrySource } from './resilient-watch';
+import { clusterReplicas } from './replicas';
 
 /** What a supervisor needs to know: how many processes of the node to run, and since which event. */
 export interface DesiredProcesses {
@@ -14,8 +15,13 @@ export interface DesiredProcesses {
   recordedAt: string;
 }
 
+/** Same options as ensureTopology's, so either side may create it. */
+export const SCALING_BUCKET_OPTIONS = { history: 5 } as const;
+
 export function openScalingBucket(nc: NatsConnection): Promise<KV> {
-  return nc.jetstream().views.kv(SCALING_BUCKET, { history: 5 });
+  return nc
+    .jetstream()
+    .views.kv(SCALING_BUCKET, { ...SCALING_BUCKET_OPTIONS, replicas: clusterReplicas(nc) });
 }
 
 /** The count each event sets: ScalingPolicySet's `desired`, ScaleRecommended's `to`. */

@@ -5,18 +5,25 @@ import {
   RetentionPolicy,
   StorageType,
 } from 'nats';
+import { Logger } from '@plexus/common';
 import {
   EVENTS_STREAM,
   EVENTS_SUBJECTS,
+  LEASES_BUCKET,
+  LOGIN_FAILURES_BUCKET,
   MEMBERSHIP_STREAM,
   MEMBERSHIP_SUBJECTS,
+  MODULE_TYPES_BUCKET,
   NODES_BUCKET,
   SCALING_BUCKET,
   WORKER_BUCKETS,
 } from './names';
-import { openLeasesBucket } from './module-leases';
-import { openLoginFailuresBucket } from './login-failures-bucket';
-import { openModuleTypesBucket } from './module-type-catalog';
+import { LEASES_BUCKET_OPTIONS } from './module-leases';
+import { LOGIN_FAILURES_BUCKET_OPTIONS } from './login-failures-bucket';
+import { MODULE_TYPES_BUCKET_OPTIONS } from './module-type-catalog';
+import { NODES_BUCKET_OPTIONS } from './node-documents';
+import { SCALING_BUCKET_OPTIONS } from './scaling-bucket';
+import { alignReplicas, clusterReplicas } from './replicas';
 
 const TWO_MINUTES_NS = 2 * 60 * 1_000_000_000;
 const SEVEN_DAYS_NS = 7 * 24 * 60 * 60 * 1_000_000_000;
@@ -24,15 +31,34 @@ const SEVEN_DAYS_NS = 7 * 24 * 60 * 60 * 1_000_000_000;
 /** The events stream keeps a week by default: it is a copy for consumers, Postgres keeps all. */
 export const DEFAULT_EVENTS_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 
+/** Every stream Plexus keeps, the buckets' included (JetStream names a bucket's stream KV_<bucket>). */
+export const PLEXUS_STREAMS = [
+  EVENTS_STREAM,
+  MEMBERSHIP_STREAM,
+  ...WORKER_BUCKETS.map((bucket) => `KV_${bucket}`),
+] as const;
+
+export interface TopologyOptions {
+  eventsMaxAgeMs?: number;
+  /**
+   * Replicas of every stream and bucket (NATS_REPLICAS), which existing ones are brought to.
+   * Default clusterReplicas, to which existing streams are only raised, never lowered.
+   */
+  replicas?: number;
+  /** Told of replica counts changed or left as they were. */
+  logger?: Logger;
+}
+
 /**
  * Creates the streams and buckets Plexus needs when they are missing, and brings the streams'
- * retention to what is asked. Idempotent; run by the control plane at start (workers only use
- * what exists).
+ * retention and every stream's replicas to what is asked. Idempotent; run by the control plane
+ * at start (workers only use what exists).
  */
 export async function ensureTopology(
   nc: NatsConnection,
-  options: { eventsMaxAgeMs?: number } = {},
+  options: TopologyOptions = {},
 ): Promise<void> {
+  const replicas = options.replicas ?? clusterReplicas(nc);
   const jsm = await nc.jetstreamManager();
   const streams = [
     // msg-id dedup over the window makes re-publishing after a relay crash harmless. Without a
@@ -68,16 +94,25 @@ export async function ensureTopology(
         storage: StorageType.File,
         retention: RetentionPolicy.Limits,
         discard: DiscardPolicy.Old,
+        num_replicas: replicas,
       });
     }
   }
   const js = nc.jetstream();
-  await js.views.kv(NODES_BUCKET, { history: 5 });
-  await js.views.kv(SCALING_BUCKET, { history: 5 });
-  await openLeasesBucket(nc);
-  await openLoginFailuresBucket(nc);
-  await openModuleTypesBucket(nc);
+  const buckets = [
+    [NODES_BUCKET, NODES_BUCKET_OPTIONS],
+    [SCALING_BUCKET, SCALING_BUCKET_OPTIONS],
+    [LEASES_BUCKET, LEASES_BUCKET_OPTIONS],
+    [LOGIN_FAILURES_BUCKET, LOGIN_FAILURES_BUCKET_OPTIONS],
+    [MODULE_TYPES_BUCKET, MODULE_TYPES_BUCKET_OPTIONS],
+  ] as const;
+  for (const [bucket, bucketOptions] of buckets)
+    await js.views.kv(bucket, { ...bucketOptions, replicas });
   await allowDirectGets(jsm);
+  await alignReplicas(jsm, PLEXUS_STREAMS, replicas, {
+    raiseOnly: options.replicas === undefined,
+    logger: options.logger,
+  });
 }
 
 /**

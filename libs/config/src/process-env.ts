@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { DEFAULT_INBOX_PREFIX, DEFAULT_NATS_URL } from '@plexus/bus';
+import { DEFAULT_INBOX_PREFIX, DEFAULT_NATS_URL, natsServerList } from '@plexus/bus';
 import { UsageError } from './usage-error';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -19,7 +19,7 @@ export interface ProcessEnv {
 
 /** The environment's part of `--help`. */
 export const processEnvHelp = (heading: string) =>
-  `\n${heading}:\n  NATS_URL          NATS server (default ${DEFAULT_NATS_URL})\n  NATS_CREDS        .creds file for NATS (optional)\n  NATS_INBOX_PREFIX inbox subject prefix of this node's NATS user (default ${DEFAULT_INBOX_PREFIX})\n  LOG_LEVEL         ${LOG_LEVELS.join(', ')} (default info)`;
+  `\n${heading}:\n  NATS_URL          NATS server, or servers of a cluster separated by commas (default ${DEFAULT_NATS_URL})\n  NATS_CREDS        .creds file for NATS (optional)\n  NATS_INBOX_PREFIX inbox subject prefix of this node's NATS user (default ${DEFAULT_INBOX_PREFIX})\n  LOG_LEVEL         ${LOG_LEVELS.join(', ')} (default info)`;
 
 const INBOX_PREFIX_SHAPE = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
 
@@ -30,16 +30,23 @@ export function inboxPrefixProblem(value: string): string | null {
     : `NATS_INBOX_PREFIX must be subject tokens of A-Z a-z 0-9 _ - $ joined by ".", at most 100 characters, such as _INBOX_fhir_node (got "${value}")`;
 }
 
-/** NATS_URL: one nats:// or tls:// URL with a host (credentials in it are allowed). */
+/**
+ * NATS_URL: one nats:// or tls:// URL with a host (credentials in it are allowed), or several
+ * separated by commas (the servers of a cluster). The message names the entry that is wrong.
+ */
 export function natsUrlProblem(value: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return `NATS_URL must be a nats:// or tls:// URL such as ${DEFAULT_NATS_URL} (got "${value}")`;
+  const entries = natsServerList(value);
+  for (const [i, entry] of entries.entries()) {
+    const which = entries.length > 1 ? `NATS_URL entry ${i + 1} of ${entries.length}` : 'NATS_URL';
+    const rule = `${which} must be a nats:// or tls:// URL with a host, such as ${DEFAULT_NATS_URL}${entries.length > 1 ? '; servers are separated by commas' : ''} (got "${entry}")`;
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      return rule;
+    }
+    if (!['nats:', 'tls:'].includes(url.protocol) || !url.hostname) return rule;
   }
-  if (!['nats:', 'tls:'].includes(url.protocol) || !url.hostname)
-    return `NATS_URL must be a nats:// or tls:// URL with a host, such as ${DEFAULT_NATS_URL} (got "${value}")`;
   return null;
 }
 

@@ -1,5 +1,5 @@
 import { KV, NatsConnection } from 'nats';
-import { SESSIONS_BUCKET } from '@plexus/bus';
+import { clusterReplicas, SESSIONS_BUCKET } from '@plexus/bus';
 
 /** Longest `sessions.timeout.mins` a security module accepts (7 days). */
 export const MAX_TIMEOUT_MINS = 7 * 24 * 60;
@@ -17,14 +17,19 @@ export const SESSIONS_BUCKET_OPTIONS = {
 } as const;
 
 /**
- * Opens the sessions bucket, creating it when missing (an existing bucket is used as it is). A
- * process whose NATS permissions do not allow creating streams needs the bucket to exist already.
+ * Opens the sessions bucket, creating it when missing with `replicas` (an existing bucket is used
+ * as it is). A process whose NATS permissions do not allow creating streams needs the bucket to
+ * exist already.
  */
-export async function openSessionsBucket(nc: NatsConnection, requestTimeoutMs = 5000): Promise<KV> {
+export async function openSessionsBucket(
+  nc: NatsConnection,
+  requestTimeoutMs = 5000,
+  replicas = clusterReplicas(nc),
+): Promise<KV> {
   try {
     return await nc
       .jetstream({ timeout: requestTimeoutMs })
-      .views.kv(SESSIONS_BUCKET, SESSIONS_BUCKET_OPTIONS);
+      .views.kv(SESSIONS_BUCKET, { ...SESSIONS_BUCKET_OPTIONS, replicas });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new Error(`cannot open the sessions bucket ${SESSIONS_BUCKET}: ${message}`);

@@ -1,6 +1,6 @@
 import { DynamicModule, Global, Logger, Module } from '@nestjs/common';
 import { NatsConnection } from 'nats';
-import { connectNats, ensureTopology, NatsConnectionState } from '@plexus/bus';
+import { clusterReplicas, connectNats, ensureTopology, NatsConnectionState } from '@plexus/bus';
 import {
   Database,
   NodeCommandHandler,
@@ -13,6 +13,7 @@ import { SecretsCipher, secretsCipherFromEnv } from '@plexus/secrets-crypto';
 import { ControlPlaneEnv } from '../env';
 import { NatsRepairModule } from '../nats-repair/nats-repair.module';
 import { BusLimit } from './bus-limit';
+import { fieldLogger } from './field-logger';
 import { DependencyBreakers, isConnectionError } from './dependency-breakers';
 import { ModuleTypeCatalogService } from './module-type-catalog.service';
 import { RelayService } from './relay.service';
@@ -63,9 +64,19 @@ const providers = [
         { noAsyncTraces: true },
         env.NATS_CREDS,
       );
-      await ensureTopology(nc, { eventsMaxAgeMs: env.EVENTS_STREAM_MAX_AGE_MS });
+      const logger = new Logger('NATS');
+      const replicas = env.NATS_REPLICAS ?? clusterReplicas(nc);
+      const cluster = nc.info?.cluster ? ` of cluster ${nc.info.cluster}` : '';
+      logger.log(
+        `connected to ${nc.getServer()}${cluster}; streams and buckets get ${replicas} replica(s)`,
+      );
+      await ensureTopology(nc, {
+        eventsMaxAgeMs: env.EVENTS_STREAM_MAX_AGE_MS,
+        replicas: env.NATS_REPLICAS,
+        logger: fieldLogger(logger),
+      });
       // Workers may lack the right to create buckets (examples/nats-auth.conf): create it here.
-      await openSessionsBucket(nc);
+      await openSessionsBucket(nc, undefined, replicas);
       return nc;
     },
   },

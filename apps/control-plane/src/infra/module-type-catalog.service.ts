@@ -4,6 +4,7 @@ import { ModuleTypeRegistrations } from '@plexus/bus';
 import { sleep } from '@plexus/common';
 import { builtInModuleTypes, ClusterModuleTypes } from '@plexus/module-runtime';
 import { NATS } from './injection-tokens';
+import { fieldLogger } from './field-logger';
 
 /** How long the start waits for the catalogue bucket's first read before serving without it. */
 const FIRST_READ_WAIT_MS = 5000;
@@ -20,14 +21,7 @@ export class ModuleTypeCatalogService implements OnModuleDestroy {
   readonly catalog: ClusterModuleTypes;
 
   constructor(@Inject(NATS) nc: NatsConnection) {
-    const fields = (f?: Record<string, unknown>) => (f ? ` ${JSON.stringify(f)}` : '');
-    this.registrations = new ModuleTypeRegistrations(nc, {
-      logger: {
-        log: (m, f) => this.logger.log(m + fields(f)),
-        warn: (m, f) => this.logger.warn(m + fields(f)),
-        error: (m, f) => this.logger.error(m + fields(f)),
-      },
-    });
+    this.registrations = new ModuleTypeRegistrations(nc, { logger: fieldLogger(this.logger) });
     this.catalog = new ClusterModuleTypes(builtInModuleTypes(), () =>
       this.registrations.list().map((e) => e.registration),
     );

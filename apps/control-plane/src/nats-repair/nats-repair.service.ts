@@ -7,12 +7,19 @@ import {
 } from '@nestjs/common';
 import { JetStreamManager, NatsConnection, StreamInfo } from 'nats';
 import { Counter } from 'prom-client';
-import { ensureTopology, EVENTS_STREAM, listenToStatus, NODES_BUCKET_STREAM } from '@plexus/bus';
+import {
+  clusterReplicas,
+  ensureTopology,
+  EVENTS_STREAM,
+  listenToStatus,
+  NODES_BUCKET_STREAM,
+} from '@plexus/bus';
 import { countNodeDocuments, Database } from '@plexus/event-store';
 import { openSessionsBucket } from '@plexus/sessions';
 import { ControlPlaneEnv } from '../env';
 import { DATABASE, NATS } from '../infra/injection-tokens';
 import { RelayService } from '../infra/relay.service';
+import { fieldLogger } from '../infra/field-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import { lostStoreReason, TopologySnapshot } from './topology-check';
 import { sleep } from '@plexus/common';
@@ -123,8 +130,16 @@ export class NatsRepairService implements OnApplicationBootstrap, OnModuleDestro
       `NATS lost its store (${reason}; found on ${why} check): re-creating streams and buckets and republishing from Postgres`,
     );
     const started = performance.now();
-    await ensureTopology(this.nc, { eventsMaxAgeMs: this.env.EVENTS_STREAM_MAX_AGE_MS });
-    await openSessionsBucket(this.nc);
+    await ensureTopology(this.nc, {
+      eventsMaxAgeMs: this.env.EVENTS_STREAM_MAX_AGE_MS,
+      replicas: this.env.NATS_REPLICAS,
+      logger: fieldLogger(this.logger),
+    });
+    await openSessionsBucket(
+      this.nc,
+      undefined,
+      this.env.NATS_REPLICAS ?? clusterReplicas(this.nc),
+    );
     const result = await this.relay.republishAll();
     this.repairs.inc();
     this.logger.warn(
