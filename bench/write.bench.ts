@@ -2,66 +2,105 @@
  * bench:write — admin API write throughput and latency at concurrency 1 and 16, spread over many
  * nodes (writes to one node serialise by design), and raw event-store appends/s.
  * Starts the built control plane as its own process against a fresh database.
+ *
+ * `--replicas N` (or BENCH_REPLICAS): N control-plane replicas on that database, each load
+ * connection kept to one of them (see bench/replicas.ts); per-replica figures are added.
+ * `--kill-leader` (or BENCH_KILL_LEADER=1; 3 replicas unless told otherwise): instead, one run of
+ * 16 writers during which the relay leader is killed (-9), printing the blip in successful writes,
+ * the failed writes, how long the relay took to resume on another replica, and whether the events
+ * stream holds every event of the database once, in order (see killLeaderRun).
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'nats';
 import { Client } from 'pg';
 import { appendToStream, Database } from '@plexus/event-store';
+import { sleep } from '@plexus/common';
 import { createTestDatabase } from '../test/support/databases';
-import { freePort } from '../test/support/ports';
-import { spawnControlPlane } from '../test/support/processes';
+import { auditEventStream } from '../test/support/event-stream';
+import { waitFor } from '../test/support/ports';
 import {
   BENCH_NATS_URL,
-  BENCH_TOKEN,
   closedLoop,
   fixedCount,
   percentile,
   processCpuMs,
   progress,
   round,
-  socketJsonClient,
 } from './support';
+import { relayLeader, Replica, ReplicaRouter, startReplicas } from './replicas';
 
 const NODES = 200;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CPU_WRITES = Number(process.env.BENCH_CPU_WRITES ?? 5000);
 
+/** `--name value`, `--name=value`, or the environment variable. */
+function option(name: string, envName: string): string | undefined {
+  const args = process.argv.slice(2);
+  const at = args.indexOf(`--${name}`);
+  if (at >= 0 && args[at + 1] && !args[at + 1].startsWith('--')) return args[at + 1];
+  const inline = args.find((a) => a.startsWith(`--${name}=`));
+  if (inline) return inline.slice(name.length + 3);
+  return process.env[envName];
+}
+
+const KILL_LEADER =
+  process.argv.slice(2).includes('--kill-leader') || process.env.BENCH_KILL_LEADER === '1';
+const REPLICAS = Number(option('replicas', 'BENCH_REPLICAS') ?? (KILL_LEADER ? 3 : 1));
+/** With --kill-leader: load before the kill, and after the new leader took over. */
+const KILL_AFTER_MS = Number(process.env.BENCH_KILL_AFTER_MS ?? 3000);
+const LOAD_AFTER_TAKEOVER_MS = Number(process.env.BENCH_LOAD_AFTER_TAKEOVER_MS ?? 3000);
+/** The replicas' LEADER_LEASE_MS (their default, 5000, unless told). */
+const LEADER_LEASE_MS = process.env.BENCH_LEADER_LEASE_MS;
+
 async function main() {
+  if (!Number.isInteger(REPLICAS) || REPLICAS < 1 || REPLICAS > 8)
+    throw new Error('--replicas must be an integer from 1 to 8');
+  if (KILL_LEADER && REPLICAS < 2) throw new Error('--kill-leader needs --replicas 2 or more');
+  // The events stream is read from here on to check the relay (clocks of one machine).
+  const startedAt = new Date(Date.now() - 1000);
   const db = await createTestDatabase('plexus_bench_write');
-  const port = await freePort();
-  progress(`starting the control plane on :${port} with database ${db.name}`);
-  const cp = await spawnControlPlane({
-    DATABASE_URL: db.url,
-    PORT: port,
-    PLEXUS_ADMIN_TOKEN: BENCH_TOKEN,
-  });
-  // The lean client: on two cores, what the load generator spends is taken from the control plane.
-  const request = socketJsonClient(cp.url, { authorization: `Bearer ${BENCH_TOKEN}` });
-  const call = async (method: string, path: string, body: unknown) => {
-    const res = await request(method, path, body);
+  progress(`database ${db.name}, NATS ${BENCH_NATS_URL}, ${REPLICAS} replica(s)`);
+  const replicas = await startReplicas(
+    REPLICAS,
+    db.url,
+    LEADER_LEASE_MS ? { LEADER_LEASE_MS } : {},
+  );
+  const router = new ReplicaRouter(replicas);
+  const request = replicas[0].request;
+  const call = async (worker: number, method: string, path: string, body: unknown) => {
+    const res = await router.send(worker, method, path, body);
     if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status}: ${res.body}`);
   };
   try {
     progress(`seeding ${NODES} nodes with one http-endpoint each`);
     for (let n = 0; n < NODES; n++) {
-      await call('PUT', `/nodes/bench-${n}`, { properties: {} });
-      await call('PUT', `/nodes/bench-${n}/modules/web`, {
+      await call(n, 'PUT', `/nodes/bench-${n}`, { properties: {} });
+      await call(n, 'PUT', `/nodes/bench-${n}/modules/web`, {
         type: 'http-endpoint',
         config: { port: '8000', message: 'start' },
       });
     }
     const write = (worker: number, i: number) =>
-      call('PATCH', `/nodes/bench-${(worker * 7919 + i) % NODES}/modules/web/config`, {
+      call(worker, 'PATCH', `/nodes/bench-${(worker * 7919 + i) % NODES}/modules/web/config`, {
         message: `w${worker}-${i}`,
       });
+
+    if (KILL_LEADER) {
+      progress('warm-up');
+      await closedLoop(16, 2, write);
+      console.log(JSON.stringify(await killLeaderRun(db.url, replicas, router, startedAt)));
+      return;
+    }
 
     progress('warm-up');
     await closedLoop(16, 2, write);
     progress(`concurrency 1 for ${SECONDS}s`);
     const c1 = await closedLoop(1, SECONDS, write);
     progress(`concurrency 16 for ${SECONDS}s`);
+    router.resetStats();
     const c16 = await closedLoop(16, SECONDS, write);
+    const perReplica = router.figures(SECONDS);
 
     // The control plane's CPU time per write (utime + stime of its process, relay included):
     // unlike writes/s it hardly moves when other work shares the machine.
@@ -87,11 +126,14 @@ async function main() {
     const natsPid = natsServerPid();
     const natsBefore = natsPid ? processCpuMs(natsPid) : 0;
     const clientBefore = process.cpuUsage();
-    const cpuBefore = processCpuMs(cp.child.pid!);
+    // every replica's: the relay leader's share differs from the others'
+    const replicasCpuMs = () =>
+      replicas.reduce((sum, r) => sum + processCpuMs(r.process.child.pid!), 0);
+    const cpuBefore = replicasCpuMs();
     const postgresBefore = await postgresCpuMs();
     await fixedCount(16, CPU_WRITES, (worker, i) => write(worker, i));
     await new Promise((r) => setTimeout(r, 300)); // the relay publishes the last writes
-    const cpuMsPerWrite = (processCpuMs(cp.child.pid!) - cpuBefore) / CPU_WRITES;
+    const cpuMsPerWrite = (replicasCpuMs() - cpuBefore) / CPU_WRITES;
     const natsCpuMsPerWrite = natsPid ? (processCpuMs(natsPid) - natsBefore) / CPU_WRITES : null;
     const client = process.cpuUsage(clientBefore);
     const clientCpuMsPerWrite = (client.user + client.system) / 1000 / CPU_WRITES;
@@ -183,10 +225,13 @@ async function main() {
       relayPickupP99Ms: round(percentile(pickups, 99)),
       nodes: NODES,
       secondsPerRun: SECONDS,
+      replicas: REPLICAS,
+      // concurrency 16, each load connection kept to one replica
+      ...(REPLICAS > 1 ? { perReplica } : {}),
     };
     console.log(JSON.stringify(result));
   } finally {
-    await cp.kill('SIGTERM');
+    await Promise.all(replicas.map((r) => r.process.kill('SIGTERM')));
     await db.drop();
   }
 }
@@ -196,13 +241,165 @@ main().catch((err) => {
   process.exit(1);
 });
 
-/** The nats-server serving 127.0.0.1:4222 (the shared one), if this user can see it. */
+/** The nats-server serving BENCH_NATS_URL's port on this machine, if this user can see it. */
 function natsServerPid(): number | null {
   try {
-    const out = execFileSync('pgrep', ['-f', 'nats-server.*-p 4222'], { encoding: 'utf8' });
+    const port = new URL(BENCH_NATS_URL).port || '4222';
+    const out = execFileSync('pgrep', ['-f', `nats-server.*-p ${port}( |$)`], {
+      encoding: 'utf8',
+    });
     const pid = Number(out.trim().split('\n')[0]);
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * 16 writers, each kept to one replica; KILL_AFTER_MS into the load the relay leader is killed
+ * (-9), and the load goes on until LOAD_AFTER_TAKEOVER_MS after another replica leads. Writers of
+ * the killed replica go to the next one (a request that was in flight there fails). Then the
+ * events stream is compared with the database: each event once, in order.
+ */
+async function killLeaderRun(
+  databaseUrl: string,
+  replicas: Replica[],
+  router: ReplicaRouter,
+  startedAt: Date,
+) {
+  const nc = await connect({ servers: BENCH_NATS_URL });
+  try {
+    // When events reach NATS: the relay's blip as a consumer sees it.
+    const arrivals: number[] = [];
+    nc.subscribe('plexus.events.>', { callback: () => arrivals.push(performance.now()) });
+    const leader = await waitFor('a relay leader', () => relayLeader(replicas), 60_000, 100);
+    const roles = new Map(replicas.map((r) => [r, r === leader ? 'leader' : 'standby']));
+    router.resetStats();
+
+    const acks: { at: number; correlationId: string }[] = [];
+    let failedWrites = 0;
+    let firstFailure: string | undefined;
+    let running = true;
+    const loadStarted = performance.now();
+    const writers = Array.from({ length: 16 }, async (_, worker) => {
+      for (let i = 0; running; i++) {
+        const correlationId = `kill-w${worker}-${i}`;
+        try {
+          const res = await router.send(
+            worker,
+            'PATCH',
+            `/nodes/bench-${(worker * 7919 + i) % NODES}/modules/web/config`,
+            { message: correlationId },
+            { 'x-correlation-id': correlationId },
+          );
+          if (res.status < 300) acks.push({ at: performance.now(), correlationId });
+          else {
+            failedWrites++;
+            firstFailure ??= `${res.status} from replica ${res.replica.index}: ${res.body.slice(0, 200)}`;
+          }
+        } catch (err) {
+          failedWrites++;
+          firstFailure ??= (err as Error).message;
+        }
+      }
+    });
+
+    await sleep(KILL_AFTER_MS);
+    progress(`killing the relay leader, replica ${leader.index} (pid ${leader.process.child.pid})`);
+    const killedAt = performance.now();
+    leader.process.child.kill('SIGKILL');
+    const survivors = replicas.filter((r) => r !== leader);
+    const successor = await waitFor(
+      'another replica leading the relay',
+      () => relayLeader(survivors),
+      60_000,
+      25,
+    );
+    const relayTakeoverMs = performance.now() - killedAt;
+    progress(`replica ${successor.index} leads after ${round(relayTakeoverMs, 0)} ms`);
+    await sleep(LOAD_AFTER_TAKEOVER_MS);
+    running = false;
+    await Promise.all(writers);
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
+
+    const ackTimes = acks.map((a) => a.at).sort((a, b) => a - b);
+    // The longest stretch without a successful write (or without an event reaching NATS),
+    // after the kill (the stretch the kill falls in included), and before it for comparison.
+    const longestGap = (times: number[], from: number, to: number) => {
+      let longest = 0;
+      let previous = from;
+      for (const t of times) {
+        if (t < from) {
+          previous = t;
+          continue;
+        }
+        if (t > to) break;
+        longest = Math.max(longest, t - previous);
+        previous = t;
+      }
+      return longest;
+    };
+    const end = performance.now();
+    const blipMs = longestGap(ackTimes, killedAt, end);
+    const gapBeforeKillMs = longestGap(ackTimes, loadStarted, killedAt);
+    const relayGapMs = longestGap(
+      [...arrivals].sort((a, b) => a - b),
+      killedAt,
+      end,
+    );
+
+    progress('reading the events stream back and comparing it with Postgres');
+    const audit = await waitFor(
+      'every event of the database on the stream',
+      async () => {
+        const a = await auditEventStream(databaseUrl, nc, startedAt);
+        return a.missing === 0 && a;
+      },
+      30_000,
+      1000,
+    ).catch(() => auditEventStream(databaseUrl, nc, startedAt));
+    const pg = new Client({ connectionString: databaseUrl });
+    await pg.connect();
+    const { rows } = await pg.query<{ n: string }>(
+      `SELECT count(DISTINCT metadata->>'correlationId') AS n FROM events
+       WHERE metadata->>'correlationId' = ANY($1)`,
+      [acks.map((a) => a.correlationId)],
+    );
+    await pg.end();
+
+    const latencies = replicas.flatMap((r) => r.stats.latencies).sort((a, b) => a - b);
+    return {
+      replicas: replicas.length,
+      writers: 16,
+      loadSeconds: round(loadSeconds, 1),
+      writesPerSec: round(acks.length / loadSeconds, 0),
+      p50Ms: round(percentile(latencies, 50)),
+      p99Ms: round(percentile(latencies, 99)),
+      acknowledgedWrites: acks.length,
+      failedWrites,
+      ...(firstFailure ? { firstFailure: firstFailure.slice(0, 300) } : {}),
+      // the longest time without a successful write, from the kill on
+      blipMs: round(blipMs, 0),
+      // the same before the kill: what the loaded machine shows without one
+      longestGapBeforeKillMs: round(gapBeforeKillMs, 0),
+      // kill -> a surviving replica's /health says it leads the relay
+      relayTakeoverMs: round(relayTakeoverMs, 0),
+      // the longest time without an event reaching a NATS subscriber, from the kill on
+      relayGapMs: round(relayGapMs, 0),
+      leaderLeaseMs: Number(LEADER_LEASE_MS ?? 5000),
+      eventsInPostgres: audit.inPostgres,
+      missingEvents: audit.missing,
+      duplicateEvents: audit.duplicates,
+      outOfOrderEvents: audit.outOfOrder,
+      ...(audit.missing ? { missingSample: audit.missingSample } : {}),
+      acknowledgedWritesNotInPostgres: acks.length - Number(rows[0].n),
+      perReplica: router.figures(loadSeconds, (r) => ({
+        role: roles.get(r),
+        killed: r === leader,
+        ...(r === successor ? { tookOver: true } : {}),
+      })),
+    };
+  } finally {
+    await nc.close();
   }
 }
