@@ -14,7 +14,7 @@ import { freePortBlock } from './support/ports';
  * another replica takes the relay over, and the events stream ends up holding every event of the
  * database exactly once, in order, every acknowledged write among them; the worker converges.
  */
-const LEASE_MS = 2000;
+const LEASE_MS = 3000;
 const WRITERS = 6;
 
 type Replica = SpawnedControlPlane & { api: AdminApi; name: string };
