@@ -128,9 +128,10 @@ async function main() {
     const natsBefore = natsPid ? processCpuMs(natsPid) : 0;
     const clientBefore = process.cpuUsage();
     // every replica's: the relay leader's share differs from the others'
-    const replicasCpuMs = () =>
-      replicas.reduce((sum, r) => sum + processCpuMs(r.process.child.pid!), 0);
+    const cpuOf = (r: Replica) => processCpuMs(r.process.child.pid!);
+    const replicasCpuMs = () => replicas.reduce((sum, r) => sum + cpuOf(r), 0);
     const cpuBefore = replicasCpuMs();
+    const cpuBeforeOf = new Map(replicas.map((r) => [r, cpuOf(r)]));
     const postgresBefore = await postgresCpuMs();
     // A write answered 503 on a loaded machine is counted, not fatal.
     let cpuRunErrors = 0;
@@ -139,6 +140,11 @@ async function main() {
     );
     await new Promise((r) => setTimeout(r, 300)); // the relay publishes the last writes
     const cpuMsPerWrite = (replicasCpuMs() - cpuBefore) / CPU_WRITES;
+    const leader = REPLICAS > 1 ? await relayLeader(replicas) : null;
+    // each replica's CPU time over the run, per write of the whole run
+    const cpuShares = new Map(
+      replicas.map((r) => [r, round((cpuOf(r) - cpuBeforeOf.get(r)!) / CPU_WRITES, 3)]),
+    );
     const natsCpuMsPerWrite = natsPid ? (processCpuMs(natsPid) - natsBefore) / CPU_WRITES : null;
     const client = process.cpuUsage(clientBefore);
     const clientCpuMsPerWrite = (client.user + client.system) / 1000 / CPU_WRITES;
@@ -232,7 +238,15 @@ async function main() {
       secondsPerRun: SECONDS,
       replicas: REPLICAS,
       // concurrency 16, each load connection kept to one replica
-      ...(REPLICAS > 1 ? { perReplica } : {}),
+      ...(REPLICAS > 1
+        ? {
+            perReplica: perReplica.map((figures, i) => ({
+              ...figures,
+              relayLeader: replicas[i] === leader,
+              cpuMsPerWriteOfAll: cpuShares.get(replicas[i]),
+            })),
+          }
+        : {}),
     };
     console.log(JSON.stringify(result));
   } finally {
