@@ -8,74 +8,115 @@
  * get as many concurrent writers for as long, on keys spread as the Plexus writes are over nodes,
  * with values the size of a Plexus config-change event. writeRatioToEtcd = apiWritesPerSecC16 ÷
  * etcdPutsPerSec.
+ *
+ * `--replicas N` (or BENCH_REPLICAS): N control-plane replicas on that database, each load
+ * connection kept to one of them (see bench/replicas.ts); per-replica figures are added.
+ * `--kill-leader` (or BENCH_KILL_LEADER=1; 3 replicas unless told otherwise): instead, one run of
+ * 16 writers during which the relay leader is killed (-9), printing the blip in successful writes,
+ * the failed writes, how long the relay took to resume on another replica, and whether the events
+ * stream holds every event of the database once, in order (see killLeaderRun).
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'nats';
 import { Client } from 'pg';
 import { appendToStream, Database } from '@plexus/event-store';
+import { sleep } from '@plexus/common';
 import { createTestDatabase } from '../test/support/databases';
-import { freePort } from '../test/support/ports';
-import { spawnControlPlane } from '../test/support/processes';
+import { auditEventStream } from '../test/support/event-stream';
+import { waitFor } from '../test/support/ports';
 import { etcdPuts, natsKvPuts, PeerWriteLoad } from './peers';
 import {
   BENCH_NATS,
-  BENCH_TOKEN,
+  BENCH_NATS_URL,
   closedLoop,
   fixedCount,
   percentile,
   processCpuMs,
   progress,
   round,
-  socketJsonClient,
 } from './support';
+import { relayLeader, Replica, ReplicaRouter, startReplicas } from './replicas';
 
 const NODES = 200;
 const CONCURRENCY = 16;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CPU_WRITES = Number(process.env.BENCH_CPU_WRITES ?? 5000);
 
+/** `--name value`, `--name=value`, or the environment variable. */
+function option(name: string, envName: string): string | undefined {
+  const args = process.argv.slice(2);
+  const at = args.indexOf(`--${name}`);
+  if (at >= 0 && args[at + 1] && !args[at + 1].startsWith('--')) return args[at + 1];
+  const inline = args.find((a) => a.startsWith(`--${name}=`));
+  if (inline) return inline.slice(name.length + 3);
+  return process.env[envName];
+}
+
+const KILL_LEADER =
+  process.argv.slice(2).includes('--kill-leader') || process.env.BENCH_KILL_LEADER === '1';
+const REPLICAS = Number(option('replicas', 'BENCH_REPLICAS') ?? (KILL_LEADER ? 3 : 1));
+/** With --kill-leader: load before the kill, and after the new leader took over. */
+const KILL_AFTER_MS = Number(process.env.BENCH_KILL_AFTER_MS ?? 3000);
+const LOAD_AFTER_TAKEOVER_MS = Number(process.env.BENCH_LOAD_AFTER_TAKEOVER_MS ?? 3000);
+/** The replicas' LEADER_LEASE_MS (their default, 5000, unless told). */
+const LEADER_LEASE_MS = process.env.BENCH_LEADER_LEASE_MS;
+
 async function main() {
+  if (!Number.isInteger(REPLICAS) || REPLICAS < 1 || REPLICAS > 8)
+    throw new Error('--replicas must be an integer from 1 to 8');
+  if (KILL_LEADER && REPLICAS < 2) throw new Error('--kill-leader needs --replicas 2 or more');
+  // The events stream is read from here on to check the relay (clocks of one machine).
+  const startedAt = new Date(Date.now() - 1000);
   const db = await createTestDatabase('plexus_bench_write');
-  const port = await freePort();
-  progress(`starting the control plane on :${port} with database ${db.name}`);
-  const cp = await spawnControlPlane({
-    DATABASE_URL: db.url,
-    PORT: port,
-    PLEXUS_ADMIN_TOKEN: BENCH_TOKEN,
-  });
-  // The lean client: on two cores, what the load generator spends is taken from the control plane.
-  const request = socketJsonClient(cp.url, { authorization: `Bearer ${BENCH_TOKEN}` });
-  const call = async (method: string, path: string, body: unknown) => {
-    const res = await request(method, path, body);
+  progress(`database ${db.name}, NATS ${BENCH_NATS_URL}, ${REPLICAS} replica(s)`);
+  const replicas = await startReplicas(
+    REPLICAS,
+    db.url,
+    LEADER_LEASE_MS ? { LEADER_LEASE_MS } : {},
+  );
+  const router = new ReplicaRouter(replicas);
+  const request = replicas[0].request;
+  const call = async (worker: number, method: string, path: string, body: unknown) => {
+    const res = await router.send(worker, method, path, body);
     if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status}: ${res.body}`);
   };
   try {
     progress(`seeding ${NODES} nodes with one http-endpoint each`);
     for (let n = 0; n < NODES; n++) {
-      await call('PUT', `/nodes/bench-${n}`, { properties: {} });
-      await call('PUT', `/nodes/bench-${n}/modules/web`, {
+      await call(n, 'PUT', `/nodes/bench-${n}`, { properties: {} });
+      await call(n, 'PUT', `/nodes/bench-${n}/modules/web`, {
         type: 'http-endpoint',
         config: { port: '8000', message: 'start' },
       });
     }
     const write = (worker: number, i: number) =>
-      call('PATCH', `/nodes/bench-${(worker * 7919 + i) % NODES}/modules/web/config`, {
+      call(worker, 'PATCH', `/nodes/bench-${(worker * 7919 + i) % NODES}/modules/web/config`, {
         message: `w${worker}-${i}`,
       });
+
+    if (KILL_LEADER) {
+      progress('warm-up');
+      await closedLoop(16, 2, write);
+      console.log(JSON.stringify(await killLeaderRun(db.url, replicas, router, startedAt)));
+      return;
+    }
 
     progress('warm-up');
     await closedLoop(16, 2, write);
     progress(`concurrency 1 for ${SECONDS}s`);
     const c1 = await closedLoop(1, SECONDS, write);
     progress(`concurrency ${CONCURRENCY} for ${SECONDS}s`);
+    router.resetStats();
     const c16 = await closedLoop(CONCURRENCY, SECONDS, write);
+    const perReplica = router.figures(SECONDS);
 
     // The control plane's CPU time per write (utime + stime of its process, relay included):
     // unlike writes/s it hardly moves when other work shares the machine.
     // Postgres's share likewise: the CPU time of the server processes serving this database.
     progress(`control-plane and Postgres CPU time over ${CPU_WRITES} writes at concurrency 16`);
     const pg = new Client({ connectionString: db.url });
+    pg.on('error', () => undefined); // dropped with the database when the run fails
     await pg.connect();
     const postgresCpuMs = async () => {
       const { rows } = await pg.query<{ pid: number }>(
@@ -95,11 +136,24 @@ async function main() {
     const natsPid = natsServerPid();
     const natsBefore = natsPid ? processCpuMs(natsPid) : 0;
     const clientBefore = process.cpuUsage();
-    const cpuBefore = processCpuMs(cp.child.pid!);
+    // every replica's: the relay leader's share differs from the others'
+    const cpuOf = (r: Replica) => processCpuMs(r.process.child.pid!);
+    const replicasCpuMs = () => replicas.reduce((sum, r) => sum + cpuOf(r), 0);
+    const cpuBefore = replicasCpuMs();
+    const cpuBeforeOf = new Map(replicas.map((r) => [r, cpuOf(r)]));
     const postgresBefore = await postgresCpuMs();
-    await fixedCount(16, CPU_WRITES, (worker, i) => write(worker, i));
+    // A write answered 503 on a loaded machine is counted, not fatal.
+    let cpuRunErrors = 0;
+    await fixedCount(16, CPU_WRITES, (worker, i) =>
+      write(worker, i).catch(() => void cpuRunErrors++),
+    );
     await new Promise((r) => setTimeout(r, 300)); // the relay publishes the last writes
-    const cpuMsPerWrite = (processCpuMs(cp.child.pid!) - cpuBefore) / CPU_WRITES;
+    const cpuMsPerWrite = (replicasCpuMs() - cpuBefore) / CPU_WRITES;
+    const leader = REPLICAS > 1 ? await relayLeader(replicas) : null;
+    // each replica's CPU time over the run, per write of the whole run
+    const cpuShares = new Map(
+      replicas.map((r) => [r, round((cpuOf(r) - cpuBeforeOf.get(r)!) / CPU_WRITES, 3)]),
+    );
     const natsCpuMsPerWrite = natsPid ? (processCpuMs(natsPid) - natsBefore) / CPU_WRITES : null;
     const client = process.cpuUsage(clientBefore);
     const clientCpuMsPerWrite = (client.user + client.system) / 1000 / CPU_WRITES;
@@ -180,7 +234,7 @@ async function main() {
       valueBytes: bytes ?? 300,
     };
     const etcd = await etcdPuts(load);
-    const peerNats = await connect({ servers: BENCH_NATS_URL });
+    const peerNats = await connect({ ...BENCH_NATS });
     const natsKv = await natsKvPuts(peerNats, load);
     await peerNats.close();
 
@@ -197,7 +251,7 @@ async function main() {
       writeRatioToEtcd: etcd ? round(c16.perSec / etcd.perSec) : null,
       natsKvPutsPerSec: round(natsKv.perSec, 0),
       natsKvP99Ms: round(percentile(natsKv.latencies, 99)),
-      apiErrors: c1.errors + c16.errors,
+      apiErrors: c1.errors + c16.errors + cpuRunErrors,
       // what the first failed write answered, so that an error count can be explained
       ...(c1.firstError || c16.firstError
         ? { apiFirstError: c1.firstError ?? c16.firstError }
@@ -218,10 +272,21 @@ async function main() {
       peerValueBytes: load.valueBytes,
       nodes: NODES,
       secondsPerRun: SECONDS,
+      replicas: REPLICAS,
+      // concurrency 16, each load connection kept to one replica
+      ...(REPLICAS > 1
+        ? {
+            perReplica: perReplica.map((figures, i) => ({
+              ...figures,
+              relayLeader: replicas[i] === leader,
+              cpuMsPerWriteOfAll: cpuShares.get(replicas[i]),
+            })),
+          }
+        : {}),
     };
     console.log(JSON.stringify(result));
   } finally {
-    await cp.kill('SIGTERM');
+    await Promise.all(replicas.map((r) => r.process.kill('SIGTERM')));
     await db.drop();
   }
 }
@@ -242,5 +307,165 @@ function natsServerPid(): number | null {
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * 16 writers, each kept to one replica; KILL_AFTER_MS into the load the relay leader is killed
+ * (-9), and the load goes on until LOAD_AFTER_TAKEOVER_MS after another replica leads. Writers of
+ * the killed replica go to the next one (a request that was in flight there fails). Then the
+ * events stream is compared with the database: each event once, in order.
+ */
+async function killLeaderRun(
+  databaseUrl: string,
+  replicas: Replica[],
+  router: ReplicaRouter,
+  startedAt: Date,
+) {
+  const nc = await connect({ servers: BENCH_NATS_URL });
+  try {
+    // When events reach NATS: the relay's blip as a consumer sees it.
+    const arrivals: number[] = [];
+    nc.subscribe('plexus.events.>', { callback: () => arrivals.push(performance.now()) });
+    const leader = await waitFor('a relay leader', () => relayLeader(replicas), 60_000, 100);
+    const roles = new Map(replicas.map((r) => [r, r === leader ? 'leader' : 'standby']));
+    router.resetStats();
+
+    const acks: { at: number; correlationId: string }[] = [];
+    let failedWrites = 0;
+    let firstFailure: string | undefined;
+    /** Writes that got no answer (in flight on the killed replica): stored or not, unknown. */
+    const unanswered: string[] = [];
+    let running = true;
+    const loadStarted = performance.now();
+    const writers = Array.from({ length: 16 }, async (_, worker) => {
+      for (let i = 0; running; i++) {
+        const correlationId = `kill-w${worker}-${i}`;
+        try {
+          const res = await router.send(
+            worker,
+            'PATCH',
+            `/nodes/bench-${(worker * 7919 + i) % NODES}/modules/web/config`,
+            { message: correlationId },
+            { 'x-correlation-id': correlationId },
+          );
+          if (res.status < 300) acks.push({ at: performance.now(), correlationId });
+          else {
+            failedWrites++;
+            firstFailure ??= `${res.status} from replica ${res.replica.index}: ${res.body.slice(0, 200)}`;
+          }
+        } catch (err) {
+          failedWrites++;
+          unanswered.push(correlationId);
+          firstFailure ??= (err as Error).message;
+        }
+      }
+    });
+
+    await sleep(KILL_AFTER_MS);
+    progress(`killing the relay leader, replica ${leader.index} (pid ${leader.process.child.pid})`);
+    const killedAt = performance.now();
+    leader.process.child.kill('SIGKILL');
+    const survivors = replicas.filter((r) => r !== leader);
+    const successor = await waitFor(
+      'another replica leading the relay',
+      () => relayLeader(survivors),
+      60_000,
+      25,
+    );
+    const relayTakeoverMs = performance.now() - killedAt;
+    progress(`replica ${successor.index} leads after ${round(relayTakeoverMs, 0)} ms`);
+    await sleep(LOAD_AFTER_TAKEOVER_MS);
+    running = false;
+    await Promise.all(writers);
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
+
+    const ackTimes = acks.map((a) => a.at).sort((a, b) => a - b);
+    // The longest stretch without a successful write (or without an event reaching NATS),
+    // after the kill (the stretch the kill falls in included), and before it for comparison.
+    const longestGap = (times: number[], from: number, to: number) => {
+      let longest = 0;
+      let previous = from;
+      for (const t of times) {
+        if (t < from) {
+          previous = t;
+          continue;
+        }
+        if (t > to) break;
+        longest = Math.max(longest, t - previous);
+        previous = t;
+      }
+      return longest;
+    };
+    const end = performance.now();
+    const blipMs = longestGap(ackTimes, killedAt, end);
+    const gapBeforeKillMs = longestGap(ackTimes, loadStarted, killedAt);
+    const relayGapMs = longestGap(
+      [...arrivals].sort((a, b) => a - b),
+      killedAt,
+      end,
+    );
+
+    progress('reading the events stream back and comparing it with Postgres');
+    const audit = await waitFor(
+      'every event of the database on the stream',
+      async () => {
+        const a = await auditEventStream(databaseUrl, nc, startedAt);
+        return a.missing === 0 && a;
+      },
+      30_000,
+      1000,
+    ).catch(() => auditEventStream(databaseUrl, nc, startedAt));
+    const pg = new Client({ connectionString: databaseUrl });
+    await pg.connect();
+    const stored = async (ids: string[]) => {
+      const { rows } = await pg.query<{ n: string }>(
+        `SELECT count(DISTINCT metadata->>'correlationId') AS n FROM events
+         WHERE metadata->>'correlationId' = ANY($1)`,
+        [ids],
+      );
+      return Number(rows[0].n);
+    };
+    const ackedStored = await stored(acks.map((a) => a.correlationId));
+    const unansweredStored = await stored(unanswered);
+    await pg.end();
+
+    const latencies = replicas.flatMap((r) => r.stats.latencies).sort((a, b) => a - b);
+    return {
+      replicas: replicas.length,
+      writers: 16,
+      loadSeconds: round(loadSeconds, 1),
+      writesPerSec: round(acks.length / loadSeconds, 0),
+      p50Ms: round(percentile(latencies, 50)),
+      p99Ms: round(percentile(latencies, 99)),
+      acknowledgedWrites: acks.length,
+      failedWrites,
+      ...(firstFailure ? { firstFailure: firstFailure.slice(0, 300) } : {}),
+      // the longest time without a successful write, from the kill on
+      blipMs: round(blipMs, 0),
+      // the same before the kill: what the loaded machine shows without one
+      longestGapBeforeKillMs: round(gapBeforeKillMs, 0),
+      // kill -> a surviving replica's /health says it leads the relay
+      relayTakeoverMs: round(relayTakeoverMs, 0),
+      // the longest time without an event reaching a NATS subscriber, from the kill on
+      relayGapMs: round(relayGapMs, 0),
+      leaderLeaseMs: Number(LEADER_LEASE_MS ?? 5000),
+      eventsInPostgres: audit.inPostgres,
+      missingEvents: audit.missing,
+      duplicateEvents: audit.duplicates,
+      outOfOrderEvents: audit.outOfOrder,
+      ...(audit.missing ? { missingSample: audit.missingSample } : {}),
+      acknowledgedWritesNotInPostgres: acks.length - ackedStored,
+      // writes the killed replica took but never answered: how many of them it had committed
+      unansweredWrites: unanswered.length,
+      unansweredWritesStored: unansweredStored,
+      perReplica: router.figures(loadSeconds, (r) => ({
+        role: roles.get(r),
+        killed: r === leader,
+        ...(r === successor ? { tookOver: true } : {}),
+      })),
+    };
+  } finally {
+    await nc.close();
   }
 }

@@ -41,11 +41,12 @@ export async function etcdPuts(load: PeerWriteLoad) {
   const client = new Etcd3({ hosts: etcd.endpoint });
   try {
     progress(`etcd on ${etcd.endpoint}: warm-up`);
-    const put = (worker: number, i: number) =>
-      client
+    const put = async (worker: number, i: number) => {
+      await client
         .put(load.keyOf(worker, i))
         .value(valueOf(load, worker, i))
         .exec();
+    };
     await closedLoop(load.concurrency, 2, put);
     progress(`etcd: ${load.concurrency} concurrent puts for ${load.seconds}s`);
     const serverBefore = processCpuMs(etcd.pid);

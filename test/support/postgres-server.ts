@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,12 +12,22 @@ function postgresBin(tool: string): string {
 }
 
 /** Postgres refuses to run as root: run its tools as the postgres user when we are root. */
-function runAsPostgres(tool: string, args: string[]) {
+function asPostgres(tool: string, args: string[]): [string, string[]] {
   const isRoot = process.getuid?.() === 0;
-  const [cmd, argv] = isRoot
+  return isRoot
     ? ['runuser', ['-u', 'postgres', '--', postgresBin(tool), ...args]]
     : [postgresBin(tool), args];
+}
+
+function runAsPostgres(tool: string, args: string[]) {
+  const [cmd, argv] = asPostgres(tool, args);
   execFileSync(cmd, argv, { stdio: 'pipe' });
+}
+
+/** The same without blocking the event loop: what the test does meanwhile goes on. */
+async function runAsPostgresAsync(tool: string, args: string[]) {
+  const [cmd, argv] = asPostgres(tool, args);
+  await promisify(execFile)(cmd, argv);
 }
 
 /** A Postgres server that one test owns (initdb into a temp dir, its own port), to stop and start at will. */
@@ -44,7 +55,7 @@ export class OwnPostgresServer {
   }
 
   async startProcess() {
-    runAsPostgres('pg_ctl', [
+    await runAsPostgresAsync('pg_ctl', [
       '-D',
       this.dataDir,
       '-w',
@@ -65,6 +76,29 @@ export class OwnPostgresServer {
   /** Immediate shutdown: connections drop as they would in a crash. */
   stopProcess() {
     runAsPostgres('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', 'stop']);
+  }
+
+  /**
+   * `pg_ctl stop -m <mode>`, resolving once the server is down, without blocking the event loop.
+   * `fast`: sessions are ended (their transactions rolled back) and a checkpoint written, as in
+   * a planned restart or a failover's switchover.
+   */
+  async stop(mode: 'fast' | 'immediate' = 'fast') {
+    await runAsPostgresAsync('pg_ctl', ['-D', this.dataDir, '-m', mode, '-w', 'stop']);
+  }
+
+  /** `pg_ctl restart -m <mode>` (same options), resolving once it accepts connections again. */
+  async restart(mode: 'fast' | 'immediate' = 'fast') {
+    await runAsPostgresAsync('pg_ctl', [
+      '-D',
+      this.dataDir,
+      '-m',
+      mode,
+      '-w',
+      '-l',
+      join(this.dataDir, 'server.log'),
+      'restart',
+    ]);
   }
 
   dispose() {
