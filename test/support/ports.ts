@@ -24,7 +24,7 @@ export async function waitFor<T>(
   while (Date.now() < deadline) {
     try {
       // A probe that never settles (a request to a dead server) must not outlast the deadline.
-      let timer: NodeJS.Timeout | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const value = await Promise.race([
         probe(),
         new Promise<undefined>((resolve) => {
