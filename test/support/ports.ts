@@ -28,7 +28,7 @@ export async function waitFor<T>(
       const value = await Promise.race([
         probe(),
         new Promise<undefined>((resolve) => {
-          timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+          timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
         }),
       ]).finally(() => clearTimeout(timer));
       if (value) return value;
