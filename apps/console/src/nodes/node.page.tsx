@@ -78,97 +78,107 @@ export function NodePage({ nodeId }: { nodeId: string }) {
       </nav>
       <ErrorText error={node.error} />
       <Loading when={node.loading && !doc} />
-      {doc && (
-        <section aria-labelledby="modules-title" class="card">
-          <h2 id="modules-title">Modules</h2>
-          {action && (
-            <p class={action.error ? 'error' : 'notice'} role={action.error ? 'alert' : 'status'}>
-              {action.text}
-            </p>
+      <div class="node-grid">
+        <div>
+          {doc && (
+            <section aria-labelledby="modules-title" class="card">
+              <h2 id="modules-title">Modules</h2>
+              {action && (
+                <p
+                  class={action.error ? 'error' : 'notice'}
+                  role={action.error ? 'alert' : 'status'}
+                >
+                  {action.text}
+                </p>
+              )}
+              <TableBox label="Modules">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Module</th>
+                      <th scope="col">Type</th>
+                      <th scope="col">Enabled</th>
+                      <th scope="col">State</th>
+                      <th scope="col">Actions</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {doc.modules.map((m) => (
+                      <tr key={m.moduleId} data-module={m.moduleId}>
+                        <th scope="row">{m.moduleId}</th>
+                        <td>
+                          {m.type}
+                          {m.activation === 'single' && <span class="muted"> (single)</span>}
+                        </td>
+                        <td>
+                          <Badge ok={m.enabled} yes="enabled" no="disabled" />
+                        </td>
+                        <td>{moduleStates(rollout.data, m.moduleId)}</td>
+                        <td class="buttons">
+                          <button
+                            type="button"
+                            onClick={() => setEditing({ module: m, version: doc.version })}
+                            aria-label={`Edit config of ${m.moduleId}`}
+                          >
+                            Edit config
+                          </button>
+                          {(['start', 'stop', 'restart'] as Lifecycle[]).map((verb) => (
+                            <button
+                              type="button"
+                              key={verb}
+                              onClick={() => lifecycle(m.moduleId, verb)}
+                              aria-label={`${verb} ${m.moduleId}`}
+                            >
+                              {verb[0].toUpperCase() + verb.slice(1)}
+                            </button>
+                          ))}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </TableBox>
+              {Object.keys(doc.properties).length > 0 && (
+                <p class="muted">
+                  Properties:{' '}
+                  {Object.entries(doc.properties)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(', ')}
+                </p>
+              )}
+            </section>
           )}
-          <TableBox label="Modules">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Module</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Enabled</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {doc.modules.map((m) => (
-                  <tr key={m.moduleId} data-module={m.moduleId}>
-                    <th scope="row">{m.moduleId}</th>
-                    <td>
-                      {m.type}
-                      {m.activation === 'single' && <span class="muted"> (single)</span>}
-                    </td>
-                    <td>
-                      <Badge ok={m.enabled} yes="enabled" no="disabled" />
-                    </td>
-                    <td>{moduleStates(rollout.data, m.moduleId)}</td>
-                    <td class="buttons">
-                      <button
-                        type="button"
-                        onClick={() => setEditing({ module: m, version: doc.version })}
-                        aria-label={`Edit config of ${m.moduleId}`}
-                      >
-                        Edit config
-                      </button>
-                      {(['start', 'stop', 'restart'] as Lifecycle[]).map((verb) => (
-                        <button
-                          type="button"
-                          key={verb}
-                          onClick={() => lifecycle(m.moduleId, verb)}
-                          aria-label={`${verb} ${m.moduleId}`}
-                        >
-                          {verb[0].toUpperCase() + verb.slice(1)}
-                        </button>
-                      ))}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableBox>
-          {Object.keys(doc.properties).length > 0 && (
-            <p class="muted">
-              Properties:{' '}
-              {Object.entries(doc.properties)
-                .map(([k, v]) => `${k}=${v}`)
-                .join(', ')}
-            </p>
+          {editing && (
+            <ConfigEditor
+              key={`${editing.module.moduleId}@${editing.version}`}
+              nodeId={nodeId}
+              version={editing.version}
+              module={editing.module}
+              notice={editing.notice}
+              type={types.data?.find((t) => t.type === editing.module.type)}
+              onSaved={(answer) => {
+                node.reload();
+                reopen(
+                  editing.module.moduleId,
+                  answer,
+                  answer.changed
+                    ? `Saved: the node is now at version ${answer.version}; the rollout panel follows it.`
+                    : 'Nothing changed: the stored config already had these values.',
+                );
+              }}
+              onReload={async () => {
+                node.reload();
+                reopen(
+                  editing.module.moduleId,
+                  await api.get<NodeDocument>(`/nodes/${seg(nodeId)}`),
+                );
+              }}
+              onClose={() => setEditing(null)}
+            />
           )}
-        </section>
-      )}
-      {editing && (
-        <ConfigEditor
-          key={`${editing.module.moduleId}@${editing.version}`}
-          nodeId={nodeId}
-          version={editing.version}
-          module={editing.module}
-          notice={editing.notice}
-          type={types.data?.find((t) => t.type === editing.module.type)}
-          onSaved={(answer) => {
-            node.reload();
-            reopen(
-              editing.module.moduleId,
-              answer,
-              answer.changed
-                ? `Saved: the node is now at version ${answer.version}; the rollout below follows it.`
-                : 'Nothing changed: the stored config already had these values.',
-            );
-          }}
-          onReload={async () => {
-            node.reload();
-            reopen(editing.module.moduleId, await api.get<NodeDocument>(`/nodes/${seg(nodeId)}`));
-          }}
-          onClose={() => setEditing(null)}
-        />
-      )}
-      <RolloutPanel nodeId={nodeId} onNodeEvent={onNodeEvent} />
+        </div>
+        <RolloutPanel nodeId={nodeId} onNodeEvent={onNodeEvent} />
+      </div>
     </section>
   );
 }

@@ -93,8 +93,7 @@ export function RolloutPanel(props: { nodeId: string; onNodeEvent?: (e: PlexusEv
                 <thead>
                   <tr>
                     <th scope="col">Process</th>
-                    <th scope="col">Host / pid</th>
-                    <th scope="col">Applied version</th>
+                    <th scope="col">Applied</th>
                     <th scope="col">State</th>
                   </tr>
                 </thead>
@@ -107,10 +106,12 @@ export function RolloutPanel(props: { nodeId: string; onNodeEvent?: (e: PlexusEv
                         data-process={p.processId}
                         data-applied={p.appliedVersion ?? ''}
                       >
-                        <th scope="row">{p.processId}</th>
-                        <td>
-                          {p.host} / {p.pid}
-                        </td>
+                        <th scope="row">
+                          {p.processId}
+                          <span class="sub">
+                            {p.host}, pid {p.pid}
+                          </span>
+                        </th>
                         <td>
                           {p.appliedVersion ?? '—'} of {r.version}
                         </td>
