@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { hashPassword } from '@plexus/module-runtime';
 import { TEST_ADMIN_TOKEN } from './support/control-plane';
 import { Cluster, startCluster } from './support/cluster-fixture';
 import { freePortBlock } from './support/ports';
@@ -26,6 +27,8 @@ describe('the web console in a browser', () => {
   let context: BrowserContext;
   let page: Page;
   let webPort: number;
+  /** local-security's `users`: a secret the console must never show. */
+  let users: string;
 
   const consoleUrl = (path = '') => `${cluster.controlPlane.url}/console${path}`;
 
@@ -65,11 +68,15 @@ describe('the web console in a browser', () => {
     mkdirSync(SHOTS, { recursive: true });
     cluster = await startCluster({ databasePrefix: 'plexus_console' });
     webPort = await freePortBlock(OFFSETS);
+    users = `alice:${await hashPassword('alice-password')}`;
     const file = cluster.writeFile(`${nodeId}.properties`, [
       `node.id = ${nodeId}`,
       'module.web.type = http-endpoint',
       `module.web.config.port = ${webPort}`,
       'module.web.config.message = hello from the file',
+      'module.security.type = local-security',
+      `module.security.config.users = ${users}`,
+      'module.security.config.sessions.timeout.mins = 30',
     ]);
     for (const portOffset of OFFSETS)
       await cluster.startWorker({ nodeId, propertiesFile: file, portOffset });
@@ -223,6 +230,30 @@ describe('the web console in a browser', () => {
       'changed underneath',
     );
   }, 120_000);
+
+  it('never shows a secret, and a save that leaves it untouched keeps it', async () => {
+    await page.goto(consoleUrl(`/nodes/${nodeId}`));
+    await page.getByRole('button', { name: 'Edit config of security' }).click();
+    const secret = page.getByLabel('users');
+    expect(await secret.getAttribute('type')).toBe('password');
+    expect(await secret.inputValue()).toBe('');
+    expect(await secret.getAttribute('placeholder')).toBe('secret set: leave empty to keep it');
+    expect(await page.content()).not.toContain(users.split(':')[1]);
+
+    await page.getByLabel('sessions.timeout.mins').fill('45');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await shows('[role=status]', 'Saved: the node is now at version');
+    await shot('editor-secret-1280');
+
+    // The save changed the timeout only: the stored users were not touched.
+    const res = await cluster.api.get(
+      `/events?nodeId=${nodeId}&moduleId=security&type=ModuleConfigChanged&limit=1`,
+    );
+    expect(res.body.events[0].data.changes).toEqual([
+      { key: 'sessions.timeout.mins', old: '30', new: '45' },
+    ]);
+    expect(JSON.stringify(res.body)).not.toContain(users.split(':')[1]);
+  }, 60_000);
 
   it('lists the processes with their status, and fits a phone screen', async () => {
     await page.goto(consoleUrl(`/processes?nodeId=${nodeId}`));

@@ -93,7 +93,7 @@ export function RolloutPanel(props: { nodeId: string; onNodeEvent?: (e: PlexusEv
                 <thead>
                   <tr>
                     <th scope="col">Process</th>
-                    <th scope="col">Applied</th>
+                    <th scope="col">Applied version</th>
                     <th scope="col">State</th>
                   </tr>
                 </thead>
@@ -113,7 +113,9 @@ export function RolloutPanel(props: { nodeId: string; onNodeEvent?: (e: PlexusEv
                           </span>
                         </th>
                         <td>
-                          {p.appliedVersion ?? '—'} of {r.version}
+                          {p.appliedVersion === r.version
+                            ? `${r.version}`
+                            : `${p.appliedVersion ?? '—'} → ${r.version}`}
                         </td>
                         <td>
                           <Badge
