@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { query, seg } from '../api/api-client';
+import { ApiError, query, seg } from '../api/api-client';
 import { useApi, useLoad } from '../api/api-context';
 import type { KeyChange, NodeDiff, NodeDocument, NodeWriteAnswer } from '../api/schema';
 import { ErrorText, Loading } from '../layout/status';
@@ -130,7 +130,14 @@ export function HistoryPage({ nodeId }: { nodeId: string }) {
       });
       node.reload();
     } catch (error) {
-      setReverted({ text: (error as Error).message, error: true });
+      const stale = error instanceof ApiError && error.status === 412;
+      setReverted({
+        text: stale
+          ? `Someone else changed this node after this page loaded it (version ${latest}); reload the page and check the diff again. Nothing was reverted.`
+          : (error as Error).message,
+        error: true,
+      });
+      if (stale) node.reload();
     }
   };
 
