@@ -202,6 +202,18 @@ describe('the web console in a browser', () => {
       'message hello from the console → hello from the file',
     );
     await shot('timeline-1280');
+
+    // Older events come a page at a time through the `next` cursor, none twice.
+    await page.goto(consoleUrl(`/events?nodeId=${nodeId}&limit=3`));
+    await page.locator('tr[data-event]').nth(2).waitFor({ timeout: WAIT_MS });
+    expect(await page.locator('tr[data-event]').count()).toBe(3);
+    await page.getByRole('button', { name: 'Older events' }).click();
+    await page.locator('tr[data-event]').nth(5).waitFor({ timeout: WAIT_MS });
+    const ids = await page
+      .locator('tr[data-event]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event')));
+    expect(ids).toHaveLength(6);
+    expect(new Set(ids).size).toBe(6);
   }, 180_000);
 
   it('says clearly when the node changed under the editor (412), and reloads it', async () => {

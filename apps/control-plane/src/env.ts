@@ -73,6 +73,11 @@ export class ControlPlaneEnv {
   })
   BIND_ADDRESS: string = '0.0.0.0';
 
+  /** The built web console served at /console; default dist/apps/console beside this app. */
+  @IsOptional()
+  @IsString()
+  PLEXUS_CONSOLE_DIR?: string;
+
   @IsString({ message: 'PLEXUS_ADMIN_TOKEN must be set: it is the bootstrap admin token' })
   @IsNotEmpty({ message: 'PLEXUS_ADMIN_TOKEN must be set: it is the bootstrap admin token' })
   @Matches(/^.{16,}$/, { message: 'PLEXUS_ADMIN_TOKEN must be at least 16 characters' })

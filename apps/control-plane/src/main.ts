@@ -13,7 +13,7 @@ import { ControlPlaneEnv, SecretsRotationEnv, validateEnv } from './env';
 import { rotateSecretsCommand } from './secrets-rotation/rotate-secrets';
 import { validationPipe } from './http/validation';
 import { openApiDocument } from './openapi/openapi-document';
-import { registerConsole } from './console';
+import { consoleDirectory, registerConsole } from './console';
 
 export async function createControlPlane(env: ControlPlaneEnv) {
   // Fastify rather than Express: in the same Nest pipeline (guard, validation pipe, JSON answer)
@@ -46,7 +46,7 @@ export async function createControlPlane(env: ControlPlaneEnv) {
     { inheritAppConfig: true },
   );
   SwaggerModule.setup('docs', app, () => openApiDocument(app));
-  await registerConsole(app);
+  await registerConsole(app, consoleDirectory(env.PLEXUS_CONSOLE_DIR));
   await app.startAllMicroservices();
   return app;
 }

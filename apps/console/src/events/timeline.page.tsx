@@ -58,6 +58,8 @@ export function TimelinePage({ params }: { params: URLSearchParams }) {
   const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
   const applied = params.toString();
+  // `?limit=` in the address picks another page size.
+  const pageSize = Number(params.get('limit')) || 50;
 
   const load = async (after?: string) => {
     setBusy(true);
@@ -65,7 +67,7 @@ export function TimelinePage({ params }: { params: URLSearchParams }) {
     try {
       const f = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) ?? ''])) as Filters;
       const page = await api.get<EventPage>(
-        `/events${query({ ...f, from: iso(f.from), to: iso(f.to), limit: 50, after })}`,
+        `/events${query({ ...f, from: iso(f.from), to: iso(f.to), limit: pageSize, after })}`,
       );
       setEvents((list) => (after ? [...list, ...page.events] : page.events));
       setNext(page.next);
@@ -84,7 +86,7 @@ export function TimelinePage({ params }: { params: URLSearchParams }) {
 
   const apply = (event: Event) => {
     event.preventDefault();
-    navigate(`/events${query(filters)}`);
+    navigate(`/events${query({ ...filters, limit: params.get('limit') })}`);
   };
   const input = (name: keyof Filters, label: string, type = 'text') => (
     <div class="field">
@@ -147,7 +149,7 @@ export function TimelinePage({ params }: { params: URLSearchParams }) {
             </thead>
             <tbody>
               {events.map((e) => (
-                <tr key={e.eventId} data-type={e.type}>
+                <tr key={e.eventId} data-type={e.type} data-event={e.eventId}>
                   <td>{time(e.recordedAt)}</td>
                   <td>{e.nodeId}</td>
                   <td>{e.type}</td>

@@ -1,4 +1,5 @@
 import type { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
 import { href } from '../routing/router';
 
 const SECTIONS = [
@@ -13,6 +14,14 @@ export function AppShell(props: {
   onLogout: () => void;
   children: ComponentChildren;
 }) {
+  const main = useRef<HTMLElement>(null);
+  const first = useRef(true);
+  // A new page moves the focus to its content, as a full page load would, so keyboard and screen
+  // reader users start there (not on the link they left); the first render keeps the browser's.
+  useEffect(() => {
+    if (first.current) first.current = false;
+    else main.current?.focus({ preventScroll: true });
+  }, [props.path]);
   const current = (p: string) =>
     p === '/' ? props.path === '/' || props.path.startsWith('/nodes') : props.path.startsWith(p);
   return (
@@ -35,7 +44,7 @@ export function AppShell(props: {
           Log out
         </button>
       </header>
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} ref={main}>
         {props.children}
       </main>
     </>

@@ -12,16 +12,14 @@ const CONTENT_SECURITY_POLICY =
   "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /**
- * The built console: beside the control plane in dist/apps (main.js runs from
- * dist/apps/control-plane), or dist/apps/console of the working directory when the control plane
- * runs from its sources (tests). PLEXUS_CONSOLE_DIR overrides both.
+ * The built console: `configured` (PLEXUS_CONSOLE_DIR), else beside the control plane in
+ * dist/apps (main.js runs from dist/apps/control-plane), else dist/apps/console of the working
+ * directory (a control plane run from its sources, as the integration tests do).
  */
-export function consoleDirectory(): string | null {
-  const candidates = [
-    process.env.PLEXUS_CONSOLE_DIR,
-    join(__dirname, '..', 'console'),
-    join(process.cwd(), 'dist', 'apps', 'console'),
-  ].filter((dir): dir is string => !!dir);
+export function consoleDirectory(configured?: string): string | null {
+  const candidates = configured
+    ? [configured]
+    : [join(__dirname, '..', 'console'), join(process.cwd(), 'dist', 'apps', 'console')];
   return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? null;
 }
 
@@ -30,7 +28,7 @@ export function consoleDirectory(): string | null {
  * one and sends it with every API call. Hashed assets are cached for good, index.html never, and
  * every other path under /console answers index.html so that deep links and reloads work.
  */
-export async function registerConsole(app: NestFastifyApplication, dir = consoleDirectory()) {
+export async function registerConsole(app: NestFastifyApplication, dir: string | null) {
   const fastify = app.getHttpAdapter().getInstance();
   if (!dir) {
     const notBuilt = async (_req: FastifyRequest, reply: FastifyReply) =>
