@@ -243,6 +243,32 @@ describe('the web console in a browser', () => {
     );
   }, 120_000);
 
+  it('stops and starts a module from the node page', async () => {
+    await page.goto(consoleUrl(`/nodes/${nodeId}`));
+    const web = page.locator('tr[data-module="web"]');
+    await shows('tr[data-module="web"]', 'running on 2 of 2');
+
+    await page.getByRole('button', { name: 'stop web', exact: true }).click();
+    await shows('[role=status]', /web: stop recorded as version \d+/);
+    await web.locator('.badge', { hasText: 'disabled' }).waitFor({ timeout: WAIT_MS });
+    await cluster.until('no worker serves web', async () => {
+      const answers = await Promise.all(OFFSETS.map((o) => served(o).catch(() => null)));
+      return answers.every((a) => a === null);
+    });
+    await web
+      .locator('td', { hasText: /running on/ })
+      .waitFor({ state: 'detached', timeout: WAIT_MS });
+
+    await page.getByRole('button', { name: 'start web', exact: true }).click();
+    await shows('[role=status]', /web: start recorded as version \d+/);
+    await web.locator('.badge', { hasText: 'enabled' }).waitFor({ timeout: WAIT_MS });
+    await shows('tr[data-module="web"]', 'running on 2 of 2');
+    await cluster.until('both workers serve web again', async () => {
+      const answers = await Promise.all(OFFSETS.map((o) => served(o).catch(() => null)));
+      return answers.every((a) => a !== null);
+    });
+  }, 120_000);
+
   it('never shows a secret, and a save that leaves it untouched keeps it', async () => {
     await page.goto(consoleUrl(`/nodes/${nodeId}`));
     await page.getByRole('button', { name: 'Edit config of security' }).click();
