@@ -304,6 +304,17 @@ describe('the web console in a browser', () => {
       OFFSETS.length,
     );
     await shows('.card', `${nodeId} has no scaling policy yet`);
+    await page.getByLabel('Maximum processes').fill('2');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await shows('[role=status]', 'Scaling policy saved.');
+    await shows('.card p', `Policy set for ${nodeId}.`);
+    const scaling = await cluster.api.get(`/nodes/${nodeId}/scaling`);
+    expect(scaling.body.policy).toMatchObject({
+      min: 1,
+      max: 2,
+      target: 60,
+      metric: 'eventLoopUtilization',
+    });
     await shot('processes-1280');
 
     const phone = await loggedInPage(PHONE);
