@@ -19,6 +19,9 @@ export function AppShell(props: {
   // A new page moves the focus to its content, as a full page load would, so keyboard and screen
   // reader users start there (not on the link they left); the first render keeps the browser's.
   useEffect(() => {
+    // The tab and the history list say which page this is.
+    const heading = main.current?.querySelector('h1')?.textContent;
+    document.title = heading ? `${heading} · Plexus console` : 'Plexus console';
     if (first.current) first.current = false;
     else main.current?.focus({ preventScroll: true });
   }, [props.path]);
