@@ -91,6 +91,28 @@ const restrictions = {
     })),
     patterns: [{ group: ['pg-*', 'typeorm/*'], message: 'A worker needs no database of ours.' }],
   },
+  /** The console runs in a browser: no Node built-ins, no lib of ours (they are Node code). */
+  browser: {
+    paths: builtinModules.map((name) => ({
+      name,
+      message: 'The console runs in a browser and talks to the admin API over HTTP only.',
+    })),
+    patterns: [
+      {
+        group: [
+          'node:*',
+          '@plexus/*',
+          '@nestjs/*',
+          '@fastify/*',
+          'nats',
+          'nats/*',
+          'pg',
+          'typeorm',
+        ],
+        message: 'The console runs in a browser and talks to the admin API over HTTP only.',
+      },
+    ],
+  },
   noBus: {
     paths: ['@plexus/bus', 'nats'].map((name) => ({
       name,
@@ -130,6 +152,8 @@ const LAYERS = {
   'libs/properties': ['onlyCommonAndDomain'],
   'libs/secrets-crypto': ['ourLibs'],
   'apps/control-plane': [],
+  // A browser app: the admin API over HTTP, and the API's generated types (type imports only).
+  'apps/console': ['browser'],
 };
 const unlisted = [
   ...LIBS.map((name) => `libs/${name}`),
@@ -150,7 +174,7 @@ const layerConfigs = Object.entries(LAYERS).flatMap(([folder, names]) => {
   const specs = `${folder}/**/*.spec.ts`;
   return [
     {
-      files: [`${folder}/**/*.ts`],
+      files: [`${folder}/**/*.{ts,tsx}`],
       ignores: [specs],
       rules: { 'no-restricted-imports': importRule([...own, 'noRepoFolders']) },
     },
@@ -173,6 +197,11 @@ export default tseslint.config(
     },
   },
   ...layerConfigs,
+  {
+    // The console's build config runs in Node, not in the browser.
+    files: ['apps/console/vite.config.mts'],
+    languageOptions: { globals: { process: 'readonly' } },
+  },
   {
     files: ['bench/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', restrictions.throughIndex] },

@@ -39,8 +39,8 @@ answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 if [ ! -d node_modules ]; then say "installing dependencies (npm ci)"; npm ci --no-audit --no-fund; fi
 # dist/.built marks the last build: webpack leaves an unchanged bundle's file time alone, so the
 # bundles themselves cannot say whether a source changed since.
-newest_source=$(find apps libs -name '*.ts' -not -path '*/dist/*' -newer dist/.built 2>/dev/null | head -1 || true)
-if [ ! -f dist/.built ] || [ ! -f dist/apps/control-plane/main.js ] || [ ! -f dist/apps/worker/main.js ] || [ -n "$newest_source" ]; then
+newest_source=$(find apps libs \( -name '*.ts' -o -name '*.tsx' -o -name '*.css' -o -name '*.html' \) -not -path '*/dist/*' -newer dist/.built 2>/dev/null | head -1 || true)
+if [ ! -f dist/.built ] || [ ! -f dist/apps/control-plane/main.js ] || [ ! -f dist/apps/worker/main.js ] || [ ! -f dist/apps/console/index.html ] || [ -n "$newest_source" ]; then
   say "building"; npm run build --silent && touch dist/.built
 fi
 
@@ -103,6 +103,7 @@ cat >&2 <<INFO
 
   Plexus is running.
     admin API     http://127.0.0.1:$PORT   (token: $PLEXUS_ADMIN_TOKEN; OpenAPI at /docs)
+    web console   http://127.0.0.1:$PORT/console   (log in with the token above)
     webhooks      may target: $WEBHOOK_ALLOWED_HOSTS (WEBHOOK_ALLOWED_HOSTS)
     sample_node   process 1 http://127.0.0.1:8000/   process 2 http://127.0.0.1:8100/
     logs          .plexus/logs/

@@ -115,6 +115,11 @@ export class ControlPlaneEnv {
   @Max(86_400, { message: 'PLEXUS_AUTH_FAILURE_WINDOW_SECONDS must be from 1 to 86400 (a day)' })
   PLEXUS_AUTH_FAILURE_WINDOW_SECONDS: number = 60;
 
+  /** The built web console served at /console; default dist/apps/console beside this app. */
+  @IsOptional()
+  @IsString()
+  PLEXUS_CONSOLE_DIR?: string;
+
   @IsString({ message: 'PLEXUS_ADMIN_TOKEN must be set: it is the bootstrap admin token' })
   @IsNotEmpty({ message: 'PLEXUS_ADMIN_TOKEN must be set: it is the bootstrap admin token' })
   @Matches(/^.{16,}$/, { message: 'PLEXUS_ADMIN_TOKEN must be at least 16 characters' })

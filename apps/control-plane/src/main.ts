@@ -13,6 +13,7 @@ import { ControlPlaneEnv, SecretsRotationEnv, validateEnv } from './env';
 import { rotateSecretsCommand } from './secrets-rotation/rotate-secrets';
 import { validationPipe } from './http/validation';
 import { openApiDocument } from './openapi/openapi-document';
+import { consoleDirectory, registerConsole } from './console';
 
 export async function createControlPlane(env: ControlPlaneEnv) {
   // Fastify rather than Express: in the same Nest pipeline (guard, validation pipe, JSON answer)
@@ -45,6 +46,7 @@ export async function createControlPlane(env: ControlPlaneEnv) {
     { inheritAppConfig: true },
   );
   SwaggerModule.setup('docs', app, () => openApiDocument(app));
+  await registerConsole(app, consoleDirectory(env.PLEXUS_CONSOLE_DIR));
   await app.startAllMicroservices();
   return app;
 }
@@ -74,7 +76,11 @@ async function main() {
   const app = await createControlPlane(env);
   await app.listen(env.PORT, env.BIND_ADDRESS);
   const host = env.BIND_ADDRESS.includes(':') ? `[${env.BIND_ADDRESS}]` : env.BIND_ADDRESS;
-  app.get(Logger).log(`control plane listening on ${host}:${env.PORT} (admin API, docs at /docs)`);
+  app
+    .get(Logger)
+    .log(
+      `control plane listening on ${host}:${env.PORT} (admin API, docs at /docs, web console at /console)`,
+    );
 }
 
 if (require.main === module) {

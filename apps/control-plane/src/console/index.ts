@@ -1,0 +1,1 @@
+export { CONSOLE_PATH, consoleDirectory, registerConsole } from './console-files';
