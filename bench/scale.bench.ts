@@ -3,6 +3,7 @@
  *
  *   npm run bench:scale -- [--processes 10000] [--nodes 1000] [--duration 30] [--simulators 4]
  *     [--fanout-processes 1000] [--fanout-rounds 3] [--kills 100] [--churn 10] [--shared-nats]
+ *     [--cpu-prof DIR]
  *
  * Starts its own nats-server (so its CPU is attributable; --shared-nats uses NATS_URL instead),
  * a fresh database on TEST_POSTGRES_URL, and the built control plane as a process
@@ -73,6 +74,10 @@ const FANOUT_ROUNDS = flag('fanout-rounds', 3);
 const KILLS = flag('kills', 100);
 const CHURN_PER_SEC = flag('churn', 10);
 const SHARED_NATS = process.argv.includes('--shared-nats');
+/** `--cpu-prof DIR`: the control plane writes a V8 CPU profile there when it exits. */
+const CPU_PROF_DIR = process.argv.includes('--cpu-prof')
+  ? process.argv[process.argv.indexOf('--cpu-prof') + 1]
+  : null;
 const LOST_AFTER_MS = 3000;
 const SETTLE_MS = 5000;
 
@@ -143,6 +148,7 @@ async function main() {
     PORT: port,
     PLEXUS_ADMIN_TOKEN: BENCH_TOKEN,
     LOST_AFTER_MS,
+    nodeArgs: CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [],
   });
   const cpPid = cp.child.pid!;
   const api = jsonClient(`http://127.0.0.1:${port}`, { authorization: `Bearer ${BENCH_TOKEN}` });
@@ -213,9 +219,11 @@ async function main() {
     await sleep(SETTLE_MS);
 
     progress(`steady window: ${DURATION_S} s at full membership, churn ${CHURN_PER_SEC}/s`);
+    progress(`window starts at ${Date.now()} (epoch ms)`);
     const before = await sample(simulators, pg, db.name, cpPid, natsPid);
     await sleep(DURATION_S * 1000);
     const after = await sample(simulators, pg, db.name, cpPid, natsPid);
+    progress(`window ends at ${Date.now()} (epoch ms)`);
     const wallMs = after.wall - before.wall;
     const perSec = (a: number, b: number) => round(((b - a) * 1000) / wallMs, 1);
     const percent = (a: number | null, b: number | null) =>
