@@ -31,6 +31,8 @@ const CHECK_EVERY_MS = 250;
  * joining is found lost up to this much later.
  */
 const RELOAD_EVERY_MS = 2000;
+/** Lost or rejoined processes recorded at once (each holds one Postgres connection meanwhile). */
+const RECORD_CONCURRENCY = 4;
 
 /**
  * Records ProcessLost for a process that has not heartbeated for LOST_AFTER_MS, and a rejoin when
@@ -93,15 +95,23 @@ export class FailureDetectorService implements OnApplicationBootstrap, OnModuleD
         this.watched = await listWatchedProcesses(this.db);
       }
       const now = Date.now();
+      const changes: (() => Promise<void>)[] = [];
       for (const p of this.watched) {
         if (p.status === 'up' && now - this.lastHeard(p) > this.env.LOST_AFTER_MS)
-          await this.lost(p, now);
+          changes.push(() => this.lost(p, now));
         else if (
           p.status === 'lost' &&
           (this.membership.lastHeartbeat(p.processId)?.receivedAt ?? 0) > p.lastSeenAtMs
         )
-          await this.rejoined(p, now);
+          changes.push(() => this.rejoined(p, now));
       }
+      // A host that dies takes many processes with it: record them a few at a time, not in turn.
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(RECORD_CONCURRENCY, changes.length) }, async () => {
+          while (next < changes.length) await changes[next++]();
+        }),
+      );
     } catch (err) {
       this.logger.warn(`failure check failed: ${(err as Error).message}`);
     }
