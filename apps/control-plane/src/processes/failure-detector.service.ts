@@ -98,7 +98,7 @@ export class FailureDetectorService implements OnApplicationBootstrap, OnModuleD
       const changes: (() => Promise<void>)[] = [];
       for (const p of this.watched) {
         if (p.status === 'up' && now - this.lastHeard(p) > this.env.LOST_AFTER_MS)
-          changes.push(() => this.lost(p, now));
+          changes.push(() => this.lost(p));
         else if (
           p.status === 'lost' &&
           (this.membership.lastHeartbeat(p.processId)?.receivedAt ?? 0) > p.lastSeenAtMs
@@ -131,8 +131,11 @@ export class FailureDetectorService implements OnApplicationBootstrap, OnModuleD
     return { actor: CONTROL_PLANE_ACTOR, correlationId: p.processId };
   }
 
-  private async lost(p: WatchedProcess, now: number) {
+  private async lost(p: WatchedProcess) {
     const heard = this.lastHeard(p);
+    const now = Date.now();
+    // Heard from while it waited its turn behind other lost processes: alive after all.
+    if (now - heard <= this.env.LOST_AFTER_MS) return;
     const recorded = await recordProcessLost(
       this.db,
       this.identity(p),
