@@ -257,7 +257,8 @@ class Fleet {
   /** Kills `count` identities silently (no `left`): they just stop heartbeating. */
   kill(count: number, exceptNodes: string[]): StoppedIdentity[] {
     const skip = new Set(exceptNodes);
-    const victims = this.live().filter((p) => !skip.has(p.nodeId));
+    // Only identities that have heartbeated: detection is timed from the last heartbeat.
+    const victims = this.live().filter((p) => !skip.has(p.nodeId) && p.lastBeatAt !== null);
     const step = Math.max(1, Math.floor(victims.length / count));
     const killed: StoppedIdentity[] = [];
     for (let i = 0; i < victims.length && killed.length < count; i += step) {
