@@ -21,6 +21,8 @@ export function spawnApp(
   app: 'control-plane' | 'worker' | 'supervisor',
   args: string[],
   env: Record<string, string>,
+  /** Flags for node itself, before the script (`--cpu-prof`, ...). */
+  nodeArgs: string[] = [],
 ): SpawnedProcess {
   const merged: NodeJS.ProcessEnv = {
     ...process.env,
@@ -29,7 +31,7 @@ export function spawnApp(
   };
   for (const name of ['PLEXUS_SECRETS_KEY', 'PLEXUS_SECRETS_KEY_PREVIOUS'])
     if (merged[name] === '') delete merged[name];
-  return spawnNode([join(ROOT, 'dist', 'apps', app, 'main.js'), ...args], merged);
+  return spawnNode([...nodeArgs, join(ROOT, 'dist', 'apps', app, 'main.js'), ...args], merged);
 }
 
 /** Runs `node <args>` as its own OS process with exactly `env`, keeping its output. */
@@ -62,17 +64,24 @@ export async function spawnControlPlane(env: {
   SCALE_EVALUATE_MS?: number;
   /** Any other variables (WEBHOOK_RETRY_BASE_MS, ...). */
   more?: Record<string, string>;
+  /** Flags for node itself (`--cpu-prof`, ...). */
+  nodeArgs?: string[];
 }) {
-  const proc = spawnApp('control-plane', [], {
-    ...env.more,
-    ...(env.LOST_AFTER_MS ? { LOST_AFTER_MS: String(env.LOST_AFTER_MS) } : {}),
-    ...(env.SCALE_EVALUATE_MS ? { SCALE_EVALUATE_MS: String(env.SCALE_EVALUATE_MS) } : {}),
-    DATABASE_URL: env.DATABASE_URL,
-    NATS_URL: env.NATS_URL ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-    PORT: String(env.PORT),
-    PLEXUS_ADMIN_TOKEN: env.PLEXUS_ADMIN_TOKEN,
-    LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
-  });
+  const proc = spawnApp(
+    'control-plane',
+    [],
+    {
+      ...env.more,
+      ...(env.LOST_AFTER_MS ? { LOST_AFTER_MS: String(env.LOST_AFTER_MS) } : {}),
+      ...(env.SCALE_EVALUATE_MS ? { SCALE_EVALUATE_MS: String(env.SCALE_EVALUATE_MS) } : {}),
+      DATABASE_URL: env.DATABASE_URL,
+      NATS_URL: env.NATS_URL ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+      PORT: String(env.PORT),
+      PLEXUS_ADMIN_TOKEN: env.PLEXUS_ADMIN_TOKEN,
+      LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+    },
+    env.nodeArgs,
+  );
   const url = `http://127.0.0.1:${env.PORT}`;
   await waitFor(
     `control plane on ${url}`,
