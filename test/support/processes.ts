@@ -21,6 +21,8 @@ export function spawnApp(
   app: 'control-plane' | 'worker' | 'supervisor',
   args: string[],
   env: Record<string, string>,
+  /** Flags for node itself (`--cpu-prof`, ...), which NODE_OPTIONS does not all accept. */
+  nodeArgs: string[] = [],
 ): SpawnedProcess {
   const merged: NodeJS.ProcessEnv = {
     ...process.env,
@@ -29,10 +31,14 @@ export function spawnApp(
   };
   for (const name of ['PLEXUS_SECRETS_KEY', 'PLEXUS_SECRETS_KEY_PREVIOUS'])
     if (merged[name] === '') delete merged[name];
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'main.js'), ...args], {
-    env: merged,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, join(ROOT, 'dist', 'apps', app, 'main.js'), ...args],
+    {
+      env: merged,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -98,15 +104,22 @@ export function spawnWorker(opts: {
   env?: Record<string, string>;
   /** More flags (`--management-port`, ...). */
   args?: string[];
+  /** Flags for node itself (`--cpu-prof`, ...). */
+  nodeArgs?: string[];
 }): SpawnedProcess {
   const args = ['--node-id', opts.nodeId, ...(opts.args ?? [])];
   if (opts.propertiesFile !== undefined) args.push('--properties', opts.propertiesFile);
   if (opts.portOffset !== undefined) args.push('--port-offset', String(opts.portOffset));
-  return spawnApp('worker', args, {
-    ...opts.env,
-    NATS_URL: opts.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-    LOG_LEVEL: opts.logLevel ?? 'info',
-  });
+  return spawnApp(
+    'worker',
+    args,
+    {
+      ...opts.env,
+      NATS_URL: opts.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+      LOG_LEVEL: opts.logLevel ?? 'info',
+    },
+    opts.nodeArgs,
+  );
 }
 
 /** SIGTERM, then SIGKILL when the process has not exited after `graceMs`; resolves with its exit code. */
