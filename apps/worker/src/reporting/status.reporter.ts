@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { Inject, Injectable } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import {
   announceMembership,
@@ -14,7 +13,6 @@ import type { Logger } from 'pino';
 import { sleep } from '@plexus/common';
 import { WorkerOptions } from '../cli';
 import { fieldLogger } from '../logger';
-import { PROCESS_ID, WORKER_LOG, WORKER_OPTIONS } from '../tokens';
 
 export const HEARTBEAT_MS = 1000;
 
@@ -30,7 +28,6 @@ export interface HeartbeatSources {
  * Tells the control plane about this process: `joined` and `left` on the membership stream, a
  * heartbeat every second, and what each apply did (batched, see reportApplied).
  */
-@Injectable()
 export class StatusReporter {
   private nc: NatsConnection | null = null;
   private joined: Promise<boolean> | null = null;
@@ -44,9 +41,9 @@ export class StatusReporter {
   private readonly log;
 
   constructor(
-    @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
-    @Inject(WORKER_LOG) private readonly logger: Logger,
-    @Inject(PROCESS_ID) readonly processId: string,
+    private readonly options: WorkerOptions,
+    private readonly logger: Logger,
+    readonly processId: string,
   ) {
     this.log = fieldLogger(logger);
   }
