@@ -11,7 +11,9 @@
  * those changes, divided by their count, is workerCpuMsPerChange. The worker also spends CPU on
  * its timers (1 s heartbeats, health checks, the 5 s safety-net read) whether or not anything
  * changes: that rate is measured while idle (IDLE_CPU_MS, after the warm-up) and given as workerIdleCpuMsPerSec, and
- * workerCpuMsPerChangeNetOfIdle subtracts it (rate × the changes' wall time) from the figure.
+ * workerCpuMsPerChangeNetOfIdle subtracts it (rate × the changes' wall time) from the figure. The
+ * idle rate varies from 1 to 8 ms/s between runs (a collection V8 runs once the allocation rate
+ * drops falls in the idle window or not): compare versions on workerCpuMsPerChange.
  *
  * Env: BENCH_CHANGES (500), BENCH_WORKER_LOG_LEVEL (warn, as bench:propagation),
  * BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": flags of the worker's node,
