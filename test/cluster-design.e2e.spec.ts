@@ -201,7 +201,13 @@ describe("Smile CDR's multi-node design from one properties file", () => {
       200,
     );
     await waitFor('3 fhir processes up', async () => (await up(FHIR)).length === 3, 60_000, 250);
-    expect((await get(ports[FHIR] + 2 * STEP)).body).toMatchObject({ nodeId: FHIR });
+    // A process is up once it joined, which it does before it has started its modules.
+    await waitFor(
+      'the third fhir process to serve',
+      async () => (await get(ports[FHIR] + 2 * STEP).catch(() => null))?.body?.nodeId === FHIR,
+      30_000,
+      250,
+    );
     expect((await up(ADMIN)).map((p) => p.pid)).toEqual(pidsBefore.admin);
     expect((await up(AUTH)).map((p) => p.pid).sort()).toEqual(pidsBefore.auth);
     const states = (await up(FHIR)).map((p) => p.modules?.search_index?.state);

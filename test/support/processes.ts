@@ -21,7 +21,7 @@ export function spawnApp(
   app: 'control-plane' | 'worker' | 'supervisor',
   args: string[],
   env: Record<string, string>,
-  /** Flags for node itself, before the script (`--cpu-prof`, ...). */
+  /** Flags for node itself (`--cpu-prof`, ...), which NODE_OPTIONS does not all accept. */
   nodeArgs: string[] = [],
 ): SpawnedProcess {
   const merged: NodeJS.ProcessEnv = {
@@ -109,15 +109,22 @@ export function spawnWorker(opts: {
   env?: Record<string, string>;
   /** More flags (`--management-port`, ...). */
   args?: string[];
+  /** Flags for node itself (`--cpu-prof`, ...). */
+  nodeArgs?: string[];
 }): SpawnedProcess {
   const args = ['--node-id', opts.nodeId, ...(opts.args ?? [])];
   if (opts.propertiesFile !== undefined) args.push('--properties', opts.propertiesFile);
   if (opts.portOffset !== undefined) args.push('--port-offset', String(opts.portOffset));
-  return spawnApp('worker', args, {
-    ...opts.env,
-    NATS_URL: opts.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-    LOG_LEVEL: opts.logLevel ?? 'info',
-  });
+  return spawnApp(
+    'worker',
+    args,
+    {
+      ...opts.env,
+      NATS_URL: opts.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+      LOG_LEVEL: opts.logLevel ?? 'info',
+    },
+    opts.nodeArgs,
+  );
 }
 
 /** SIGTERM, then SIGKILL when the process has not exited after `graceMs`; resolves with its exit code. */

@@ -17,8 +17,8 @@ const REDACT_PATHS = [
 ];
 
 /**
- * JSON lines on stdout, written synchronously so nothing is lost on exit. Nest's own messages
- * reach it through nestjs-pino (worker.module.ts), libraries' through fieldLogger.
+ * JSON lines on stdout, written synchronously so nothing is lost on exit. Libraries log through
+ * fieldLogger.
  */
 export function createLogger(level: string, base: Record<string, unknown>): pino.Logger {
   return pino(

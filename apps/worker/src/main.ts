@@ -1,7 +1,4 @@
-import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { NestFactory } from '@nestjs/core';
-import { Logger } from 'nestjs-pino';
 import {
   builtInModuleTypes,
   loadModuleTypePackages,
@@ -11,8 +8,10 @@ import {
 } from '@plexus/module-runtime';
 import { parseWorkerArgs, UsageError, WorkerOptions } from './cli';
 import { createLogger } from './logger';
+import { StatusReporter } from './reporting/status.reporter';
+import { ControlPlaneClient } from './seeding/control-plane.client';
+import { NodeSeedingService } from './seeding/node-seeding.service';
 import { StartupError } from './startup.error';
-import { WorkerModule } from './worker.module';
 import { WorkerService } from './worker.service';
 
 /** A process ID nobody sets: 64 random bits, so unique across the cluster for all purposes. */
@@ -73,24 +72,25 @@ async function main() {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  const app = await NestFactory.createApplicationContext(
-    WorkerModule.forRoot(options, logger, processId, registry),
-    // Nest's start-up lines wait for its logger (nestjs-pino over the same pino instance).
-    { bufferLogs: true, abortOnError: false },
+  // Wired by hand, not by Nest: four objects need no container, and Nest with rxjs was about
+  // a quarter of an idle worker's resident memory (bench:worker-cost).
+  const seeding = new NodeSeedingService(
+    options,
+    logger,
+    processId,
+    registry,
+    new ControlPlaneClient(options, logger),
   );
-  app.useLogger(app.get(Logger));
-  const worker = app.get(WorkerService);
+  const reporter = new StatusReporter(options, logger, processId);
+  const worker = new WorkerService(options, logger, processId, registry, seeding, reporter);
   stop = (signal) =>
-    void worker
-      .shutdown(signal)
-      .then(() => app.close())
-      .then(
-        () => process.exit(0),
-        (err) => {
-          logger.error({ error: String(err) }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
+    void worker.shutdown(signal).then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ error: String(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
 
   try {
     await worker.start();

@@ -1,4 +1,3 @@
-import { Inject, Injectable } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import {
@@ -28,7 +27,6 @@ import { LeaseGate } from './leases/lease.gate';
 import { fieldLogger } from './logger';
 import { StatusReporter } from './reporting/status.reporter';
 import { NodeSeedingService } from './seeding/node-seeding.service';
-import { PROCESS_ID, WORKER_LOG, WORKER_OPTIONS } from './tokens';
 import { HealthMonitor } from './health/health.monitor';
 import { runtimeStatusOf } from './health/module-health-report';
 import { RuntimeStatusResponder } from './health/runtime-status.responder';
@@ -41,7 +39,6 @@ import { StartupError } from './startup.error';
  * restarts), reports what it applied and heartbeats, and leaves cleanly on shutdown. This class
  * runs the lifecycle; seeding, reporting and lease gating are units of their own.
  */
-@Injectable()
 export class WorkerService {
   private nc: NatsConnection | null = null;
   private watch: NodeDocumentWatch | null = null;
@@ -62,9 +59,9 @@ export class WorkerService {
   private readonly log;
 
   constructor(
-    @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
-    @Inject(WORKER_LOG) private readonly logger: Logger,
-    @Inject(PROCESS_ID) readonly processId: string,
+    private readonly options: WorkerOptions,
+    private readonly logger: Logger,
+    readonly processId: string,
     private readonly registry: ModuleTypeRegistry,
     private readonly seeding: NodeSeedingService,
     private readonly reporter: StatusReporter,

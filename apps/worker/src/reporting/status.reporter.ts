@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { Inject, Injectable } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import {
   announceMembership,
@@ -14,7 +13,6 @@ import type { Logger } from 'pino';
 import { sleep } from '@plexus/common';
 import { WorkerOptions } from '../cli';
 import { fieldLogger } from '../logger';
-import { PROCESS_ID, WORKER_LOG, WORKER_OPTIONS } from '../tokens';
 
 export const HEARTBEAT_MS = 1000;
 /**
@@ -36,7 +34,6 @@ export interface HeartbeatSources {
  * Tells the control plane about this process: `joined` and `left` on the membership stream, a
  * heartbeat every second, and what each apply did (batched, see REPORT_DELAY_MS).
  */
-@Injectable()
 export class StatusReporter {
   private nc: NatsConnection | null = null;
   private joined: Promise<boolean> | null = null;
@@ -50,9 +47,9 @@ export class StatusReporter {
   private readonly log;
 
   constructor(
-    @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
-    @Inject(WORKER_LOG) private readonly logger: Logger,
-    @Inject(PROCESS_ID) readonly processId: string,
+    private readonly options: WorkerOptions,
+    private readonly logger: Logger,
+    readonly processId: string,
   ) {
     this.log = fieldLogger(logger);
   }

@@ -1,14 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
-import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
+import type { ClientProxy } from '@nestjs/microservices';
 import { natsAuthOptions, SeedNodeReply, SeedNodeRequest, seedNodeSubject } from '@plexus/bus';
 import { WorkerOptions } from '../cli';
-import { WORKER_LOG, WORKER_OPTIONS } from '../tokens';
 import type { Logger } from 'pino';
 import { sleep } from '@plexus/common';
 
 function reasonOf(err: unknown): string {
-  if (err instanceof TimeoutError) return 'no answer in time';
+  if (err instanceof Error && err.name === 'TimeoutError') return 'no answer in time'; // rxjs timeout()
   if (err instanceof Error) return err.message;
   if (err && typeof err === 'object' && 'message' in err) return String(err.message);
   return String(err);
@@ -16,20 +13,22 @@ function reasonOf(err: unknown): string {
 
 /**
  * Requests to the control plane over NATS request/reply, through @nestjs/microservices (the
- * control plane serves them with @MessagePattern). Used once, to seed a brand-new node.
+ * control plane serves them with @MessagePattern). Used once, to seed a brand-new node, so Nest's
+ * client and rxjs are loaded only then: a worker of an existing node never loads them (they are
+ * about a quarter of an idle worker's resident memory).
  */
-@Injectable()
 export class ControlPlaneClient {
   /** Per attempt; backoff between attempts grows to maxBackoffMs. */
   requestTimeoutMs = 5000;
   maxBackoffMs = 10_000;
 
   constructor(
-    @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
-    @Inject(WORKER_LOG) private readonly logger: Logger,
+    private readonly options: WorkerOptions,
+    private readonly logger: Logger,
   ) {}
 
-  private createClient(): ClientProxy {
+  private async createClient(): Promise<ClientProxy> {
+    const { ClientProxyFactory, Transport } = await import('@nestjs/microservices');
     return ClientProxyFactory.create({
       transport: Transport.NATS,
       options: {
@@ -49,7 +48,8 @@ export class ControlPlaneClient {
     request: SeedNodeRequest,
     cancelled: () => boolean,
   ): Promise<SeedNodeReply | null> {
-    const client = this.createClient();
+    const client = await this.createClient();
+    const { firstValueFrom, timeout } = await import('rxjs');
     const subject = seedNodeSubject(request.nodeId);
     try {
       for (let attempt = 1, backoff = 500; !cancelled(); attempt++) {

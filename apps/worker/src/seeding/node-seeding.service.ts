@@ -1,12 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { mapDocumentSecrets, NodeDocument, NodeFromProperties } from '@plexus/domain';
 import { ModuleTypeRegistry } from '@plexus/module-runtime';
 import { errorText, sleep } from '@plexus/common';
 import { WorkerOptions } from '../cli';
 import { StartupError } from '../startup.error';
-import { PROCESS_ID, WORKER_LOG, WORKER_OPTIONS } from '../tokens';
 import { configDrift } from './config-drift';
 import { ControlPlaneClient } from './control-plane.client';
 import { NodePropertiesFile, parseNodePropertiesFile } from './properties-file.parser';
@@ -24,12 +22,11 @@ export interface SeedingWatch {
  * create a node that does not exist yet, and warns when the file differs from a stored node
  * (the stored config wins; changes go through the control plane).
  */
-@Injectable()
 export class NodeSeedingService {
   constructor(
-    @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
-    @Inject(WORKER_LOG) private readonly logger: Logger,
-    @Inject(PROCESS_ID) private readonly processId: string,
+    private readonly options: WorkerOptions,
+    private readonly logger: Logger,
+    private readonly processId: string,
     private readonly registry: ModuleTypeRegistry,
     private readonly controlPlane: ControlPlaneClient,
   ) {}
