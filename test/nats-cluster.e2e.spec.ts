@@ -225,10 +225,41 @@ describe('Plexus on a NATS JetStream cluster', () => {
     };
     const inPostgres = await recorded();
     let onStream: PublishedEvent[] = [];
+    let missing: string[] = [];
     await until('every recorded event on the events stream', async () => {
-      onStream = await eventsOnStream(observer, nodeId);
+      // Each read bounded: once in about 15 runs a read never settled after the kill (its
+      // consumer waiting on a stream leader that moved, as far as we can tell), using up the
+      // whole wait; the next attempt starts a fresh consumer.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      onStream = await Promise.race([
+        eventsOnStream(observer, nodeId),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error('a read of the stream took over 15 s')),
+            15_000,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
       const ids = new Set(onStream.map((e) => e.eventId));
-      return [...inPostgres].every((id) => ids.has(id));
+      missing = [...inPostgres].filter((id) => !ids.has(id));
+      return missing.length === 0;
+    }).catch(async (err: Error) => {
+      // Which events, and when they were recorded relative to the kill, say where one was lost.
+      const shown = await Promise.all(
+        missing.slice(0, 5).map(async (id) => {
+          const res = await api.get(`/events/${id}`);
+          const e = res.body as {
+            type: string;
+            version: number;
+            position: string;
+            recordedAt: string;
+          };
+          return `${e.type} v${e.version} position ${e.position} at ${e.recordedAt}`;
+        }),
+      );
+      throw new Error(
+        `${missing.length} of ${inPostgres.size} events missing from the stream (${onStream.length} read; kill at ${new Date(performance.timeOrigin + killedAt).toISOString()}): ${shown.join('; ')}\n${err.message}`,
+      );
     });
     const streamIds = onStream.map((e) => e.eventId);
     expect(streamIds.length - new Set(streamIds).size).toBe(0); // no duplicates
