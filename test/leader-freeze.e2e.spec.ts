@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import * as http from 'node:http';
 import { sleep } from '@plexus/common';
 import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { Cluster, SpawnedControlPlane, startCluster } from './support/cluster-fixture';
 import { eventsOnStream } from './support/event-stream';
 import { freePortBlock } from './support/ports';
+import { servedMessage } from './support/serving-watch';
 
 /**
  * Two built control-plane replicas on one database and one NATS, and two worker processes. The
@@ -17,24 +17,6 @@ const OFFSETS = [0, 100];
 const TAKEOVER_BOUND_MS = 10_000;
 
 type Replica = SpawnedControlPlane & { api: AdminApi; name: string };
-
-function getMessage(port: number): Promise<string | null> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        try {
-          resolve(res.statusCode === 200 ? JSON.parse(text).message : null);
-        } catch {
-          resolve(null);
-        }
-      });
-    });
-    req.on('error', () => resolve(null));
-    req.setTimeout(1000, () => req.destroy());
-  });
-}
 
 /** Every event of a node that Postgres holds, through the audit API (all pages). */
 async function recordedEvents(api: AdminApi, nodeId: string): Promise<{ eventId: string }[]> {
@@ -74,7 +56,7 @@ describe('relay leadership when the leader is frozen (SIGSTOP) and resumed', () 
 
   /** Every worker serves `message`. */
   const served = (message: string) => async () => {
-    const answers = await Promise.all(OFFSETS.map((o) => getMessage(webPort + o)));
+    const answers = await Promise.all(OFFSETS.map((o) => servedMessage(webPort + o)));
     return answers.every((a) => a === message);
   };
 
@@ -104,7 +86,10 @@ describe('relay leadership when the leader is frozen (SIGSTOP) and resumed', () 
         portOffset: offset,
         until: 'spawned',
       });
-      await until('the worker serving', async () => (await getMessage(webPort + offset)) !== null);
+      await until(
+        'the worker serving',
+        async () => (await servedMessage(webPort + offset)) !== null,
+      );
     }
   }, 90_000);
 

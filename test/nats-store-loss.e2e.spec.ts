@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
-import * as http from 'node:http';
 import { join } from 'node:path';
 import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { Cluster, SpawnedControlPlane, startCluster } from './support/cluster-fixture';
 import { OwnNatsServer } from './support/nats-server';
 import { freePortBlock } from './support/ports';
+import { servedMessage } from './support/serving-watch';
 
 /**
  * The NATS server comes back empty (kill -9, store wiped, restarted on the same port, as after a
@@ -15,24 +15,6 @@ import { freePortBlock } from './support/ports';
 const OFFSETS = [0, 100];
 /** The bound the issue names for a worker started after the loss. */
 const SERVES_WITHIN_MS = 30_000;
-
-function getMessage(port: number): Promise<string | null> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        try {
-          resolve(res.statusCode === 200 ? JSON.parse(text).message : null);
-        } catch {
-          resolve(null);
-        }
-      });
-    });
-    req.on('error', () => resolve(null));
-    req.setTimeout(1000, () => req.destroy());
-  });
-}
 
 describe('a NATS server that lost its store', () => {
   let cluster: Cluster;
@@ -57,7 +39,7 @@ describe('a NATS server that lost its store', () => {
       until: 'spawned',
     });
   const serves = (indexes: number[], message: string) => async () => {
-    const answers = await Promise.all(indexes.map((i) => getMessage(webPort + OFFSETS[i])));
+    const answers = await Promise.all(indexes.map((i) => servedMessage(webPort + OFFSETS[i])));
     return answers.every((a) => a === message);
   };
 
@@ -107,7 +89,7 @@ describe('a NATS server that lost its store', () => {
     );
     expect(servedMs).toBeLessThan(SERVES_WITHIN_MS);
     // The worker that ran through the loss never stopped serving.
-    expect(await getMessage(webPort + OFFSETS[0])).toBe('current before the loss');
+    expect(await servedMessage(webPort + OFFSETS[0])).toBe('current before the loss');
 
     const next = await api.patch(`/nodes/${nodeId}/modules/web/config`, {
       message: 'the next change',

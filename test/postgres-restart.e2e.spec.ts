@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, NatsConnection } from 'nats';
@@ -11,6 +10,7 @@ import { auditEventStream } from './support/event-stream';
 import { OwnPostgresServer } from './support/postgres-server';
 import { freePort, freePortBlock, waitFor } from './support/ports';
 import { SpawnedProcess, spawnControlPlane, spawnWorker, stopProcess } from './support/processes';
+import { servedMessage } from './support/serving-watch';
 
 /**
  * A built control plane on a Postgres this test owns (and the suite's NATS), writers running,
@@ -31,24 +31,6 @@ interface Answer {
   answeredAt: number;
   /** 0: no answer (connection error or the client's timeout). */
   status: number;
-}
-
-function getMessage(port: number): Promise<string | null> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        try {
-          resolve(res.statusCode === 200 ? JSON.parse(text).message : null);
-        } catch {
-          resolve(null);
-        }
-      });
-    });
-    req.on('error', () => resolve(null));
-    req.setTimeout(1000, () => req.destroy());
-  });
 }
 
 /**
@@ -110,7 +92,7 @@ describe('a Postgres restart under writes', () => {
     worker = spawnWorker({ nodeId, propertiesFile: file, logLevel: 'warn' });
     await waitFor(
       'the worker serving',
-      async () => (await getMessage(webPort)) === 'first',
+      async () => (await servedMessage(webPort)) === 'first',
       60_000,
     );
   }, 120_000);
@@ -243,7 +225,7 @@ describe('a Postgres restart under writes', () => {
     expect(last.status).toBe(200);
     await waitFor(
       'the worker serving the change',
-      async () => (await getMessage(webPort)) === 'after restart',
+      async () => (await servedMessage(webPort)) === 'after restart',
       30_000,
     );
 

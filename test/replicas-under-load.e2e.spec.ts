@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import * as http from 'node:http';
 import { Client } from 'pg';
 import { AdminApi, TEST_ADMIN_TOKEN } from './support/control-plane';
 import { Cluster, SpawnedControlPlane, startCluster } from './support/cluster-fixture';
 import { auditEventStream } from './support/event-stream';
 import { relayLeader } from './support/leader-lease';
 import { freePortBlock } from './support/ports';
+import { servedMessage } from './support/serving-watch';
 
 /**
  * Three built control-plane replicas on one database and one NATS, writers spread over them, and
@@ -25,24 +25,6 @@ interface Ack {
   version: number;
   replica: string;
   at: number;
-}
-
-function getMessage(port: number): Promise<string | null> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        try {
-          resolve(res.statusCode === 200 ? JSON.parse(text).message : null);
-        } catch {
-          resolve(null);
-        }
-      });
-    });
-    req.on('error', () => resolve(null));
-    req.setTimeout(1000, () => req.destroy());
-  });
 }
 
 describe('control-plane replicas under load when the relay leader is killed (-9)', () => {
@@ -223,6 +205,6 @@ describe('control-plane replicas under load when the relay leader is killed (-9)
       },
       30_000,
     );
-    expect(await getMessage(webPort)).toBe(lastMessage);
+    expect(await servedMessage(webPort)).toBe(lastMessage);
   }, 240_000);
 });
