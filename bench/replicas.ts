@@ -54,6 +54,8 @@ export async function startReplicas(
       PORT: port,
       PLEXUS_ADMIN_TOKEN: BENCH_TOKEN,
       more,
+      // e.g. BENCH_CP_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the replicas
+      nodeArgs: process.env.BENCH_CP_NODE_ARGS?.split(' ').filter(Boolean),
     });
     replicas.push({
       index,
