@@ -164,6 +164,8 @@ class Observer {
 
 interface Sample {
   propagationMs: number;
+  /** From the request sent (not its answer) to the last process applying. */
+  fromRequestMs: number;
   firstMs: number;
   documentSeenMs: number | null;
   apiMs: number;
@@ -253,6 +255,7 @@ async function main() {
         observer.documentSeen.delete(version - 2);
         return {
           propagationMs: nsToMs(last - ackNs),
+          fromRequestMs: nsToMs(last - sentNs),
           firstMs: nsToMs(first - ackNs),
           documentSeenMs: seen === undefined ? null : nsToMs(seen - ackNs),
           apiMs: nsToMs(ackNs - sentNs),
@@ -322,6 +325,7 @@ async function main() {
       const first = sorted((s) => s.firstMs);
       const spread = sorted((s) => s.propagationMs - s.firstMs);
       const api = sorted((s) => s.apiMs);
+      const fromRequest = sorted((s) => s.fromRequestMs);
       const polledProp = sorted((s) => s.propagationMs, polled);
       Object.assign(result, {
         [`propagationP50Ms${n}`]: round(percentile(prop, 50)),
@@ -343,6 +347,10 @@ async function main() {
         [`applySpreadP50Ms${n}`]: round(percentile(spread, 50)),
         [`applySpreadP99Ms${n}`]: round(percentile(spread, 99)),
         [`apiPatchP50Ms${n}`]: round(percentile(api, 50)),
+        // From the request sent to the last process applying: what an earlier or later HTTP
+        // answer cannot shift (propagation is timed from the answer).
+        [`requestToAppliedP50Ms${n}`]: round(percentile(fromRequest, 50)),
+        [`requestToAppliedP99Ms${n}`]: round(percentile(fromRequest, 99)),
         [`workerCpuMsPerChange${n}`]: round(
           workerCpu.reduce((a, b) => a + b, 0) / n / samples.length,
         ),

@@ -59,6 +59,40 @@ describe('relay sink: node documents never go back to an older version (real NAT
     expect((await readNodeDocument(kv, id))?.version).toBe(4);
   });
 
+  it('a committed document put at once reaches the bucket once, and never overtakes a newer one', async () => {
+    const id = nodeId('direct');
+    const sink = new NatsRelaySink(nc);
+    const revision = async () => (await kv.get(nodeDocumentKey(id)))?.revision;
+    // A key the sink has not put or read yet is left to the relay.
+    expect(await sink.putCommitted([{ document: doc(id, 1) }])).toEqual([false]);
+    expect(await kv.get(nodeDocumentKey(id))).toBeNull();
+    await sink.publish([], [doc(id, 1)]);
+
+    // The writer's put lands at once; the relay, reading the same version later, does not put it again.
+    expect(
+      await sink.putCommitted([{ document: doc(id, 2), json: JSON.stringify(doc(id, 2)) }]),
+    ).toEqual([true]);
+    expect((await readNodeDocument(kv, id))?.version).toBe(2);
+    const afterDirect = await revision();
+    await sink.publish([], [doc(id, 2)]);
+    expect(await revision()).toBe(afterDirect);
+    // nor does a repeat or an older version go in
+    expect(await sink.putCommitted([{ document: doc(id, 2) }, { document: doc(id, 1) }])).toEqual([
+      false,
+      false,
+    ]);
+    expect(await revision()).toBe(afterDirect);
+
+    // Another leader put version 5 meanwhile: the direct put of 4 is refused, and the relay,
+    // reading the key again, leaves 5 there; its next version still goes in.
+    await new NatsRelaySink(nc).putDocuments([doc(id, 5)]);
+    expect(await sink.putCommitted([{ document: doc(id, 4) }])).toEqual([false]);
+    await sink.publish([], [doc(id, 4)]);
+    expect((await readNodeDocument(kv, id))?.version).toBe(5);
+    await sink.publish([], [doc(id, 6)]);
+    expect((await readNodeDocument(kv, id))?.version).toBe(6);
+  });
+
   it('republishing puts documents that are missing or not older, and leaves newer ones alone', async () => {
     const [a, b, c] = [nodeId('rep'), nodeId('rep'), nodeId('rep')];
     const relay = new NatsRelaySink(nc);

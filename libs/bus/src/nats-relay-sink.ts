@@ -1,6 +1,11 @@
 import { KV, NatsConnection } from 'nats';
 import { NodeDocument, RecordedEvent } from '@plexus/domain';
-import { AckedPublisher, OutgoingMessage, WRONG_LAST_SEQUENCE } from './acked-publisher';
+import {
+  AckedPublisher,
+  OutgoingMessage,
+  PublishResult,
+  WRONG_LAST_SEQUENCE,
+} from './acked-publisher';
 import { eventSubject, nodeDocumentKey, NODES_BUCKET } from './names';
 import { decodeNodeDocument, openNodesBucket } from './node-documents';
 import {
@@ -62,7 +67,12 @@ export interface NatsRelaySinkOptions {
 interface KnownEntry {
   revision: number;
   version: number;
+  /** Stored by putCommitted: the relay need not put this version again. */
+  direct?: boolean;
 }
+
+/** How long a direct put waits for its ack before the relay's put is left to do the job. */
+const DIRECT_ACK_TIMEOUT_MS = 1000;
 
 /**
  * Publishes a relay batch: every event to the events stream (msg-id = event ID, so a re-publish
@@ -89,6 +99,8 @@ export class NatsRelaySink {
   private readonly known = new Map<string, KnownEntry>();
   private readonly encoded = new WeakMap<NodeDocument, Uint8Array>();
   private readonly ackTimeoutMs: number;
+  /** putCommitted's puts still waiting for their ack, by key: a relay batch waits for them. */
+  private readonly directPuts = new Map<string, Promise<void>>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -113,16 +125,67 @@ export class NatsRelaySink {
     return this.kv;
   }
 
+  /**
+   * The fast path of a write: puts the document its writer has just committed at once, rather
+   * than after the relay has read it back from Postgres. Fire and forget, and only when it cannot
+   * do harm: the key's revision is known (the put is a compare-and-set on it, like every put of
+   * this sink) and the document is newer than the version known to be stored. Whatever does not
+   * happen here (an unknown key, a refused or lost put, NATS down) the relay still does: it reads
+   * every committed document in order and puts it, unless this path stored that very version
+   * (then the relay skips it, so workers do not get the same version twice).
+   */
+  putCommitted(committed: { document: NodeDocument; json?: string }[]): Promise<boolean[]> {
+    const puts = committed.map(({ document: d, json }) => {
+      const k = key(d);
+      const known = this.known.get(k);
+      if (!this.kv || !known || known.version >= d.version || this.directPuts.has(k)) return null;
+      if (json !== undefined && !this.encoded.has(d)) this.encoded.set(d, encoder.encode(json));
+      // too large: the relay skips and reports it
+      return this.encode(d).length + HEADER_BYTES > this.maxPayload() ? null : d;
+    });
+    const sent = puts.filter((d): d is NodeDocument => d !== null);
+    if (!sent.length) return Promise.resolve(puts.map(() => false));
+    // One batch, so that the writes of one group commit leave in one socket write.
+    const acked = this.acked
+      .publishEach(
+        sent.map((d) => this.documentMessage(d)),
+        DIRECT_ACK_TIMEOUT_MS,
+        this.options.guard,
+      )
+      .then((results) => results.map((result, i) => this.settleDirect(sent[i], result)))
+      .catch(() => sent.map(() => false)) // not leader any more, or no ack: the relay's put follows
+      .finally(() => sent.forEach((d) => this.directPuts.delete(key(d))));
+    const settled = acked.then(() => undefined);
+    sent.forEach((d) => this.directPuts.set(key(d), settled));
+    return acked.then((stored) => puts.map((d) => (d ? stored[sent.indexOf(d)] : false)));
+  }
+
+  private settleDirect(d: NodeDocument, result: PublishResult): boolean {
+    const k = key(d);
+    if (!result.ok) {
+      this.known.delete(k); // compare-and-set refused: read the key again first
+      return false;
+    }
+    // A put the relay made meanwhile may have stored a newer version: keep the newest.
+    if ((this.known.get(k)?.version ?? -1) < d.version)
+      this.known.set(k, { revision: result.seq, version: d.version, direct: true });
+    return true;
+  }
+
   async publish(events: PublishedEvent[], all: NodeDocument[]): Promise<void> {
     const kv = await this.nodesBucket(); // created with its options if missing (the puts below need it)
     const oversized: OversizedMessage[] = [];
+    // What putCommitted has in flight for these keys settles first, so that the relay knows
+    // whether its own put is still needed and names the revision that put left.
+    const direct = all.flatMap((d) => this.directPuts.get(key(d)) ?? []);
+    if (direct.length) await Promise.all(direct);
     const documents = this.publishable(all, oversized);
     await this.learn(
       kv,
       documents.filter((d) => !this.known.has(nodeDocumentKey(d.nodeId))),
     );
     const desired = desiredProcessesFromEvents(events);
-    const puts = documents.filter((d) => this.isNotOlder(d));
+    const puts = documents.filter((d) => this.isNotOlder(d) && !this.storedDirectly(d));
     const [results] = await Promise.all([
       this.acked.publishEach(
         [
@@ -231,6 +294,12 @@ export class NatsRelaySink {
       data: this.encode(d),
       expectedLastSubjectSequence: this.known.get(k)?.revision ?? 0,
     };
+  }
+
+  /** True when putCommitted stored this very version of the node (and nothing newer came since). */
+  private storedDirectly(d: NodeDocument) {
+    const known = this.known.get(key(d));
+    return known?.direct === true && known.version === d.version;
   }
 
   /** False when the bucket is known to hold a newer version of the node than `d`. */

@@ -44,12 +44,21 @@ export interface NodeCommandHandlerOptions {
   catalog: ModuleTypeCatalog;
   /** Encrypts secrets before they are stored, decrypts what is read (see secrets-at-rest). */
   secrets: SecretsCipher;
-  /** Called after every command that appended events (the relay then publishes them). */
-  onCommitted?: () => void;
+  /**
+   * Called after every command that appended events (the relay then publishes them), with the
+   * node's document as stored (secrets sealed) and its JSON when at hand.
+   */
+  onCommitted?: (stored?: StoredNodeDocument) => void;
   /** How many documents the cache of recent writes holds. */
   cacheSize?: number;
   groupCommit?: GroupCommitOptions;
   limits?: WriteLimits;
+}
+
+/** A node document as stored (secrets sealed), and its JSON when the write made it. */
+export interface StoredNodeDocument {
+  document: NodeDocument;
+  json?: string;
 }
 
 const UNDECIDED: WriteAttempt = { kind: 'undecided' };
@@ -86,7 +95,9 @@ export class NodeCommandHandler {
 
   private readonly db: Database;
   private readonly rules: NodeWriteRules;
-  private readonly onCommitted: () => void;
+  private readonly onCommitted: (stored?: StoredNodeDocument) => void;
+  /** The JSON of a stored document, when its write made it (the bus size check). */
+  private readonly storedJson = new WeakMap<NodeDocument, string>();
   private readonly cacheSize: number;
 
   constructor(options: NodeCommandHandlerOptions) {
@@ -143,7 +154,9 @@ export class NodeCommandHandler {
       const step = nextStep(mode, attempt, ctx.expectedVersion, lockAttempts);
       if (step.kind === 'done') {
         this.remember(step.result.document);
-        if (step.result.appended) this.onCommitted();
+        const stored = this.sealed.get(step.result.document);
+        if (step.result.appended)
+          this.onCommitted(stored && { document: stored, json: this.storedJson.get(stored) });
         return step.result;
       }
       this.recent.delete(nodeId);
@@ -242,6 +255,7 @@ export class NodeCommandHandler {
       return { kind: 'stale', expectedVersion: version, currentVersion: outcome.currentVersion };
     if (outcome.kind === 'conflict') return { kind: 'conflict', expectedVersion: version };
     this.sealed.set(next, write.document);
+    if (write.documentJson !== undefined) this.storedJson.set(write.document, write.documentJson);
     return {
       kind: 'committed',
       result: { document: next, appended: events.length, eventTypes: events.map((e) => e.type) },

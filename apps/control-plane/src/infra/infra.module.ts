@@ -132,7 +132,7 @@ const providers = [
         db,
         catalog,
         secrets,
-        onCommitted: () => relay.committed(),
+        onCommitted: (stored) => relay.committed(stored),
         groupCommit: {
           maxInFlight: env.GROUP_COMMIT_IN_FLIGHT,
           maxBatch: env.GROUP_COMMIT_MAX_BATCH,

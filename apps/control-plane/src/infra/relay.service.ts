@@ -14,6 +14,7 @@ import {
   LeaseLost,
   Relay,
   RELAY_LEASE,
+  StoredNodeDocument,
 } from '@plexus/event-store';
 import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from './dependency-breakers';
@@ -47,7 +48,7 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(RELAY_DATABASE) private readonly relayDb: Database,
     @Inject(NATS) private readonly nc: NatsConnection,
     env: ControlPlaneEnv,
-    breakers: DependencyBreakers,
+    private readonly breakers: DependencyBreakers,
   ) {
     this.sink = new NatsRelaySink(nc, {
       guard: () => this.assertLeader(),
@@ -142,14 +143,36 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
     return republishCurrentState(this.relayDb, this.sink);
   }
 
-  /** Called after every local commit. */
-  committed(): void {
+  /**
+   * Called after every local commit. With the node's stored document, the leader also puts it
+   * into the nodes bucket at once (NatsRelaySink.putCommitted) rather than after the relay has
+   * read it back: the relay stays the ordered path that guarantees delivery.
+   */
+  committed(stored?: StoredNodeDocument): void {
+    if (stored && this.lease.isLeader) this.putSoon(stored);
     this.relay.wake();
     if (this.lease.isLeader || this.wakePending) return; // the leader needs no hint from itself
     this.wakePending = true;
     queueMicrotask(() => {
       this.wakePending = false;
       if (!this.nc.isClosed()) this.nc.publish(RELAY_WAKE);
+    });
+  }
+
+  private committedDocuments: StoredNodeDocument[] = [];
+
+  /**
+   * Hands the document to the sink's fast path on the next turn of the event loop: after the
+   * writer's HTTP answer has gone out (its ack is not delayed), and together with the other
+   * writes that committed meanwhile (one socket write for a group commit's worth).
+   */
+  private putSoon(stored: StoredNodeDocument) {
+    if (this.committedDocuments.push(stored) > 1) return;
+    setImmediate(() => {
+      const committed = this.committedDocuments;
+      this.committedDocuments = [];
+      if (this.lease.isLeader && !this.breakers.isOpen('nats') && !this.nc.isClosed())
+        void this.sink.putCommitted(committed);
     });
   }
 
