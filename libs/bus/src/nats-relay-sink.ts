@@ -179,13 +179,17 @@ export class NatsRelaySink {
     // whether its own put is still needed and names the revision that put left.
     const direct = all.flatMap((d) => this.directPuts.get(key(d)) ?? []);
     if (direct.length) await Promise.all(direct);
-    const documents = this.publishable(all, oversized);
+    // (a version the fast path stored is not even encoded)
+    const documents = this.publishable(
+      all.filter((d) => !this.storedDirectly(d)),
+      oversized,
+    );
     await this.learn(
       kv,
       documents.filter((d) => !this.known.has(nodeDocumentKey(d.nodeId))),
     );
     const desired = desiredProcessesFromEvents(events);
-    const puts = documents.filter((d) => this.isNotOlder(d) && !this.storedDirectly(d));
+    const puts = documents.filter((d) => this.isNotOlder(d));
     const [results] = await Promise.all([
       this.acked.publishEach(
         [
