@@ -182,6 +182,8 @@ async function main() {
     NATS_URL: BENCH_NATS_URL,
     PORT: cpPort,
     PLEXUS_ADMIN_TOKEN: BENCH_TOKEN,
+    // e.g. BENCH_CP_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (as bench:write)
+    nodeArgs: process.env.BENCH_CP_NODE_ARGS?.split(' ').filter(Boolean),
   });
   const request = jsonClient(cp.url, { authorization: `Bearer ${BENCH_TOKEN}` });
   const call = async (method: string, path: string, body?: unknown) => {
