@@ -15,12 +15,20 @@
  * idle rate varies from 1 to 8 ms/s between runs (a collection V8 runs once the allocation rate
  * drops falls in the idle window or not): compare versions on workerCpuMsPerChange.
  *
+ * Beside the worker runs bench/kv-watch-floor.js, a bare nats.js process watching the same key
+ * and publishing a report 30 ms after each change, measured over the same window:
+ * floorCpuMsPerChange is what any worker on nats.js spends per change on this host, under the
+ * same load. On this 2-vCPU VM, where waking a process costs more than the JavaScript it runs,
+ * it is most of the worker's figure; workerCpuMsOverFloor is the worker's own share, and moves
+ * less with the host's load than either (BENCH_FLOOR=0 leaves the floor process out).
+ *
  * Env: BENCH_CHANGES (500), BENCH_WORKER_LOG_LEVEL (warn, as bench:propagation),
  * BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": flags of the worker's node,
  * for profiling; the changes' window is printed on the monotonic clock of the profile's samples),
- * BENCH_WORKER_OUTPUT (a file the worker's output is written to).
+ * BENCH_WORKER_OUTPUT (a file the worker's output is written to), BENCH_FLOOR (1; 0: no floor).
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { connect } from 'nats';
@@ -28,7 +36,13 @@ import { APPLIED_ALL, AppliedReport, nodeDocumentKey, NODES_BUCKET } from '@plex
 import { sleep } from '@plexus/common';
 import { createTestDatabase } from '../test/support/databases';
 import { freePort } from '../test/support/ports';
-import { spawnControlPlane, spawnWorker, stopProcess } from '../test/support/processes';
+import {
+  ROOT,
+  spawnControlPlane,
+  spawnNode,
+  spawnWorker,
+  stopProcess,
+} from '../test/support/processes';
 import { BENCH_NATS_URL, BENCH_TOKEN, cpuMs, jsonClient, progress, round, rssMb } from './support';
 
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 500);
@@ -38,6 +52,7 @@ const IDLE_CPU_MS = 10_000;
 const REPORT_TIMEOUT_MS = 15_000;
 const WORKER_LOG_LEVEL = process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn';
 const WORKER_NODE_ARGS = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+const FLOOR = process.env.BENCH_FLOOR !== '0';
 
 async function main() {
   const db = await createTestDatabase('plexus_bench_wcost');
@@ -87,6 +102,7 @@ async function main() {
   };
 
   let worker: ReturnType<typeof spawnWorker> | null = null;
+  let floor: ReturnType<typeof spawnNode> | null = null;
   try {
     await call('PUT', `/nodes/${nodeId}`, { properties: {} });
     let { version } = await call('PUT', `/nodes/${nodeId}/modules/web`, {
@@ -112,6 +128,18 @@ async function main() {
       await appliedBy(version);
     };
 
+    if (FLOOR) {
+      const args = [BENCH_NATS_URL, NODES_BUCKET, nodeDocumentKey(nodeId), `bench.floor.${nodeId}`];
+      floor = spawnNode([join(ROOT, 'bench', 'kv-watch-floor.js'), ...args], process.env);
+      const started = performance.now();
+      while (!floor.output().includes('ready')) {
+        if (floor.child.exitCode !== null || performance.now() - started > 30_000)
+          throw new Error(`the floor process did not start: ${floor.output()}`);
+        await sleep(50);
+      }
+    }
+    const floorPid = floor?.child.pid;
+
     progress(`applied version ${version}; idle for ${IDLE_MS} ms`);
     await sleep(IDLE_MS);
     const idleRss = rssMb(pid);
@@ -121,12 +149,16 @@ async function main() {
     // The idle rate once warm (start-up's compilation and collection are over).
     progress(`idle for ${IDLE_CPU_MS} ms`);
     const idleCpu0 = cpuMs(pid);
+    const idleFloor0 = floorPid ? cpuMs(floorPid) : 0;
     const idleT0 = performance.now();
     await sleep(IDLE_CPU_MS);
-    const idleCpuMsPerSec = (cpuMs(pid) - idleCpu0) / ((performance.now() - idleT0) / 1000);
+    const idleSec = (performance.now() - idleT0) / 1000;
+    const idleCpuMsPerSec = (cpuMs(pid) - idleCpu0) / idleSec;
+    const floorIdleCpuMsPerSec = floorPid ? (cpuMs(floorPid) - idleFloor0) / idleSec : NaN;
 
     progress(`${CHANGES} changes, one at a time`);
     const cpu0 = cpuMs(pid);
+    const floorCpu0 = floorPid ? cpuMs(floorPid) : 0;
     const t0 = performance.now();
     const usNow = () => process.hrtime.bigint() / 1000n; // the clock of a .cpuprofile's timestamps
     const windowStartUs = usNow();
@@ -137,6 +169,7 @@ async function main() {
     const elapsedMs = performance.now() - t0;
     progress(`changes ran from ${windowStartUs} to ${usNow()} µs (monotonic clock)`);
     const cpu = cpuMs(pid) - cpu0;
+    const floorCpu = floorPid ? cpuMs(floorPid) - floorCpu0 : NaN;
     const afterRss = rssMb(pid);
 
     const result = {
@@ -146,6 +179,13 @@ async function main() {
         3,
       ),
       workerIdleCpuMsPerSec: round(idleCpuMsPerSec, 2),
+      ...(floorPid
+        ? {
+            floorCpuMsPerChange: round(floorCpu / CHANGES, 3),
+            workerCpuMsOverFloor: round((cpu - floorCpu) / CHANGES, 3),
+            floorIdleCpuMsPerSec: round(floorIdleCpuMsPerSec, 2),
+          }
+        : {}),
       workerRssMb: round(afterRss, 1),
       workerIdleRssMb: round(idleRss, 1),
       changes: CHANGES,
@@ -163,6 +203,7 @@ async function main() {
     console.log(JSON.stringify(result));
   } finally {
     if (worker) await stopProcess(worker);
+    if (floor) await stopProcess(floor);
     await stopProcess(cp);
     const kv = await nc.jetstream().views.kv(NODES_BUCKET);
     await kv.purge(nodeDocumentKey(nodeId)).catch(() => undefined);

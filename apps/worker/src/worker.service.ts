@@ -28,7 +28,7 @@ import { fieldLogger } from './logger';
 import { StatusReporter } from './reporting/status.reporter';
 import { NodeSeedingService } from './seeding/node-seeding.service';
 import { HealthMonitor } from './health/health.monitor';
-import { runtimeStatusOf } from './health/module-health-report';
+import { checkHealthAfter, runtimeStatusOf } from './health/module-health-report';
 import { RuntimeStatusResponder } from './health/runtime-status.responder';
 import { ManagementServer } from './management/management.server';
 import { workerMetrics } from './management/worker-metrics';
@@ -116,7 +116,8 @@ export class WorkerService {
       onApplied: (result) => {
         this.appliedCount++;
         this.reporter.reportApplied(result);
-        void this.health?.check(); // a module that failed or started shows at once
+        // A module that started, stopped or failed shows at once (not after in-place configs).
+        if (checkHealthAfter(result)) void this.health?.check();
         this.gate?.onApplied(result);
         this.batchJobs?.sync();
       },

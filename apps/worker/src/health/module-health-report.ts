@@ -1,4 +1,5 @@
 import type { ModuleHealthReport, ModuleStatus, ProcessRuntimeStatus } from '@plexus/domain';
+import type { ApplyResult } from '@plexus/module-runtime';
 
 /** Health details travel in every heartbeat: larger ones are cut down to their error. */
 export const HEALTH_DETAILS_MAX_CHARS = 2048;
@@ -21,6 +22,16 @@ export function smallHealth(health: ModuleHealthReport): ModuleHealthReport {
       truncated: `details longer than ${HEALTH_DETAILS_MAX_CHARS} characters left out`,
     },
   };
+}
+
+/**
+ * Whether an apply calls for a health check at once: it started, stopped or failed a module. A
+ * config applied in place leaves every module running as it was, and the periodic check follows
+ * it; skipping the check of every module there is a fifth of a worker's CPU per change beyond what
+ * a bare nats.js watcher spends (bench:worker-cost, workerCpuMsOverFloor 0.33 -> 0.23 ms).
+ */
+export function checkHealthAfter(result: Pick<ApplyResult, 'ok' | 'steps'>): boolean {
+  return !result.ok || result.steps.some((step) => step.action !== 'reconfigure');
 }
 
 /** The modules whose health status differs between two checks (appeared, went or changed). */

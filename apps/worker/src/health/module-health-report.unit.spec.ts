@@ -1,11 +1,24 @@
 import {
   changedHealth,
+  checkHealthAfter,
   HEALTH_DETAILS_MAX_CHARS,
   runtimeStatusOf,
   smallHealth,
 } from './module-health-report';
 
 describe('module health reports', () => {
+  it('checks health at once after an apply that started, stopped or failed a module', () => {
+    const spec = { moduleId: 'web' } as never;
+    const reconfigure = { action: 'reconfigure', moduleId: 'web', spec, changedKeys: ['message'] };
+    const start = { action: 'start', moduleId: 'db', spec, reason: 'new' };
+    const stop = { action: 'stop', moduleId: 'db', reason: 'removed' };
+    expect(checkHealthAfter({ ok: true, steps: [reconfigure] } as never)).toBe(false);
+    expect(checkHealthAfter({ ok: true, steps: [] })).toBe(false);
+    expect(checkHealthAfter({ ok: false, steps: [reconfigure] } as never)).toBe(true);
+    expect(checkHealthAfter({ ok: true, steps: [reconfigure, start] } as never)).toBe(true);
+    expect(checkHealthAfter({ ok: true, steps: [stop] } as never)).toBe(true);
+  });
+
   it('keeps small details and cuts large ones down to their error', () => {
     expect(smallHealth({ status: 'UP', details: { jobs: 2 } })).toEqual({
       status: 'UP',
