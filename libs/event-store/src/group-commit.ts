@@ -12,6 +12,15 @@ export class WriteAbandoned extends Error {
   }
 }
 
+/**
+ * What a write's caller gives to say it gave up: the part of an AbortSignal used here (an
+ * AbortSignal is one). The control plane passes a lighter one of its own per call.
+ */
+export interface AbandonSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+}
+
 interface Waiting<T, R> {
   item: T;
   resolve: (result: R) => void;
@@ -42,7 +51,7 @@ export class GroupCommit<T, R> {
    * Queues a write. If `signal` aborts while the write is still waiting (its caller gave up, e.g.
    * answered 503 on a timeout), it is dropped and never sent; once sent, it runs to its outcome.
    */
-  submit(item: T, signal?: AbortSignal): Promise<R> {
+  submit(item: T, signal?: AbandonSignal): Promise<R> {
     if (signal?.aborted) return Promise.reject(new WriteAbandoned());
     return new Promise<R>((resolve, reject) => {
       const entry = { item, resolve, reject };

@@ -17,7 +17,7 @@ import {
 import { StreamVersionConflict } from './appendToStream';
 import { NO_WRITE_LIMITS, WriteLimits } from './bus-size';
 import { Database, Sql } from './database';
-import { GroupCommit, GroupCommitOptions } from './group-commit';
+import { AbandonSignal, GroupCommit, GroupCommitOptions, WriteAbandoned } from './group-commit';
 import { readNodeDocument } from './node-documents';
 import { lockNodeDocument } from './node-locks';
 import { guardPersistenceDatabases } from './persistence-guard';
@@ -136,12 +136,12 @@ export class NodeCommandHandler {
     nodeId: string,
     command: NodeCommand,
     ctx: CommandContext,
-    signal?: AbortSignal,
+    signal?: AbandonSignal,
   ): Promise<CommandResult> {
     let mode: WriteMode = this.recent.has(nodeId) ? 'cached' : 'read';
     for (let lockAttempts = 0; ;) {
       if (mode === 'lock') {
-        signal?.throwIfAborted();
+        if (signal?.aborted) throw new WriteAbandoned();
         lockAttempts++;
       }
       let attempt: WriteAttempt;
@@ -172,7 +172,7 @@ export class NodeCommandHandler {
     nodeId: string,
     command: NodeCommand,
     ctx: CommandContext,
-    signal?: AbortSignal,
+    signal?: AbandonSignal,
   ): Promise<WriteAttempt> {
     if (mode !== 'lock') return this.attempt(this.db, nodeId, command, ctx, mode, signal);
     // Under the row lock nobody overtakes. An attempt that did not commit wrote nothing: its
@@ -208,7 +208,7 @@ export class NodeCommandHandler {
     command: NodeCommand,
     ctx: CommandContext,
     mode: WriteMode,
-    signal?: AbortSignal,
+    signal?: AbandonSignal,
   ): Promise<WriteAttempt> {
     const { expectedVersion, ...metadata } = ctx;
     const current =

@@ -8,7 +8,7 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
 import { AdminRole } from '@plexus/event-store';
@@ -29,7 +29,8 @@ export interface Caller {
   role: AdminRole;
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
+/** One-shot (crypto.hash): half the cost of a Hash object per request. */
+const digest = (s: string) => hash('sha256', s, 'buffer');
 
 /**
  * Every call carries `Authorization: Bearer <token>`: the bootstrap admin token from
