@@ -153,6 +153,19 @@ describe('failed logins counted across the processes of a realm (real NATS)', ()
 
       await server.startProcess();
       serverDown = false;
+      // Both processes back on NATS (a flush succeeds once reconnected; it fails while not):
+      // waiting for p alone let q count its failures locally while still reconnecting.
+      const reconnected = async (nc: (typeof own)[number]['nc']) => {
+        for (let i = 0; ; i++) {
+          try {
+            return await nc.flush();
+          } catch (err) {
+            if (i === 150) throw err;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+      };
+      await Promise.all(own.map(({ nc }) => reconnected(nc)));
       // back on the realm's count (q's 1; failures counted during the outage stay where they were)
       let back = await p.login('alice', 'wrong');
       for (let i = 0; back.outcome !== 'invalid' && i < 150; i++) {
