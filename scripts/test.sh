@@ -13,7 +13,9 @@ status=0
 # Unit tests run in parallel. Integration and end-to-end suites share Postgres, NATS and the
 # control plane's queue group, so they run one file at a time.
 npx jest --selectProjects unit --json --outputFile="$results/unit.json" "$@" || status=$?
-npx jest --selectProjects int e2e --runInBand --json --outputFile="$results/int.json" "$@" || status=$?
+# --forceExit: in 2 of 4 full runs this session Jest stayed up after writing every result (all
+# passed), with no socket, child or timer of the tests' left to explain it; it must not hold CI.
+npx jest --selectProjects int e2e --runInBand --forceExit --json --outputFile="$results/int.json" "$@" || status=$?
 
 # One closing line over both runs.
 node -e '
