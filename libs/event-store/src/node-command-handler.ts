@@ -86,9 +86,9 @@ export class NodeCommandHandler {
   /**
    * The stored (sealed) form of the documents in clear this replica holds: sealing the next
    * version keeps the ciphertexts of the secrets that did not change, so a write only encrypts
-   * what it changes.
+   * what it changes. With its JSON when the write made it, for onCommitted.
    */
-  private readonly sealed = new WeakMap<NodeDocument, NodeDocument>();
+  private readonly sealed = new WeakMap<NodeDocument, StoredNodeDocument>();
 
   /** Optimistic writes of different nodes share statements and commits under load. */
   private readonly groupCommit: GroupCommit<NodeWrite, NodeWriteOutcome>;
@@ -96,8 +96,6 @@ export class NodeCommandHandler {
   private readonly db: Database;
   private readonly rules: NodeWriteRules;
   private readonly onCommitted: (stored?: StoredNodeDocument) => void;
-  /** The JSON of a stored document, when its write made it (the bus size check). */
-  private readonly storedJson = new WeakMap<NodeDocument, string>();
   private readonly cacheSize: number;
 
   constructor(options: NodeCommandHandlerOptions) {
@@ -154,9 +152,7 @@ export class NodeCommandHandler {
       const step = nextStep(mode, attempt, ctx.expectedVersion, lockAttempts);
       if (step.kind === 'done') {
         this.remember(step.result.document);
-        const stored = this.sealed.get(step.result.document);
-        if (step.result.appended)
-          this.onCommitted(stored && { document: stored, json: this.storedJson.get(stored) });
+        if (step.result.appended) this.onCommitted(this.sealed.get(step.result.document));
         return step.result;
       }
       this.recent.delete(nodeId);
@@ -194,7 +190,7 @@ export class NodeCommandHandler {
       mode === 'lock' ? await lockNodeDocument(sql, nodeId) : await readNodeDocument(sql, nodeId);
     if (!stored) return null;
     const opened = openDocument(stored, this.rules.catalog, this.rules.secrets);
-    this.sealed.set(opened, stored);
+    this.sealed.set(opened, { document: stored });
     return opened;
   }
 
@@ -228,7 +224,7 @@ export class NodeCommandHandler {
               events,
               metadata,
               this.rules,
-              (current && this.sealed.get(current)) ?? undefined,
+              (current && this.sealed.get(current)?.document) ?? undefined,
             ),
           }
         : null;
@@ -254,8 +250,7 @@ export class NodeCommandHandler {
     if (outcome.kind === 'stale')
       return { kind: 'stale', expectedVersion: version, currentVersion: outcome.currentVersion };
     if (outcome.kind === 'conflict') return { kind: 'conflict', expectedVersion: version };
-    this.sealed.set(next, write.document);
-    if (write.documentJson !== undefined) this.storedJson.set(write.document, write.documentJson);
+    this.sealed.set(next, { document: write.document, json: write.documentJson });
     return {
       kind: 'committed',
       result: { document: next, appended: events.length, eventTypes: events.map((e) => e.type) },

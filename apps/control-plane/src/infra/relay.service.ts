@@ -39,6 +39,8 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly sink: NatsRelaySink;
   private wakeSubscription: Subscription | null = null;
   private wakePending = false;
+  /** Documents committed since the last putSoon turn, for the sink's fast path. */
+  private committedDocuments: StoredNodeDocument[] = [];
   private readonly publishedListeners: ((count: number, lagMs: number) => void)[] = [];
   private readonly oversizedListeners: ((message: OversizedMessage) => void)[] = [];
   /** Age of the oldest event of the last published batch (shown by /health). */
@@ -158,8 +160,6 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
       if (!this.nc.isClosed()) this.nc.publish(RELAY_WAKE);
     });
   }
-
-  private committedDocuments: StoredNodeDocument[] = [];
 
   /**
    * Hands the document to the sink's fast path on the next turn of the event loop: after the
