@@ -3,11 +3,12 @@
  * nodes (writes to one node serialise by design), and raw event-store appends/s.
  * Starts the built control plane as its own process against a fresh database.
  *
- * The peer baselines, in the same run and once Plexus is idle: a one-member etcd of the bench's
- * own (bench/peers; etcdPutsPerSec null when /usr/bin/etcd is missing) and a bare NATS KV bucket
- * get as many concurrent writers for as long, on keys spread as the Plexus writes are over nodes,
- * with values the size of a Plexus config-change event. writeRatioToEtcd = apiWritesPerSecC16 ÷
- * etcdPutsPerSec.
+ * The peer baselines, in the same run: a one-member etcd of the bench's own (bench/peers;
+ * etcdPutsPerSec null when /usr/bin/etcd is missing) and a bare NATS KV bucket get as many
+ * concurrent writers for as long, on keys spread as the Plexus writes are over nodes, with values
+ * the size of a Plexus config-change event. etcd's rounds alternate with Plexus's concurrency-16
+ * rounds (BENCH_ROUNDS, 4: Plexus, etcd, etcd, Plexus, ...), so that both see the same machine.
+ * writeRatioToEtcd = apiWritesPerSecC16 ÷ etcdPutsPerSec, over all rounds; by round beside it.
  *
  * `--replicas N` (or BENCH_REPLICAS): N control-plane replicas on that database, each load
  * connection kept to one of them (see bench/replicas.ts); per-replica figures are added.
@@ -25,7 +26,7 @@ import { sleep } from '@plexus/common';
 import { createTestDatabase } from '../test/support/databases';
 import { auditEventStream } from '../test/support/event-stream';
 import { waitFor } from '../test/support/ports';
-import { etcdPuts, natsKvPuts, PeerWriteLoad } from './peers';
+import { natsKvPuts, openEtcdPeer, PeerRun, PeerWriteLoad } from './peers';
 import {
   BENCH_NATS,
   BENCH_NATS_URL,
@@ -42,6 +43,8 @@ const NODES = 200;
 const CONCURRENCY = 16;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CPU_WRITES = Number(process.env.BENCH_CPU_WRITES ?? 5000);
+/** Concurrency 16 runs in this many rounds, alternating with etcd's; BENCH_SECONDS in all. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 
 /** `--name value`, `--name=value`, or the environment variable. */
 function option(name: string, envName: string): string | undefined {
@@ -106,9 +109,46 @@ async function main() {
     await closedLoop(16, 2, write);
     progress(`concurrency 1 for ${SECONDS}s`);
     const c1 = await closedLoop(1, SECONDS, write);
-    progress(`concurrency ${CONCURRENCY} for ${SECONDS}s`);
+
+    // The peers get as many writers, on keys spread as these writes are over nodes, with values
+    // the size of a Plexus config-change event.
+    const load: PeerWriteLoad = {
+      concurrency: CONCURRENCY,
+      seconds: SECONDS,
+      keyOf: (worker, i) => `nodes/bench-${(worker * 7919 + i) % NODES}/modules/web`,
+      valueBytes: (await configChangeBytes(db.url)) ?? 300,
+    };
+    // Concurrency 16 in rounds that alternate with etcd's (A B B A ...): this machine's speed
+    // drifts by tens of percent within a minute, and a ratio of two runs taken a minute apart
+    // measured the drift as much as either system.
+    const etcd = await openEtcdPeer(load);
+    const c16Rounds: LoopRun[] = [];
+    const etcdRounds: PeerRun[] = [];
     router.resetStats();
-    const c16 = await closedLoop(CONCURRENCY, SECONDS, write);
+    try {
+      const roundSeconds = SECONDS / ROUNDS;
+      for (let r = 0; r < ROUNDS; r++) {
+        const plexusRound = async () => {
+          progress(
+            `round ${r + 1}/${ROUNDS}: Plexus, concurrency ${CONCURRENCY} for ${roundSeconds}s`,
+          );
+          c16Rounds.push(await closedLoop(CONCURRENCY, roundSeconds, write));
+        };
+        const etcdRound = async () => {
+          if (!etcd) return;
+          progress(
+            `round ${r + 1}/${ROUNDS}: etcd, ${CONCURRENCY} concurrent puts for ${roundSeconds}s`,
+          );
+          etcdRounds.push(await etcd.run(roundSeconds));
+        };
+        if (r % 2 === 0) await plexusRound().then(etcdRound);
+        else await etcdRound().then(plexusRound);
+      }
+    } finally {
+      await etcd?.close();
+    }
+    const c16 = mergeRuns(c16Rounds);
+    const etcdRun = etcd ? mergeRuns(etcdRounds) : null;
     const perReplica = router.figures(SECONDS);
 
     // The control plane's CPU time per write (utime + stime of its process, relay included):
@@ -220,20 +260,8 @@ async function main() {
     const baseline = await closedLoop(16, SECONDS, async () => {
       await store.query('INSERT INTO bench_baseline (v) VALUES ($1)', ['x']);
     });
-    // What one config change weighs in the event store: the peers get values of that size.
-    const [{ bytes }] = await store.query<{ bytes: number | null }>(
-      `SELECT avg(octet_length(payload::text) + octet_length(metadata::text))::int AS bytes
-         FROM events WHERE type = 'ModuleConfigChanged'`,
-    );
     await store.close();
 
-    const load: PeerWriteLoad = {
-      concurrency: CONCURRENCY,
-      seconds: SECONDS,
-      keyOf: (worker, i) => `nodes/bench-${(worker * 7919 + i) % NODES}/modules/web`,
-      valueBytes: bytes ?? 300,
-    };
-    const etcd = await etcdPuts(load);
     const peerNats = await connect({ ...BENCH_NATS });
     const natsKv = await natsKvPuts(peerNats, load);
     await peerNats.close();
@@ -245,10 +273,14 @@ async function main() {
       apiWritesPerSecC16: round(c16.perSec, 0),
       apiP50MsC16: round(percentile(c16.latencies, 50)),
       apiP99MsC16: round(percentile(c16.latencies, 99)),
-      etcdPutsPerSec: etcd ? round(etcd.perSec, 0) : null,
-      etcdP50Ms: etcd ? round(percentile(etcd.latencies, 50)) : null,
-      etcdP99Ms: etcd ? round(percentile(etcd.latencies, 99)) : null,
-      writeRatioToEtcd: etcd ? round(c16.perSec / etcd.perSec) : null,
+      etcdPutsPerSec: etcdRun ? round(etcdRun.perSec, 0) : null,
+      etcdP50Ms: etcdRun ? round(percentile(etcdRun.latencies, 50)) : null,
+      etcdP99Ms: etcdRun ? round(percentile(etcdRun.latencies, 99)) : null,
+      writeRatioToEtcd: etcdRun ? round(c16.perSec / etcdRun.perSec) : null,
+      // each round's ratio, to show how far the machine drifted within the run
+      writeRatioToEtcdByRound: etcdRun
+        ? c16Rounds.map((run, i) => round(run.perSec / etcdRounds[i].perSec))
+        : null,
       natsKvPutsPerSec: round(natsKv.perSec, 0),
       natsKvP99Ms: round(percentile(natsKv.latencies, 99)),
       apiErrors: c1.errors + c16.errors + cpuRunErrors,
@@ -266,12 +298,17 @@ async function main() {
       relayPickupP50Ms: round(percentile(pickups, 50)),
       relayPickupP99Ms: round(percentile(pickups, 99)),
       // the peers' own CPU, comparable with controlPlane + postgres CPU ms per write
-      etcdCpuMsPerPut: etcd ? round(etcd.serverCpuMsPerPut, 3) : null,
-      etcdLoadGeneratorCpuMsPerPut: etcd ? round(etcd.loadGeneratorCpuMsPerPut, 3) : null,
-      peerErrors: (etcd?.errors ?? 0) + natsKv.errors,
+      etcdCpuMsPerPut: etcdRun
+        ? round(sum(etcdRounds, (r) => r.serverCpuMs) / etcdRun.count, 3)
+        : null,
+      etcdLoadGeneratorCpuMsPerPut: etcdRun
+        ? round(sum(etcdRounds, (r) => r.loadGeneratorCpuMs) / etcdRun.count, 3)
+        : null,
+      peerErrors: (etcdRun?.errors ?? 0) + natsKv.errors,
       peerValueBytes: load.valueBytes,
       nodes: NODES,
       secondsPerRun: SECONDS,
+      roundsAtC16: ROUNDS,
       replicas: REPLICAS,
       // concurrency 16, each load connection kept to one replica
       ...(REPLICAS > 1
@@ -295,6 +332,38 @@ main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
+
+type LoopRun = Awaited<ReturnType<typeof closedLoop>>;
+
+const sum = <T>(items: T[], of: (item: T) => number) => items.reduce((a, i) => a + of(i), 0);
+
+/** Rounds of one load as one run: all their writes over all their time. */
+function mergeRuns<T extends LoopRun>(runs: T[]): LoopRun {
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const seconds = sum(runs, (r) => (r.perSec > 0 ? r.count / r.perSec : 0));
+  return {
+    perSec: seconds > 0 ? latencies.length / seconds : 0,
+    latencies,
+    errors: sum(runs, (r) => r.errors),
+    firstError: runs.find((r) => r.firstError)?.firstError,
+    count: latencies.length,
+  };
+}
+
+/** The mean size of a config-change event's payload and metadata as stored (JSON). */
+async function configChangeBytes(databaseUrl: string): Promise<number | null> {
+  const pg = new Client({ connectionString: databaseUrl });
+  await pg.connect();
+  try {
+    const { rows } = await pg.query<{ bytes: number | null }>(
+      `SELECT avg(octet_length(payload::text) + octet_length(metadata::text))::int AS bytes
+         FROM events WHERE type = 'ModuleConfigChanged'`,
+    );
+    return rows[0]?.bytes ?? null;
+  } finally {
+    await pg.end();
+  }
+}
 
 /** The nats-server on BENCH_NATS_URL's port (started with `-p <port>`), if this user can see it. */
 function natsServerPid(): number | null {

@@ -21,11 +21,24 @@ const valueOf = (load: PeerWriteLoad, worker: number, i: number) => {
   return JSON.stringify({ message, pad });
 };
 
+/** A peer kept running between rounds of writes, so that its rounds can alternate with Plexus's. */
+export interface PeerWriter {
+  /** `seconds` of the load's writers, closed loop; with the peer's and the client's CPU time. */
+  run(seconds: number): Promise<PeerRun>;
+  close(): Promise<void>;
+}
+
+export type PeerRun = Awaited<ReturnType<typeof closedLoop>> & {
+  serverCpuMs: number;
+  loadGeneratorCpuMs: number;
+};
+
 /**
- * Puts to a one-member etcd of the bench's own, with the etcd3 client. Null (with the reason on
- * stderr) when the etcd binary or the client package is missing: the rest of bench:write stands.
+ * A one-member etcd of the bench's own, written with the etcd3 client, warmed up. Null (with the
+ * reason on stderr) when the etcd binary or the client package is missing: the rest of
+ * bench:write stands.
  */
-export async function etcdPuts(load: PeerWriteLoad) {
+export async function openEtcdPeer(load: PeerWriteLoad): Promise<PeerWriter | null> {
   let Etcd3: typeof import('etcd3').Etcd3;
   try {
     ({ Etcd3 } = await import('etcd3'));
@@ -39,29 +52,31 @@ export async function etcdPuts(load: PeerWriteLoad) {
     return null;
   }
   const client = new Etcd3({ hosts: etcd.endpoint });
-  try {
-    progress(`etcd on ${etcd.endpoint}: warm-up`);
-    const put = async (worker: number, i: number) => {
-      await client
-        .put(load.keyOf(worker, i))
-        .value(valueOf(load, worker, i))
-        .exec();
-    };
-    await closedLoop(load.concurrency, 2, put);
-    progress(`etcd: ${load.concurrency} concurrent puts for ${load.seconds}s`);
-    const serverBefore = processCpuMs(etcd.pid);
-    const clientBefore = process.cpuUsage();
-    const run = await closedLoop(load.concurrency, load.seconds, put);
-    const used = process.cpuUsage(clientBefore);
-    return {
-      ...run,
-      serverCpuMsPerPut: (processCpuMs(etcd.pid) - serverBefore) / run.count,
-      loadGeneratorCpuMsPerPut: (used.user + used.system) / 1000 / run.count,
-    };
-  } finally {
-    client.close();
-    await etcd.stop();
-  }
+  const put = async (worker: number, i: number) => {
+    await client
+      .put(load.keyOf(worker, i))
+      .value(valueOf(load, worker, i))
+      .exec();
+  };
+  progress(`etcd on ${etcd.endpoint}: warm-up`);
+  await closedLoop(load.concurrency, 2, put);
+  return {
+    async run(seconds) {
+      const serverBefore = processCpuMs(etcd.pid);
+      const clientBefore = process.cpuUsage();
+      const run = await closedLoop(load.concurrency, seconds, put);
+      const used = process.cpuUsage(clientBefore);
+      return {
+        ...run,
+        serverCpuMs: processCpuMs(etcd.pid) - serverBefore,
+        loadGeneratorCpuMs: (used.user + used.system) / 1000,
+      };
+    },
+    async close() {
+      client.close();
+      await etcd.stop();
+    },
+  };
 }
 
 /** Puts to a JetStream KV bucket of the bench's own (the bare NATS KV peer), deleted afterwards. */
