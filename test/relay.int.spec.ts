@@ -2,14 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { connect, NatsConnection } from 'nats';
 import { ensureTopology, NatsRelaySink } from '@plexus/bus';
 import { Client } from 'pg';
-import {
-  appendToStream,
-  Database,
-  NewEvent,
-  Relay,
-  RelaySink,
-  StoredEvent,
-} from '@plexus/event-store';
+import { appendToStream, Database, NewEvent, Relay, RelaySink } from '@plexus/event-store';
+import { RecordedEventJson } from '@plexus/domain';
 import { createTestDatabase, SHARED_POSTGRES } from './support/databases';
 import { eventsOnStream } from './support/event-stream';
 import { waitFor } from './support/ports';
@@ -45,7 +39,7 @@ describe('relay (real Postgres and NATS)', () => {
 
   it('publishes an event whose transaction took a lower position but committed last, in position order', async () => {
     const [a, b] = [streamName('gap-a'), streamName('gap-b')];
-    const seen: StoredEvent[] = [];
+    const seen: RecordedEventJson[] = [];
     const sink: RelaySink = {
       publish: async (events, documents) => {
         seen.push(...events);
@@ -133,7 +127,7 @@ describe('relay (real Postgres and NATS)', () => {
 
   it('is not held back by a long transaction in another database of the same server', async () => {
     const node = streamName('other-db');
-    const seen: StoredEvent[] = [];
+    const seen: RecordedEventJson[] = [];
     const relay = new Relay(
       db,
       { publish: async (events) => void seen.push(...events) },

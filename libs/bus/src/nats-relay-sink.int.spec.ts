@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { KV, NatsConnection } from 'nats';
-import { NodeDocument, RecordedEvent } from '@plexus/domain';
+import { NodeDocument, RecordedEventJson } from '@plexus/domain';
 import { connectNats, DEFAULT_NATS_URL } from './nats-connection';
 import { NatsRelaySink } from './nats-relay-sink';
 import { nodeDocumentKey, NODES_BUCKET } from './names';
@@ -116,15 +116,15 @@ describe('relay sink: node documents never go back to an older version (real NAT
         if (allowed-- <= 0) throw new Error('lease lapsed');
       },
     });
-    const event = (version: number): RecordedEvent => ({
+    const event = (version: number): RecordedEventJson => ({
       eventId: randomUUID(),
       nodeId: id,
       streamId: id,
       version,
       position: String(version),
       type: 'NodePropertiesChanged',
-      data: {},
-      metadata: { actor: 'test', correlationId: 'guard' },
+      dataJson: '{}',
+      metadataJson: '{"actor": "test", "correlationId": "guard"}',
       recordedAt: new Date().toISOString(),
     });
     await expect(sink.publish([event(1)], [doc(id, 1)])).rejects.toThrow('lease lapsed');

@@ -1,5 +1,11 @@
 import { KV, NatsConnection } from 'nats';
-import { NodeDocument, RecordedEvent } from '@plexus/domain';
+import {
+  NodeDocument,
+  parseRecordedEvent,
+  RecordedEvent,
+  RecordedEventJson,
+  recordedEventJson,
+} from '@plexus/domain';
 import {
   AckedPublisher,
   OutgoingMessage,
@@ -11,11 +17,15 @@ import { decodeNodeDocument, openNodesBucket } from './node-documents';
 import {
   desiredProcessesFromEvents,
   DesiredProcesses,
+  SCALING_TYPES,
   openScalingBucket,
   putDesiredProcessesIfNewer,
 } from './scaling-bucket';
 
-/** An event on the events stream: the recorded event as the event store keeps it. */
+/**
+ * An event on the events stream: the recorded event as the event store keeps it (handed over
+ * with its payload and metadata as JSON text, published as they are).
+ */
 export type PublishedEvent = RecordedEvent;
 
 /**
@@ -172,7 +182,20 @@ export class NatsRelaySink {
     return true;
   }
 
-  async publish(events: PublishedEvent[], all: NodeDocument[]): Promise<void> {
+  /**
+   * Which of these nodes' documents the relay should read and hand to publish: those not known to
+   * be stored at that version or a newer one (by putCommitted, usually, or an earlier batch). What
+   * putCommitted has in flight for them settles first.
+   */
+  async documentsWanted(latest: { nodeId: string; version: number }[]): Promise<string[]> {
+    const direct = latest.flatMap((l) => this.directPuts.get(nodeDocumentKey(l.nodeId)) ?? []);
+    if (direct.length) await Promise.all(direct);
+    return latest
+      .filter((l) => (this.known.get(nodeDocumentKey(l.nodeId))?.version ?? -1) < l.version)
+      .map((l) => l.nodeId);
+  }
+
+  async publish(events: RecordedEventJson[], all: NodeDocument[]): Promise<void> {
     const kv = await this.nodesBucket(); // created with its options if missing (the puts below need it)
     const oversized: OversizedMessage[] = [];
     // What putCommitted has in flight for these keys settles first, so that the relay knows
@@ -188,7 +211,9 @@ export class NatsRelaySink {
       kv,
       documents.filter((d) => !this.known.has(nodeDocumentKey(d.nodeId))),
     );
-    const desired = desiredProcessesFromEvents(events);
+    const desired = desiredProcessesFromEvents(
+      events.filter((e) => SCALING_TYPES.has(e.type)).map(parseRecordedEvent),
+    );
     const puts = documents.filter((d) => this.isNotOlder(d));
     const [results] = await Promise.all([
       this.acked.publishEach(
@@ -215,8 +240,8 @@ export class NatsRelaySink {
   }
 
   /** The event as published: itself, or a TruncatedEvent when it exceeds max_payload. */
-  private eventMessage(e: PublishedEvent, oversized: OversizedMessage[]): OutgoingMessage {
-    let data = encoder.encode(JSON.stringify(e));
+  private eventMessage(e: RecordedEventJson, oversized: OversizedMessage[]): OutgoingMessage {
+    let data = encoder.encode(recordedEventJson(e));
     const maxPayload = this.maxPayload();
     if (data.length + HEADER_BYTES > maxPayload) {
       oversized.push({
@@ -348,7 +373,7 @@ export class NatsRelaySink {
 
 const key = (d: NodeDocument) => nodeDocumentKey(d.nodeId);
 
-function truncated(e: PublishedEvent): TruncatedEvent {
+function truncated(e: RecordedEventJson): TruncatedEvent {
   return {
     eventId: e.eventId,
     nodeId: e.nodeId,

@@ -24,6 +24,9 @@ export function openScalingBucket(nc: NatsConnection): Promise<KV> {
     .views.kv(SCALING_BUCKET, { ...SCALING_BUCKET_OPTIONS, replicas: clusterReplicas(nc) });
 }
 
+/** The events that set a node's desired process count. */
+export const SCALING_TYPES: ReadonlySet<string> = new Set(['ScalingPolicySet', 'ScaleRecommended']);
+
 /** The count each event sets: ScalingPolicySet's `desired`, ScaleRecommended's `to`. */
 function desiredOf(e: RecordedEvent): number | null {
   const value =

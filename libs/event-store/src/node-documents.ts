@@ -18,6 +18,7 @@ export async function readNodeDocuments(sql: Sql, nodeIds: string[]): Promise<No
   const rows = await sql.query<{ document: NodeDocument }>(
     'SELECT document FROM node_documents WHERE node_id = ANY($1::text[])',
     [nodeIds],
+    'plexus_read_node_documents',
   );
   return rows.map((r) => r.document);
 }

@@ -1,6 +1,5 @@
-import { NodeDocument } from '@plexus/domain';
+import { RecordedEventJson } from '@plexus/domain';
 import { Sql } from './database';
-import { EventRow, StoredEvent, toStoredEvent } from './stored-event';
 
 /** Where a reader is in the log: the last event it has seen, by (transaction, position). */
 export interface LogCursor {
@@ -47,6 +46,23 @@ export const AFTER_CURSOR = `
     AND transaction_id < (SELECT xid FROM horizon)
   ORDER BY transaction_id, global_position`;
 
+/** A node touched by a batch, and the version its document is at now. */
+export interface DocumentVersion {
+  nodeId: string;
+  version: number;
+}
+
+export interface MessagesBatch {
+  events: RecordedEventJson[];
+  /**
+   * Each node whose stream the batch touched, with its document's current version: the relay
+   * reads the documents it still has to put (readNodeDocuments), usually none, as the writer
+   * put them already.
+   */
+  latest: DocumentVersion[];
+  cursor: LogCursor;
+}
+
 /**
  * The next events after `after`, in the order their transactions committed safely, without gaps.
  *
@@ -54,34 +70,62 @@ export const AFTER_CURSOR = `
  * a higher position. Reading only transactions older than the oldest still running one
  * (`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`, refined by HORIZON) and ordering by
  * (transaction_id, position) means no event can later appear behind the cursor (emmett's approach).
+ *
+ * Payload and metadata come as JSON text (the relay passes them on as they are), and the
+ * statement is prepared: the relay runs it for every batch.
  */
 export async function readMessagesBatch(
   sql: Sql,
   after: LogCursor,
   limit: number,
-): Promise<{ events: StoredEvent[]; documents: NodeDocument[]; cursor: LogCursor }> {
-  // The latest document of each node touched comes in the same round trip, on the batch's last
-  // event of that node's stream (what the relay puts in the KV bucket).
-  const rows = await sql.query<EventRow & { document: NodeDocument | null }>(
+): Promise<MessagesBatch> {
+  const rows = await sql.query<{
+    event_id: string;
+    node_id: string;
+    stream_id: string;
+    stream_version: number;
+    global_position: string;
+    type: string;
+    payload: string;
+    metadata: string;
+    recorded_at: Date;
+    transaction_id: string;
+    document_version: number | null;
+  }>(
     `WITH ${HORIZON},
      batch AS (
        SELECT event_id, node_id, stream_id, stream_version, global_position, type, payload, metadata,
               recorded_at, transaction_id
        FROM events ${AFTER_CURSOR}
        LIMIT $3)
-     SELECT b.event_id, b.node_id, b.stream_id, b.stream_version, b.global_position, b.type, b.payload,
-            b.metadata, b.recorded_at, b.transaction_id::text AS transaction_id,
+     SELECT b.event_id, b.node_id, b.stream_id, b.stream_version, b.global_position, b.type,
+            b.payload::text AS payload, b.metadata::text AS metadata, b.recorded_at,
+            b.transaction_id::text AS transaction_id,
             CASE WHEN b.stream_id = b.node_id
                   AND b.stream_version = max(b.stream_version) OVER (PARTITION BY b.stream_id)
-                 THEN (SELECT d.document FROM node_documents d WHERE d.node_id = b.node_id) END AS document
+                 THEN (SELECT d.version FROM node_documents d WHERE d.node_id = b.node_id) END
+              AS document_version
      FROM batch b
      ORDER BY b.transaction_id, b.global_position`,
     [after.transactionId, after.position, limit],
+    'plexus_read_messages_batch',
   );
   const last = rows[rows.length - 1];
   return {
-    events: rows.map(toStoredEvent),
-    documents: rows.flatMap((r) => (r.document ? [r.document] : [])),
+    events: rows.map((r) => ({
+      eventId: r.event_id,
+      nodeId: r.node_id,
+      streamId: r.stream_id,
+      version: r.stream_version,
+      position: String(r.global_position),
+      type: r.type,
+      dataJson: r.payload,
+      metadataJson: r.metadata,
+      recordedAt: r.recorded_at.toISOString(),
+    })),
+    latest: rows.flatMap((r) =>
+      r.document_version === null ? [] : [{ nodeId: r.node_id, version: r.document_version }],
+    ),
     cursor: last
       ? { transactionId: String(last.transaction_id), position: String(last.global_position) }
       : after,

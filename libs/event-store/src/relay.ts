@@ -1,13 +1,19 @@
-import { NodeDocument } from '@plexus/domain';
+import { NodeDocument, RecordedEventJson } from '@plexus/domain';
 import { readCheckpoint, storeCheckpoint } from './checkpoints';
 import { Database } from './database';
 import { LeaseFence, LeaseLost } from './leader-lease';
-import { LOG_START, LogCursor, readMessagesBatch } from './readMessagesBatch';
-import { StoredEvent } from './stored-event';
+import { readNodeDocuments } from './node-documents';
+import { DocumentVersion, LOG_START, LogCursor, readMessagesBatch } from './readMessagesBatch';
 
 /** Where the relay delivers: it must resolve only once everything is acknowledged. */
 export interface RelaySink {
-  publish(events: StoredEvent[], documents: NodeDocument[]): Promise<void>;
+  /** `documents`: the current document (as stored) of each node the events touched that it wants. */
+  publish(events: RecordedEventJson[], documents: NodeDocument[]): Promise<void>;
+  /**
+   * Of the nodes a batch touched, with their documents' current versions, those whose document
+   * the sink still needs (it may hold these versions already). Without it, the sink gets every one.
+   */
+  documentsWanted?(latest: DocumentVersion[]): Promise<string[]>;
 }
 
 export interface RelayOptions {
@@ -131,7 +137,11 @@ export class Relay {
         }
         if (this.opts.mayPublish && !this.opts.mayPublish())
           throw new LeaseLost(fence ?? { lease: this.opts.name, term: 'unknown' });
-        await this.sink.publish(batch.events, batch.documents);
+        const wanted = this.sink.documentsWanted
+          ? await this.sink.documentsWanted(batch.latest)
+          : batch.latest.map((l) => l.nodeId);
+        const documents = wanted.length ? await readNodeDocuments(this.db, wanted) : [];
+        await this.sink.publish(batch.events, documents);
         cursor = batch.cursor;
         await this.saveCursor(cursor, false, fence);
         const oldest = Date.parse(batch.events[0].recordedAt);
