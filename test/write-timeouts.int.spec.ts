@@ -6,7 +6,7 @@ import { waitFor } from './support/ports';
 import { sleep } from '@plexus/common';
 
 /**
- * Group commit keeps writes waiting while GROUP_COMMIT_IN_FLIGHT (2) statements are in flight.
+ * Group commit keeps writes waiting while GROUP_COMMIT_IN_FLIGHT (2 here) statements are in flight.
  * A write whose caller was answered 503 (the 1 s Postgres timeout) while it was still waiting
  * must never be stored afterwards.
  */
@@ -18,7 +18,7 @@ describe('a write that times out before it reaches Postgres (real Postgres)', ()
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    cp = await startControlPlane({ databaseUrl: db.url });
+    cp = await startControlPlane({ databaseUrl: db.url, env: { GROUP_COMMIT_IN_FLIGHT: '2' } });
     for (const node of [stuckA, stuckB, queued])
       expect((await cp.api.put(`/nodes/${node}`, { properties: {} })).status).toBe(201);
   });

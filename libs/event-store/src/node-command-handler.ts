@@ -107,7 +107,7 @@ export class NodeCommandHandler {
     this.groupCommit = new GroupCommit(
       (w) => w.nodeId,
       (ws) => this.commitTogether(ws),
-      options.groupCommit ?? { maxInFlight: 2, maxBatch: 64 },
+      options.groupCommit ?? { maxInFlight: 1, maxBatch: 64 },
     );
   }
 
