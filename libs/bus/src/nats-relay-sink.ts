@@ -184,8 +184,9 @@ export class NatsRelaySink {
 
   /**
    * Which of these nodes' documents the relay should read and hand to publish: those not known to
-   * be stored at that version or a newer one (by putCommitted, usually, or an earlier batch). What
-   * putCommitted has in flight for them settles first.
+   * be stored at the version a batch's events brought them to, or a newer one (by putCommitted,
+   * usually, or an earlier batch). A later version is the job of the batch that holds its events.
+   * What putCommitted has in flight for them settles first.
    */
   async documentsWanted(latest: { nodeId: string; version: number }[]): Promise<string[]> {
     const direct = latest.flatMap((l) => this.directPuts.get(nodeDocumentKey(l.nodeId)) ?? []);

@@ -46,7 +46,7 @@ export const AFTER_CURSOR = `
     AND transaction_id < (SELECT xid FROM horizon)
   ORDER BY transaction_id, global_position`;
 
-/** A node touched by a batch, and the version its document is at now. */
+/** A node touched by a batch, and the version of the batch's last event of its stream. */
 export interface DocumentVersion {
   nodeId: string;
   version: number;
@@ -55,9 +55,9 @@ export interface DocumentVersion {
 export interface MessagesBatch {
   events: RecordedEventJson[];
   /**
-   * Each node whose stream the batch touched, with its document's current version: the relay
-   * reads the documents it still has to put (readNodeDocuments), usually none, as the writer
-   * put them already.
+   * Each node whose stream the batch touched, with the version its document reached by the
+   * batch's last event of it: the relay reads the current documents (readNodeDocuments) of those
+   * whose bucket entry is older, usually none, as the writer put them already.
    */
   latest: DocumentVersion[];
   cursor: LogCursor;
@@ -90,26 +90,20 @@ export async function readMessagesBatch(
     metadata: string;
     recorded_at: Date;
     transaction_id: string;
-    document_version: number | null;
   }>(
-    `WITH ${HORIZON},
-     batch AS (
-       SELECT event_id, node_id, stream_id, stream_version, global_position, type, payload, metadata,
-              recorded_at, transaction_id
-       FROM events ${AFTER_CURSOR}
-       LIMIT $3)
-     SELECT b.event_id, b.node_id, b.stream_id, b.stream_version, b.global_position, b.type,
-            b.payload::text AS payload, b.metadata::text AS metadata, b.recorded_at,
-            b.transaction_id::text AS transaction_id,
-            CASE WHEN b.stream_id = b.node_id
-                  AND b.stream_version = max(b.stream_version) OVER (PARTITION BY b.stream_id)
-                 THEN (SELECT d.version FROM node_documents d WHERE d.node_id = b.node_id) END
-              AS document_version
-     FROM batch b
-     ORDER BY b.transaction_id, b.global_position`,
+    `WITH ${HORIZON}
+     SELECT event_id, node_id, stream_id, stream_version, global_position, type,
+            payload::text AS payload, metadata::text AS metadata, recorded_at,
+            transaction_id::text AS transaction_id
+     FROM events ${AFTER_CURSOR}
+     LIMIT $3`,
     [after.transactionId, after.position, limit],
     'plexus_read_messages_batch',
   );
+  const latest = new Map<string, number>();
+  for (const r of rows)
+    if (r.stream_id === r.node_id)
+      latest.set(r.node_id, Math.max(latest.get(r.node_id) ?? 0, r.stream_version));
   const last = rows[rows.length - 1];
   return {
     events: rows.map((r) => ({
@@ -123,9 +117,7 @@ export async function readMessagesBatch(
       metadataJson: r.metadata,
       recordedAt: r.recorded_at.toISOString(),
     })),
-    latest: rows.flatMap((r) =>
-      r.document_version === null ? [] : [{ nodeId: r.node_id, version: r.document_version }],
-    ),
+    latest: [...latest].map(([nodeId, version]) => ({ nodeId, version })),
     cursor: last
       ? { transactionId: String(last.transaction_id), position: String(last.global_position) }
       : after,

@@ -60,6 +60,11 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
       relayDb,
       {
         publish: (events, documents) => breakers.nats(() => this.sink.publish(events, documents)),
+        documentsWanted: async (latest) => {
+          // Commits whose direct put waits for its turn (putSoon) hand it over first.
+          if (this.committedDocuments.length) await new Promise((r) => setImmediate(r));
+          return this.sink.documentsWanted(latest);
+        },
       },
       {
         idlePollMs: env.RELAY_IDLE_POLL_MS,
