@@ -32,7 +32,7 @@ describe("the control plane's Postgres pools bound statements and idle transacti
 
   it('runs with 10 s and 30 s by default, on the main pool and the relay pool', async () => {
     cp = await startControlPlane({ databaseUrl: testDb.url });
-    const expected = { statementTimeout: '10s', idleInTransaction: '30s' };
+    const expected = { statementTimeout: '10s', idleInTransaction: '5s' };
     expect(await settingsOf(cp.app.get<Database>(DATABASE))).toEqual(expected);
     expect(await settingsOf(cp.app.get<Database>(RELAY_DATABASE))).toEqual(expected);
   });

@@ -200,11 +200,17 @@ export class ControlPlaneEnv {
   @Min(0, { message: 'DB_STATEMENT_TIMEOUT_MS must be at least 0 (0: no limit)' })
   DB_STATEMENT_TIMEOUT_MS: number = 10_000;
 
-  /** Postgres ends a session of those pools left idle inside a transaction this long (0: never). */
+  /**
+   * Postgres ends a session of those pools left idle inside a transaction this long (0: never).
+   * The control plane's transactions are a few statements with no wait between them, so one left
+   * idle means a replica frozen or cut off mid-transaction; and while it stays open the relay
+   * cannot pass it (it reads only what no open transaction can still precede), so this bounds how
+   * long such a replica holds up every other replica's writes on their way to NATS.
+   */
   @Type(() => Number)
   @IsInt({ message: 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS must be an integer' })
   @Min(0, { message: 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS must be at least 0 (0: no limit)' })
-  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: number = 30_000;
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: number = 5_000;
 
   /** A process that has not heartbeated for this long is recorded as lost. */
   @Type(() => Number)
