@@ -1,5 +1,6 @@
 import { RecordedEventJson } from '@plexus/domain';
 import { Sql } from './database';
+import { EventJsonRow, toRecordedEventJson } from './stored-event';
 
 /** Where a reader is in the log: the last event it has seen, by (transaction, position). */
 export interface LogCursor {
@@ -79,18 +80,7 @@ export async function readMessagesBatch(
   after: LogCursor,
   limit: number,
 ): Promise<MessagesBatch> {
-  const rows = await sql.query<{
-    event_id: string;
-    node_id: string;
-    stream_id: string;
-    stream_version: number;
-    global_position: string;
-    type: string;
-    payload: string;
-    metadata: string;
-    recorded_at: Date;
-    transaction_id: string;
-  }>(
+  const rows = await sql.query<EventJsonRow & { transaction_id: string }>(
     `WITH ${HORIZON}
      SELECT event_id, node_id, stream_id, stream_version, global_position, type,
             payload::text AS payload, metadata::text AS metadata, recorded_at,
@@ -106,17 +96,7 @@ export async function readMessagesBatch(
       latest.set(r.node_id, Math.max(latest.get(r.node_id) ?? 0, r.stream_version));
   const last = rows[rows.length - 1];
   return {
-    events: rows.map((r) => ({
-      eventId: r.event_id,
-      nodeId: r.node_id,
-      streamId: r.stream_id,
-      version: r.stream_version,
-      position: String(r.global_position),
-      type: r.type,
-      dataJson: r.payload,
-      metadataJson: r.metadata,
-      recordedAt: r.recorded_at.toISOString(),
-    })),
+    events: rows.map(toRecordedEventJson),
     latest: [...latest].map(([nodeId, version]) => ({ nodeId, version })),
     cursor: last
       ? { transactionId: String(last.transaction_id), position: String(last.global_position) }

@@ -1,4 +1,4 @@
-import { EventMetadata, RecordedEvent } from '@plexus/domain';
+import { EventMetadata, RecordedEvent, RecordedEventJson } from '@plexus/domain';
 
 export type { EventMetadata };
 /** An event as stored (see RecordedEvent in the domain). */
@@ -46,6 +46,27 @@ export function toStoredEvent(row: EventRow): StoredEvent {
     type: row.type,
     data: row.payload,
     metadata: row.metadata,
+    recordedAt: row.recorded_at.toISOString(),
+  };
+}
+
+/** An events row read with payload and metadata as JSON text (`payload::text`, `metadata::text`). */
+export type EventJsonRow = Omit<EventRow, 'payload' | 'secret_payload' | 'metadata'> & {
+  payload: string;
+  metadata: string;
+};
+
+/** toStoredEvent for a row whose payload and metadata stay JSON text. */
+export function toRecordedEventJson(row: EventJsonRow): RecordedEventJson {
+  return {
+    eventId: row.event_id,
+    nodeId: row.node_id,
+    streamId: row.stream_id,
+    version: row.stream_version,
+    position: String(row.global_position),
+    type: row.type,
+    dataJson: row.payload,
+    metadataJson: row.metadata,
     recordedAt: row.recorded_at.toISOString(),
   };
 }
