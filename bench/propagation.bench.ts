@@ -17,8 +17,10 @@
  * more are timed by polling GET / on every process every POLL_MS until all serve the new message
  * (the "served" figure, over the last SERVED); they are kept out of the report-based figures,
  * since the polling itself loads the 2 cores the workers run on (their report-based p99 is given
- * as propagationWhilePollingP99Ms). CPU per change (workers, control plane) is read from /proc
- * over the report-timed changes.
+ * as propagationWhilePollingP50/P99Ms, with documentOnNatsWhilePollingP50Ms and
+ * firstAppliedWhilePollingP50Ms beside them, so that the served figure splits into the way to
+ * NATS, the first process, the last one, and the polling). CPU per change (workers, control
+ * plane) is read from /proc over the report-timed changes.
  *
  * The peer baseline, in the same run: once the Plexus fleet of N is stopped (so that the two never
  * share the CPU), a bare NATS JetStream KV fleet of N (bench/peers: plain Node processes watching
@@ -341,7 +343,20 @@ async function main() {
         [`natsKvServedP99Ms${n}`]: null,
         [`servedP50RatioToNatsKv${n}`]: null,
         [`servedP99RatioToNatsKv${n}`]: null,
+        [`propagationWhilePollingP50Ms${n}`]: round(percentile(polledProp, 50)),
         [`propagationWhilePollingP99Ms${n}`]: round(percentile(polledProp, 99)),
+        [`documentOnNatsWhilePollingP50Ms${n}`]: round(
+          percentile(
+            sorted((s) => s.documentSeenMs, polled),
+            50,
+          ),
+        ),
+        [`firstAppliedWhilePollingP50Ms${n}`]: round(
+          percentile(
+            sorted((s) => s.firstMs, polled),
+            50,
+          ),
+        ),
         [`documentOnNatsP50Ms${n}`]: round(percentile(seen, 50)),
         [`documentOnNatsP99Ms${n}`]: round(percentile(seen, 99)),
         [`firstAppliedP50Ms${n}`]: round(percentile(first, 50)),
