@@ -19,8 +19,9 @@
  * since the polling itself loads the 2 cores the workers run on (their report-based p99 is given
  * as propagationWhilePollingP50/P99Ms, with documentOnNatsWhilePollingP50Ms and
  * firstAppliedWhilePollingP50Ms beside them, so that the served figure splits into the way to
- * NATS, the first process, the last one, and the polling). CPU per change (workers, control
- * plane) is read from /proc over the report-timed changes.
+ * NATS, the first process, the last one, and the polling; the time to NATS is when this bench's
+ * own watcher saw the document, late by however busy its polling keeps it). CPU per change
+ * (workers, control plane) is read from /proc over the report-timed changes.
  *
  * The peer baseline, in the same run: once the Plexus fleet of N is stopped (so that the two never
  * share the CPU), a bare NATS JetStream KV fleet of N (bench/peers: plain Node processes watching
