@@ -23,12 +23,15 @@
  * own watcher saw the document, late by however busy its polling keeps it). CPU per change
  * (workers, control plane) is read from /proc over the report-timed changes.
  *
- * The peer baseline, in the same run: once the Plexus fleet of N is stopped (so that the two never
- * share the CPU), a bare NATS JetStream KV fleet of N (bench/peers: plain Node processes watching
- * one key of a bucket of their own and serving its value on GET /) gets SERVED_WARMUP + SERVED
+ * The peer baseline, in the same run: a bare NATS JetStream KV fleet of N (bench/peers: plain
+ * Node processes watching one key of a bucket of their own and serving its value on GET /) gets
  * puts of a value the size of the Plexus node document, each timed from the put's
  * acknowledgement to every process serving it, by the same poller (bench/propagation.poller.ts)
- * with the same number of samples. natsKvServed* and the ratios servedP50/P99RatioToNatsKv<N>
+ * with the same number of samples: half of SERVED just before the Plexus fleet of N starts and
+ * half just after it stopped (the two never share the CPU), each half after SERVED_WARMUP puts.
+ * Bracketing the Plexus fleet so, the baseline sees the host as it was on both sides: the host's
+ * speed drifts by minutes, and with the baseline after Plexus only, its median at N=20 moved from
+ * 5.1 to 7.7 ms between runs of the same code. natsKvServed* and the ratios servedP50/P99RatioToNatsKv<N>
  * (Plexus ÷ NATS KV) sit beside propagationServed*.
  *
  * Besides the required keys it reports where the time goes: ack → the node document seen on NATS
@@ -213,6 +216,15 @@ async function main() {
       });
       let version: number = created.version;
 
+      // The first half of the baseline, with values the size of the node's document as created.
+      const peerBefore = await natsKvServed(
+        nc,
+        n,
+        await storedDocumentBytes(nc, nodeId, version),
+        Math.ceil(SERVED / 2),
+        'before',
+      );
+
       progress(
         `fleet of ${n}: starting ${n} workers of ${nodeId} on ports ${base}..${base + n - 1}`,
       );
@@ -383,7 +395,19 @@ async function main() {
       if (codes.some((c) => c !== 0)) progress(`worker exit codes: ${codes.join(',')}`);
       workers = [];
 
-      const peer = await natsKvServed(nc, n, observer.documentBytes);
+      const peerAfter = await natsKvServed(
+        nc,
+        n,
+        observer.documentBytes,
+        Math.floor(SERVED / 2),
+        'after',
+      );
+      const peer = {
+        served: [...peerBefore.served, ...peerAfter.served].sort((a, b) => a - b),
+        putMs: [...peerBefore.putMs, ...peerAfter.putMs].sort((a, b) => a - b),
+        rssMb: peerBefore.rssMb,
+        valueBytes: peerAfter.valueBytes,
+      };
       const ratio = (p: number) => round(percentile(served, p) / percentile(peer.served, p));
       Object.assign(result, {
         [`natsKvServedP50Ms${n}`]: round(percentile(peer.served, 50)),
@@ -414,20 +438,41 @@ async function main() {
   }
 }
 
+/** The size of a node's document in the bucket once it is at `version` (the relay puts it). */
+async function storedDocumentBytes(nc: NatsConnection, nodeId: string, version: number) {
+  const kv = await nc.jetstream().views.kv(NODES_BUCKET);
+  for (let waited = 0; waited < 10_000; waited += 20) {
+    const entry = await kv.get(nodeDocumentKey(nodeId));
+    if (entry && (entry.json<{ version: number }>().version ?? 0) >= version)
+      return entry.value.length;
+    await sleep(20);
+  }
+  throw new Error(`node ${nodeId}'s document did not reach version ${version} in the bucket`);
+}
+
 /**
- * The peer baseline: a bare NATS KV fleet of `n` gets SERVED_WARMUP + SERVED puts of a value of
- * `valueBytes` (the Plexus node document's size), timed by the same poller as the Plexus fleet.
+ * One half of the peer baseline: a bare NATS KV fleet of `n` gets SERVED_WARMUP + `count` puts of
+ * a value of `valueBytes` (the Plexus node document's size), timed by the same poller as the
+ * Plexus fleet; `when`: before or after the Plexus fleet, for the progress lines.
  */
-async function natsKvServed(nc: NatsConnection, n: number, valueBytes: number) {
+async function natsKvServed(
+  nc: NatsConnection,
+  n: number,
+  valueBytes: number,
+  count: number,
+  when: 'before' | 'after',
+) {
   const base = await portRange(n);
-  progress(`NATS KV fleet of ${n}: starting ${n} watchers on ports ${base}..${base + n - 1}`);
+  progress(
+    `NATS KV fleet of ${n} (${when} Plexus): starting ${n} watchers on ports ${base}..${base + n - 1}`,
+  );
   const fleet = await NatsKvFleet.start(nc, BENCH_NATS_URL, n, base);
   try {
     progress(`NATS KV fleet of ${n}: all serve; idle for ${IDLE_MS} ms`);
     await sleep(IDLE_MS);
     const rss = rssMb(fleet.processes[0].child.pid!);
     progress(
-      `NATS KV fleet of ${n}: ${SERVED_WARMUP} + ${SERVED} puts of ${valueBytes} bytes timed by ` +
+      `NATS KV fleet of ${n}: ${SERVED_WARMUP} + ${count} puts of ${valueBytes} bytes timed by ` +
         `polling GET / on every process every ${POLL_MS} ms`,
     );
     const poller = new ServedPoller(
@@ -439,7 +484,7 @@ async function natsKvServed(nc: NatsConnection, n: number, valueBytes: number) {
     const served = await timeServed({
       poller,
       warmup: SERVED_WARMUP,
-      count: SERVED,
+      count,
       gapMs: GAP_MS,
       change: async (message) => {
         const pad = 'x'.repeat(
