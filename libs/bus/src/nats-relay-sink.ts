@@ -23,8 +23,9 @@ import {
 } from './scaling-bucket';
 
 /**
- * An event on the events stream: the recorded event as the event store keeps it (handed over
- * with its payload and metadata as JSON text, published as they are).
+ * An event on the events stream, as its consumers read it: the recorded event as the event store
+ * keeps it. (The relay hands it to publish as a RecordedEventJson, whose payload and metadata
+ * JSON text goes out as it is.)
  */
 export type PublishedEvent = RecordedEvent;
 

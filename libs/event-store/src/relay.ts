@@ -10,8 +10,9 @@ export interface RelaySink {
   /** `documents`: the current document (as stored) of each node the events touched that it wants. */
   publish(events: RecordedEventJson[], documents: NodeDocument[]): Promise<void>;
   /**
-   * Of the nodes a batch touched, with their documents' current versions, those whose document
-   * the sink still needs (it may hold these versions already). Without it, the sink gets every one.
+   * Of the nodes a batch touched, each with the version the batch's events brought its document
+   * to, those whose current document the sink still needs (it may hold that version or a newer
+   * one already). Without it, the sink gets every one.
    */
   documentsWanted?(latest: DocumentVersion[]): Promise<string[]>;
 }

@@ -60,9 +60,9 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
       relayDb,
       {
         publish: (events, documents) => breakers.nats(() => this.sink.publish(events, documents)),
-        documentsWanted: async (latest) => {
-          // Commits whose direct put waits for its turn (putSoon) hand it over first.
-          if (this.committedDocuments.length) await new Promise((r) => setImmediate(r));
+        documentsWanted: (latest) => {
+          // Commits whose direct put is still queued (putSoon) hand it over first.
+          this.putCommittedNow();
           return this.sink.documentsWanted(latest);
         },
       },
@@ -176,12 +176,16 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
    */
   private putSoon(stored: StoredNodeDocument) {
     if (this.committedDocuments.push(stored) > 1) return;
-    queueMicrotask(() => {
-      const committed = this.committedDocuments;
-      this.committedDocuments = [];
-      if (this.lease.isLeader && !this.breakers.isOpen('nats') && !this.nc.isClosed())
-        void this.sink.putCommitted(committed);
-    });
+    queueMicrotask(() => this.putCommittedNow());
+  }
+
+  /** Hands the queued documents to the fast path at once (none queued: nothing to do). */
+  private putCommittedNow() {
+    if (!this.committedDocuments.length) return;
+    const committed = this.committedDocuments;
+    this.committedDocuments = [];
+    if (this.lease.isLeader && !this.breakers.isOpen('nats') && !this.nc.isClosed())
+      void this.sink.putCommitted(committed);
   }
 
   onApplicationBootstrap() {
