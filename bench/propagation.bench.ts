@@ -32,7 +32,16 @@
  * Bracketing the Plexus fleet so, the baseline sees the host as it was on both sides: the host's
  * speed drifts by minutes, and with the baseline after Plexus only, its median at N=20 moved from
  * 5.1 to 7.7 ms between runs of the same code. natsKvServed* and the ratios servedP50/P99RatioToNatsKv<N>
- * (Plexus ÷ NATS KV) sit beside propagationServed*.
+ * (Plexus ÷ NATS KV) sit beside propagationServed*. Each half also times CHANGES / 2 puts (after
+ * WARMUP) by the watchers' own reports, sent as a worker sends its applied report (the hrtime it
+ * took the value at, REPORT_DELAY_MS later, on core NATS), one put at a time as the Plexus
+ * changes are: natsKvP50/P99Ms<N> and p50/p99RatioToNatsKv<N> sit beside propagationP50/P99Ms<N>.
+ *
+ * Both fleets are fresh processes running the same code on the same input, so V8 optimises the
+ * same functions at the same change in all N of them: on 2 cores, a few changes in 200 wait for
+ * N compilations at once. BENCH_WORKER_NODE_ARGS and BENCH_PEER_NODE_ARGS (flags for node in
+ * every worker / watcher, e.g. `--no-opt`) show how much of a p99 that is, and BENCH_CHANGES_FILE
+ * (one JSON line per Plexus change, each process's apply time) which changes were slow.
  *
  * Besides the required keys it reports where the time goes: ack → the node document seen on NATS
  * by a core subscriber (the relay's part), ack → the first process applied, and the spread between
@@ -41,6 +50,7 @@
  * descheduled, the ack is taken late and a change's propagation can come out negative.
  */
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { connect, NatsConnection } from 'nats';
 import { APPLIED_ALL, AppliedReport, nodeDocumentKey, NODES_BUCKET } from '@plexus/bus';
@@ -80,6 +90,11 @@ const GAP_MS = 5;
 const IDLE_MS = 4000;
 const REPORT_TIMEOUT_MS = 15_000;
 const WORKER_LOG_LEVEL = process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn';
+/** Flags for node itself in every worker, and in every NATS KV watcher (`--no-opt`, ...). */
+const WORKER_NODE_ARGS = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean);
+const PEER_NODE_ARGS = process.env.BENCH_PEER_NODE_ARGS?.split(' ').filter(Boolean);
+/** A file that gets one JSON line per Plexus change: when each process applied it. */
+const CHANGES_FILE = process.env.BENCH_CHANGES_FILE;
 
 const nsToMs = (ns: bigint) => Number(ns) / 1e6;
 
@@ -217,11 +232,11 @@ async function main() {
       let version: number = created.version;
 
       // The first half of the baseline, with values the size of the node's document as created.
-      const peerBefore = await natsKvServed(
+      const peerBefore = await natsKvBaseline(
         nc,
         n,
         await storedDocumentBytes(nc, nodeId, version),
-        Math.ceil(SERVED / 2),
+        { reported: Math.ceil(CHANGES / 2), served: Math.ceil(SERVED / 2) },
         'before',
       );
 
@@ -229,7 +244,13 @@ async function main() {
         `fleet of ${n}: starting ${n} workers of ${nodeId} on ports ${base}..${base + n - 1}`,
       );
       workers = Array.from({ length: n }, (_, i) =>
-        spawnWorker({ nodeId, portOffset: i, natsUrl: BENCH_NATS_URL, logLevel: WORKER_LOG_LEVEL }),
+        spawnWorker({
+          nodeId,
+          portOffset: i,
+          natsUrl: BENCH_NATS_URL,
+          logLevel: WORKER_LOG_LEVEL,
+          nodeArgs: WORKER_NODE_ARGS,
+        }),
       );
       if (!(await observer.appliedBy(version, n, 90_000))) {
         const dead = workers.filter((w) => w.child.exitCode !== null);
@@ -265,6 +286,7 @@ async function main() {
           return null;
         }
         const applied = [...observer.applied.get(version)!.values()].map((a) => a.ns);
+        if (CHANGES_FILE) recordChange(n, version, sentNs, ackNs, observer);
         const last = applied.reduce((a, b) => (b > a ? b : a));
         const first = applied.reduce((a, b) => (b < a ? b : a));
         const seen = observer.documentSeen.get(version);
@@ -354,6 +376,10 @@ async function main() {
         [`propagationServedP50Ms${n}`]: round(percentile(served, 50)),
         [`propagationServedP99Ms${n}`]: round(percentile(served, 99)),
         // filled in once the peer fleet ran (here so that they print beside Plexus's)
+        [`natsKvP50Ms${n}`]: null,
+        [`natsKvP99Ms${n}`]: null,
+        [`p50RatioToNatsKv${n}`]: null,
+        [`p99RatioToNatsKv${n}`]: null,
         [`natsKvServedP50Ms${n}`]: null,
         [`natsKvServedP99Ms${n}`]: null,
         [`servedP50RatioToNatsKv${n}`]: null,
@@ -395,34 +421,43 @@ async function main() {
       if (codes.some((c) => c !== 0)) progress(`worker exit codes: ${codes.join(',')}`);
       workers = [];
 
-      const peerAfter = await natsKvServed(
+      const peerAfter = await natsKvBaseline(
         nc,
         n,
         observer.documentBytes,
-        Math.floor(SERVED / 2),
+        { reported: Math.floor(CHANGES / 2), served: Math.floor(SERVED / 2) },
         'after',
       );
       const peer = {
+        reported: [...peerBefore.reported, ...peerAfter.reported].sort((a, b) => a - b),
         served: [...peerBefore.served, ...peerAfter.served].sort((a, b) => a - b),
         putMs: [...peerBefore.putMs, ...peerAfter.putMs].sort((a, b) => a - b),
         rssMb: peerBefore.rssMb,
         valueBytes: peerAfter.valueBytes,
       };
       const ratio = (p: number) => round(percentile(served, p) / percentile(peer.served, p));
+      const reportRatio = (p: number) => round(percentile(prop, p) / percentile(peer.reported, p));
       Object.assign(result, {
+        [`natsKvP50Ms${n}`]: round(percentile(peer.reported, 50)),
+        [`natsKvP99Ms${n}`]: round(percentile(peer.reported, 99)),
+        [`p50RatioToNatsKv${n}`]: reportRatio(50),
+        [`p99RatioToNatsKv${n}`]: reportRatio(99),
         [`natsKvServedP50Ms${n}`]: round(percentile(peer.served, 50)),
         [`natsKvServedP99Ms${n}`]: round(percentile(peer.served, 99)),
         [`servedP50RatioToNatsKv${n}`]: ratio(50),
         [`servedP99RatioToNatsKv${n}`]: ratio(99),
         [`natsKvPutP50Ms${n}`]: round(percentile(peer.putMs, 50)),
         [`natsKvServedChanges${n}`]: peer.served.length,
+        [`natsKvChanges${n}`]: peer.reported.length,
       });
       if (n === FLEETS[0]) {
         result.natsKvWatcherRssMb = round(peer.rssMb, 1);
         result.natsKvValueBytes = peer.valueBytes;
       }
       progress(
-        `NATS KV fleet of ${n}: served p50 ${result[`natsKvServedP50Ms${n}`]} ms, p99 ` +
+        `NATS KV fleet of ${n}: reported p50 ${result[`natsKvP50Ms${n}`]} ms, p99 ` +
+          `${result[`natsKvP99Ms${n}`]} ms; Plexus ÷ NATS KV: p50 ${reportRatio(50)}, p99 ` +
+          `${reportRatio(99)}. Served p50 ${result[`natsKvServedP50Ms${n}`]} ms, p99 ` +
           `${result[`natsKvServedP99Ms${n}`]} ms; Plexus ÷ NATS KV: p50 ${ratio(50)}, p99 ${ratio(99)}`,
       );
     }
@@ -438,6 +473,34 @@ async function main() {
   }
 }
 
+/**
+ * Appends one line to CHANGES_FILE: the change's version, the hrtime (ms) of its acknowledgement,
+ * and each process's apply relative to it, sorted; for finding what the slow changes share.
+ */
+function recordChange(
+  n: number,
+  version: number,
+  sentNs: bigint,
+  ackNs: bigint,
+  observer: Observer,
+) {
+  const seen = observer.documentSeen.get(version);
+  const applied = [...(observer.applied.get(version) ?? new Map()).entries()]
+    .map(([processId, a]) => ({ processId, ms: round(nsToMs(a.ns - ackNs)) }))
+    .sort((a, b) => a.ms - b.ms);
+  appendFileSync(
+    CHANGES_FILE!,
+    JSON.stringify({
+      fleet: n,
+      version,
+      ackAtMs: round(nsToMs(ackNs)),
+      apiMs: round(nsToMs(ackNs - sentNs)),
+      documentOnNatsMs: seen === undefined ? null : round(nsToMs(seen - ackNs)),
+      applied,
+    }) + '\n',
+  );
+}
+
 /** The size of a node's document in the bucket once it is at `version` (the relay puts it). */
 async function storedDocumentBytes(nc: NatsConnection, nodeId: string, version: number) {
   const kv = await nc.jetstream().views.kv(NODES_BUCKET);
@@ -451,28 +514,44 @@ async function storedDocumentBytes(nc: NatsConnection, nodeId: string, version: 
 }
 
 /**
- * One half of the peer baseline: a bare NATS KV fleet of `n` gets SERVED_WARMUP + `count` puts of
- * a value of `valueBytes` (the Plexus node document's size), timed by the same poller as the
- * Plexus fleet; `when`: before or after the Plexus fleet, for the progress lines.
+ * One half of the peer baseline: a bare NATS KV fleet of `n` gets puts of a value of `valueBytes`
+ * (the Plexus node document's size), timed as the Plexus fleet's changes are: first WARMUP +
+ * `reportedCount` by the processes' own reports (one at a time, the next GAP_MS after every
+ * process reported the last), then SERVED_WARMUP + `servedCount` by the same poller; `when`:
+ * before or after the Plexus fleet, for the progress lines.
  */
-async function natsKvServed(
+async function natsKvBaseline(
   nc: NatsConnection,
   n: number,
   valueBytes: number,
-  count: number,
+  counts: { reported: number; served: number },
   when: 'before' | 'after',
 ) {
   const base = await portRange(n);
   progress(
     `NATS KV fleet of ${n} (${when} Plexus): starting ${n} watchers on ports ${base}..${base + n - 1}`,
   );
-  const fleet = await NatsKvFleet.start(nc, BENCH_NATS_URL, n, base);
+  const fleet = await NatsKvFleet.start(nc, BENCH_NATS_URL, n, base, PEER_NODE_ARGS);
   try {
     progress(`NATS KV fleet of ${n}: all serve; idle for ${IDLE_MS} ms`);
     await sleep(IDLE_MS);
     const rss = rssMb(fleet.processes[0].child.pid!);
+    const value = (message: string) => ({
+      message,
+      pad: 'x'.repeat(Math.max(0, valueBytes - JSON.stringify({ message, pad: '' }).length)),
+    });
     progress(
-      `NATS KV fleet of ${n}: ${SERVED_WARMUP} + ${count} puts of ${valueBytes} bytes timed by ` +
+      `NATS KV fleet of ${n}: ${WARMUP} + ${counts.reported} puts timed by the processes' reports`,
+    );
+    const reported: number[] = [];
+    for (let i = 0; i < WARMUP + counts.reported; i++) {
+      const times = await fleet.putReported(value(`reported-${i}`), REPORT_TIMEOUT_MS);
+      if (!times) throw new Error(`not every NATS KV watcher reported put ${i} in time`);
+      if (i >= WARMUP) reported.push(nsToMs(times.lastNs - times.ackNs));
+      await sleep(GAP_MS);
+    }
+    progress(
+      `NATS KV fleet of ${n}: ${SERVED_WARMUP} + ${counts.served} puts of ${valueBytes} bytes timed by ` +
         `polling GET / on every process every ${POLL_MS} ms`,
     );
     const poller = new ServedPoller(
@@ -484,14 +563,11 @@ async function natsKvServed(
     const served = await timeServed({
       poller,
       warmup: SERVED_WARMUP,
-      count,
+      count: counts.served,
       gapMs: GAP_MS,
       change: async (message) => {
-        const pad = 'x'.repeat(
-          Math.max(0, valueBytes - JSON.stringify({ message, pad: '' }).length),
-        );
         const sentNs = process.hrtime.bigint();
-        const ackNs = await fleet.put({ message, pad });
+        const ackNs = await fleet.put(value(message));
         putMs.push(nsToMs(ackNs - sentNs));
         return ackNs;
       },
@@ -499,7 +575,7 @@ async function natsKvServed(
     });
     poller.close();
     putMs.sort((a, b) => a - b);
-    return { served, putMs, rssMb: rss, valueBytes };
+    return { reported, served, putMs, rssMb: rss, valueBytes };
   } finally {
     await fleet.stop();
   }

@@ -7,14 +7,19 @@
  *
  * Environment: NATS_URL, BUCKET, KEY, PORT. The key's value is JSON with a `message`;
  * GET / answers `{"message": ...}` (as the http-endpoint module does), 503 before the first value.
+ * With REPORT_SUBJECT set it also reports each value it took, as a Plexus worker reports an
+ * applied document: `{port, message, hrtimeNs}` on core NATS REPORT_DELAY_MS after taking it,
+ * with the hrtime at which it took it (so that the fleet can be timed by its own reports too).
  */
 'use strict';
-/* global require, process, console */
+/* global require, process, console, setTimeout */
 /* eslint-disable @typescript-eslint/no-require-imports -- plain CommonJS, run by a bare node */
 const http = require('node:http');
 const { connect } = require('nats');
 
-const { NATS_URL, BUCKET, KEY, PORT } = process.env;
+const { NATS_URL, BUCKET, KEY, PORT, REPORT_SUBJECT } = process.env;
+/** As the worker's (apps/worker/src/reporting/status.reporter.ts). */
+const REPORT_DELAY_MS = 30;
 let current; // the latest value's message
 
 const server = http.createServer((req, res) => {
@@ -44,6 +49,14 @@ async function main() {
   for await (const entry of watch) {
     if (entry.operation !== 'PUT') continue;
     current = entry.json().message;
+    if (REPORT_SUBJECT) {
+      const report = JSON.stringify({
+        port: PORT,
+        message: current,
+        hrtimeNs: process.hrtime.bigint().toString(),
+      });
+      setTimeout(() => nc.publish(REPORT_SUBJECT, report), REPORT_DELAY_MS);
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { JSONCodec, KV, NatsConnection } from 'nats';
+import { JSONCodec, KV, NatsConnection, Subscription } from 'nats';
 import { SpawnedProcess, spawnNode, stopProcess } from '../../test/support/processes';
 import { waitFor } from '../../test/support/ports';
 
@@ -11,30 +11,60 @@ const json = JSONCodec();
  * A bare NATS JetStream KV fleet, the peer Plexus is compared with: `size` plain Node processes
  * that each watch the same key of a bucket of the fleet's own and serve its latest value on
  * GET / (ports base .. base+size-1), as the Plexus workers of one node follow their node document.
+ * Each process also reports the hrtime at which it took a value, as a Plexus worker reports an
+ * applied document (see putReported).
  */
 export class NatsKvFleet {
+  /** The hrtimes at which processes reported taking a message, by message. */
+  private readonly reports = new Map<string, bigint[]>();
+  private waiter: { message: string; resolve: () => void } | null = null;
+  private reportSub: Subscription | null = null;
+
   private constructor(
     private readonly kv: KV,
     private readonly key: string,
     readonly processes: SpawnedProcess[],
   ) {}
 
-  static async start(nc: NatsConnection, natsUrl: string, size: number, basePort: number) {
+  private listen(nc: NatsConnection, subject: string) {
+    this.reportSub = nc.subscribe(subject, {
+      callback: (_err, msg) => {
+        const r = msg.json<{ message: string; hrtimeNs: string }>();
+        const times = this.reports.get(r.message) ?? [];
+        times.push(BigInt(r.hrtimeNs));
+        this.reports.set(r.message, times);
+        if (this.waiter?.message === r.message && times.length >= this.processes.length)
+          this.waiter.resolve();
+      },
+    });
+  }
+
+  /** `nodeArgs`: flags for node itself in every process. */
+  static async start(
+    nc: NatsConnection,
+    natsUrl: string,
+    size: number,
+    basePort: number,
+    nodeArgs: string[] = [],
+  ) {
     const bucket = `bench-peer-${randomBytes(4).toString('hex')}`;
     // History as in Plexus's node-document bucket; file storage, the KV default, as there too.
     const kv = await nc.jetstream().views.kv(bucket, { history: 5 });
     const key = 'document';
     await kv.put(key, json.encode({ message: 'start' }));
+    const reportSubject = `bench.peer.${bucket}.applied`;
     const processes = Array.from({ length: size }, (_, i) =>
-      spawnNode([WATCHER], {
+      spawnNode([...nodeArgs, WATCHER], {
         PATH: process.env.PATH,
         NATS_URL: natsUrl,
         BUCKET: bucket,
         KEY: key,
         PORT: String(basePort + i),
+        REPORT_SUBJECT: reportSubject,
       }),
     );
     const fleet = new NatsKvFleet(kv, key, processes);
+    fleet.listen(nc, reportSubject);
     try {
       await Promise.all(
         processes.map((p, i) =>
@@ -63,8 +93,33 @@ export class NatsKvFleet {
     return process.hrtime.bigint();
   }
 
+  /**
+   * Puts `value` and waits until every process reported taking it: the hrtimes of the put's
+   * acknowledgement and of the last process's report (the same clock as the Plexus workers'
+   * applied reports); null when some process did not report within `timeoutMs`.
+   */
+  async putReported(
+    value: { message: string } & Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<{ ackNs: bigint; lastNs: bigint } | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const all = new Promise<boolean>((resolve) => {
+      this.waiter = { message: value.message, resolve: () => resolve(true) };
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const ackNs = await this.put(value);
+    const ok = await all;
+    clearTimeout(timer);
+    this.waiter = null;
+    const times = this.reports.get(value.message) ?? [];
+    this.reports.delete(value.message);
+    if (!ok) return null;
+    return { ackNs, lastNs: times.reduce((a, b) => (b > a ? b : a)) };
+  }
+
   /** Stops the processes and deletes the bucket. */
   async stop() {
+    this.reportSub?.unsubscribe();
     await Promise.all(this.processes.map((p) => stopProcess(p)));
     await this.kv.destroy().catch(() => undefined);
   }
