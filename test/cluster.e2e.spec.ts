@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -378,6 +379,27 @@ describe('a node of three worker processes under the built control plane', () =>
       ),
     );
     for (const p of listed) expect(Date.parse(p.joinedAt)).not.toBeNaN();
+  });
+
+  it("each process runs V8's helper threads at the lowest priority, its main thread as started", () => {
+    // The nice value of every thread of a process: /proc/PID/task/TID/stat, field 19.
+    const niceValues = (pid: number) =>
+      readdirSync(`/proc/${pid}/task`).map((tid) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        return {
+          tid: Number(tid),
+          nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]),
+        };
+      });
+    for (const worker of workers.slice(0, 3)) {
+      const pid = worker.child.pid!;
+      const threads = niceValues(pid);
+      expect(threads.find((t) => t.tid === pid)?.nice).toBe(0);
+      // V8's platform threads (4) and its delayed-task thread were there at start: all lowered.
+      // Threads started later by the main thread (libuv's pool) keep its priority.
+      expect(threads.filter((t) => t.nice === 19).length).toBeGreaterThanOrEqual(4);
+      expect(threads.every((t) => t.nice === 0 || t.nice === 19)).toBe(true);
+    }
   });
 
   it('SIGTERM: the process exits 0, stops serving and is listed as left', async () => {

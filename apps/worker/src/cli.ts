@@ -9,6 +9,7 @@ import {
 } from '@plexus/config';
 import { DEFAULT_MAX_CHUNKS_PER_JOB, parseModuleTypeSources } from '@plexus/module-runtime';
 import { idProblem } from '@plexus/domain';
+import { DEFAULT_HELPER_THREAD_NICE } from './helper-threads';
 import {
   NO_SECRETS_KEY,
   SecretsDecryptor,
@@ -36,6 +37,8 @@ export interface WorkerOptions extends ProcessEnv {
   moduleTypeSources: string[];
   /** HEALTH_CHECK_MS: how often every module's health is checked. */
   healthCheckMs: number;
+  /** HELPER_THREAD_NICE: the nice value of V8's helper threads (0: left as they are). */
+  helperThreadNice: number;
   /**
    * `--management-port N` (plus the port offset, like module ports) and `--management-bind`:
    * where GET /health and GET /metrics are served; null without the flag (then nothing is).
@@ -52,6 +55,14 @@ function readHealthCheckMs(env: NodeJS.ProcessEnv): number {
     throw new UsageError(
       `HEALTH_CHECK_MS must be a whole number of milliseconds, at least 100 (got "${raw}")`,
     );
+  return Number(raw);
+}
+
+function readHelperThreadNice(env: NodeJS.ProcessEnv): number {
+  const raw = env.HELPER_THREAD_NICE?.trim();
+  if (!raw) return DEFAULT_HELPER_THREAD_NICE;
+  if (!/^\d{1,2}$/.test(raw) || Number(raw) > 19)
+    throw new UsageError(`HELPER_THREAD_NICE must be a whole number from 0 to 19 (got "${raw}")`);
   return Number(raw);
 }
 
@@ -86,7 +97,7 @@ function parsePortOffset(value: string): number {
  * Reads `--node-id ID [--properties FILE] [--port-offset N] [--management-port N
  * [--management-bind ADDRESS]] [--module-types LIST]` and the environment (NATS_URL, NATS_CREDS,
  * NATS_INBOX_PREFIX, LOG_LEVEL, PLEXUS_SECRETS_KEY, BATCH_JOB_MAX_CHUNKS, HEALTH_CHECK_MS,
- * PLEXUS_MODULE_TYPES; `--module-types` wins over the last). Throws
+ * HELPER_THREAD_NICE, PLEXUS_MODULE_TYPES; `--module-types` wins over the last). Throws
  * UsageError naming the flag or variable that is wrong.
  */
 export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerOptions {
@@ -116,7 +127,7 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
     )
     .addHelpText(
       'after',
-      `${processEnvHelp('Environment')}\n  BATCH_JOB_MAX_CHUNKS  chunks a batch job may have (default ${DEFAULT_MAX_CHUNKS_PER_JOB})\n  HEALTH_CHECK_MS       how often every module's health is checked (default ${DEFAULT_HEALTH_CHECK_MS})\n  PLEXUS_MODULE_TYPES   as --module-types`,
+      `${processEnvHelp('Environment')}\n  BATCH_JOB_MAX_CHUNKS  chunks a batch job may have (default ${DEFAULT_MAX_CHUNKS_PER_JOB})\n  HEALTH_CHECK_MS       how often every module's health is checked (default ${DEFAULT_HEALTH_CHECK_MS})\n  HELPER_THREAD_NICE    nice value of V8's compiler and GC helper threads, 0-19 (default ${DEFAULT_HELPER_THREAD_NICE}; 0 leaves them)\n  PLEXUS_MODULE_TYPES   as --module-types`,
     );
   parseCommand(program, argv);
   const flags = program.opts<{
@@ -153,6 +164,7 @@ export function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerO
     secrets: cipher ?? NO_SECRETS_KEY,
     secretsKeyId: cipher?.keyId ?? null,
     healthCheckMs: readHealthCheckMs(env),
+    helperThreadNice: readHelperThreadNice(env),
     management:
       flags.managementPort === undefined
         ? null

@@ -31,6 +31,7 @@ describe('parseWorkerArgs', () => {
       secrets: NO_SECRETS_KEY,
       secretsKeyId: null,
       healthCheckMs: 5000,
+      helperThreadNice: 19,
       management: null,
       moduleTypeSources: [],
     });
@@ -163,5 +164,18 @@ describe('parseWorkerArgs', () => {
     expect(usage(['--node-id', 'n'], { HEALTH_CHECK_MS: '10' }).message).toBe(
       'HEALTH_CHECK_MS must be a whole number of milliseconds, at least 100 (got "10")',
     );
+  });
+
+  it('reads HELPER_THREAD_NICE, 0 to 19', () => {
+    expect(parseWorkerArgs(['--node-id', 'n'], { HELPER_THREAD_NICE: '0' }).helperThreadNice).toBe(
+      0,
+    );
+    expect(parseWorkerArgs(['--node-id', 'n'], { HELPER_THREAD_NICE: '10' }).helperThreadNice).toBe(
+      10,
+    );
+    for (const bad of ['20', '-1', 'low', '1.5'])
+      expect(usage(['--node-id', 'n'], { HELPER_THREAD_NICE: bad }).message).toBe(
+        `HELPER_THREAD_NICE must be a whole number from 0 to 19 (got "${bad}")`,
+      );
   });
 });

@@ -7,6 +7,7 @@ import {
   registerUserModuleTypes,
 } from '@plexus/module-runtime';
 import { parseWorkerArgs, UsageError, WorkerOptions } from './cli';
+import { lowerHelperThreadPriority } from './helper-threads';
 import { createLogger } from './logger';
 import { StatusReporter } from './reporting/status.reporter';
 import { ControlPlaneClient } from './seeding/control-plane.client';
@@ -26,6 +27,9 @@ async function main() {
     (err.exitCode === 0 ? process.stdout : process.stderr).write(`${err.message}\n`);
     process.exit(err.exitCode);
   }
+
+  // First, while the only other threads are V8's helpers (see helper-threads.ts).
+  lowerHelperThreadPriority(options.helperThreadNice);
 
   // Users' module types load before anything connects: a package that does not load, a bad
   // schema or a clashing name stops the start as any other start-up error does.
