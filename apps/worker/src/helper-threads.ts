@@ -13,9 +13,10 @@ export const DEFAULT_HELPER_THREAD_NICE = 19;
  * Why: every process of a node runs the same code and applies the same change at the same moment,
  * so V8 optimises the same functions in all of them at the same change. On a host with fewer cores
  * than processes, those compilations held every process's apply back (bench:propagation, 20
- * processes on 2 cores, alternating runs: p99 13.6-16.6 ms without this, 9.9-14.4 ms with it). At the
- * lowest priority they use the CPU the applies leave idle. Only Linux sets a priority per thread
- * (setpriority on a thread ID); elsewhere this does nothing. Returns how many threads it lowered.
+ * processes on 2 cores, 4 pairs of alternating runs: p99 14.5 ms on average without this, 11.5 ms
+ * with it, lower in every pair). At the lowest priority they use the CPU the applies leave idle.
+ * Only Linux sets a priority per thread (setpriority on a thread ID); elsewhere this does nothing.
+ * Returns how many threads it lowered.
  */
 export function lowerHelperThreadPriority(nice: number, tasksDir = '/proc/self/task'): number {
   if (nice <= 0 || process.platform !== 'linux') return 0;
