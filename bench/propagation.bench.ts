@@ -72,6 +72,7 @@ import {
   jsonClient,
   percentile,
   progress,
+  purgeNodeEvents,
   round,
   rssMb,
 } from './support';
@@ -470,6 +471,9 @@ async function main() {
     for (const id of nodeIds) await kv.purge(nodeDocumentKey(id)).catch(() => undefined);
     await nc.close();
     await db.drop();
+    await purgeNodeEvents(nodeIds).catch((err) =>
+      progress(`could not purge this run's events from NATS: ${(err as Error).message}`),
+    );
   }
 }
 

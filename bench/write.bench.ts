@@ -35,6 +35,7 @@ import {
   percentile,
   processCpuMs,
   progress,
+  purgeNodeEvents,
   round,
 } from './support';
 import { relayLeader, Replica, ReplicaRouter, startReplicas } from './replicas';
@@ -325,6 +326,14 @@ async function main() {
   } finally {
     await Promise.all(replicas.map((r) => r.process.kill('SIGTERM')));
     await db.drop();
+    // The API writes' nodes and the raw appends' streams.
+    const streams = [
+      ...Array.from({ length: NODES }, (_, n) => `bench-${n}`),
+      ...Array.from({ length: 16 }, (_, w) => `raw-${w}`),
+    ];
+    await purgeNodeEvents(streams).catch((err) =>
+      progress(`could not purge this run's events from NATS: ${(err as Error).message}`),
+    );
   }
 }
 
