@@ -429,13 +429,7 @@ async function main() {
         { reported: Math.floor(CHANGES / 2), served: Math.floor(SERVED / 2) },
         'after',
       );
-      const peer = {
-        reported: [...peerBefore.reported, ...peerAfter.reported].sort((a, b) => a - b),
-        served: [...peerBefore.served, ...peerAfter.served].sort((a, b) => a - b),
-        putMs: [...peerBefore.putMs, ...peerAfter.putMs].sort((a, b) => a - b),
-        rssMb: peerBefore.rssMb,
-        valueBytes: peerAfter.valueBytes,
-      };
+      const peer = bothHalves(peerBefore, peerAfter);
       const ratio = (p: number) => round(percentile(served, p) / percentile(peer.served, p));
       const reportRatio = (p: number) => round(percentile(prop, p) / percentile(peer.reported, p));
       Object.assign(result, {
@@ -517,11 +511,26 @@ async function storedDocumentBytes(nc: NatsConnection, nodeId: string, version: 
   throw new Error(`node ${nodeId}'s document did not reach version ${version} in the bucket`);
 }
 
+type BaselineHalf = Awaited<ReturnType<typeof natsKvBaseline>>;
+
+/** The two halves of the peer baseline as one: samples merged and sorted, RSS of the first. */
+function bothHalves(before: BaselineHalf, after: BaselineHalf): BaselineHalf {
+  const merged = (key: 'reported' | 'served' | 'putMs') =>
+    [...before[key], ...after[key]].sort((a, b) => a - b);
+  return {
+    reported: merged('reported'),
+    served: merged('served'),
+    putMs: merged('putMs'),
+    rssMb: before.rssMb,
+    valueBytes: after.valueBytes,
+  };
+}
+
 /**
  * One half of the peer baseline: a bare NATS KV fleet of `n` gets puts of a value of `valueBytes`
  * (the Plexus node document's size), timed as the Plexus fleet's changes are: first WARMUP +
- * `reportedCount` by the processes' own reports (one at a time, the next GAP_MS after every
- * process reported the last), then SERVED_WARMUP + `servedCount` by the same poller; `when`:
+ * `counts.reported` by the processes' own reports (one at a time, the next GAP_MS after every
+ * process reported the last), then SERVED_WARMUP + `counts.served` by the same poller; `when`:
  * before or after the Plexus fleet, for the progress lines.
  */
 async function natsKvBaseline(

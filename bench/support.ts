@@ -254,8 +254,8 @@ class HttpSocket {
 /**
  * Purges the events of these nodes (streams) from the shared NATS events stream, once a run is
  * over and its database dropped. The stream keeps a week of events: left there, a day of
- * benchmarks (938,011 messages, 478 MB) made the server take over 2 s to create or delete a
- * consumer on it, stalling every publish meanwhile, and a test run right after timed out.
+ * benchmarks (938,011 messages, 478 MB) made the server take over 2 s to delete a consumer on it
+ * while a publish to it waited as long, and a test run right after timed out.
  */
 export async function purgeNodeEvents(nodeIds: string[]): Promise<void> {
   const nc = await connect({ ...BENCH_NATS, name: 'bench-cleanup' });

@@ -15,9 +15,8 @@ const json = JSONCodec();
  * applied document (see putReported).
  */
 export class NatsKvFleet {
-  /** The hrtimes at which processes reported taking a message, by message. */
-  private readonly reports = new Map<string, bigint[]>();
-  private waiter: { message: string; resolve: () => void } | null = null;
+  /** The put putReported waits for, and the hrtimes at which processes reported taking it. */
+  private waiter: { message: string; times: bigint[]; resolve: () => void } | null = null;
   private reportSub: Subscription | null = null;
 
   private constructor(
@@ -30,11 +29,11 @@ export class NatsKvFleet {
     this.reportSub = nc.subscribe(subject, {
       callback: (_err, msg) => {
         const r = msg.json<{ message: string; hrtimeNs: string }>();
-        const times = this.reports.get(r.message) ?? [];
-        times.push(BigInt(r.hrtimeNs));
-        this.reports.set(r.message, times);
-        if (this.waiter?.message === r.message && times.length >= this.processes.length)
-          this.waiter.resolve();
+        // Reports of other puts (the polled ones) are not waited for.
+        const w = this.waiter;
+        if (w?.message !== r.message) return;
+        w.times.push(BigInt(r.hrtimeNs));
+        if (w.times.length >= this.processes.length) w.resolve();
       },
     });
   }
@@ -103,16 +102,15 @@ export class NatsKvFleet {
     timeoutMs: number,
   ): Promise<{ ackNs: bigint; lastNs: bigint } | null> {
     let timer: NodeJS.Timeout | undefined;
+    const times: bigint[] = [];
     const all = new Promise<boolean>((resolve) => {
-      this.waiter = { message: value.message, resolve: () => resolve(true) };
+      this.waiter = { message: value.message, times, resolve: () => resolve(true) };
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
     const ackNs = await this.put(value);
     const ok = await all;
     clearTimeout(timer);
     this.waiter = null;
-    const times = this.reports.get(value.message) ?? [];
-    this.reports.delete(value.message);
     if (!ok) return null;
     return { ackNs, lastNs: times.reduce((a, b) => (b > a ? b : a)) };
   }
