@@ -31,6 +31,7 @@ import {
   BENCH_NATS_URL,
   BENCH_TOKEN,
   cpuMs,
+  dropBenchDatabase,
   jsonClient,
   percentile,
   progress,
@@ -211,7 +212,7 @@ async function main() {
     for (const hog of hogs) hog.kill('SIGKILL');
     await nc.drain().catch(() => undefined);
     await stopProcess(cp);
-    await db.drop().catch(() => undefined);
+    await dropBenchDatabase(db);
   }
 }
 

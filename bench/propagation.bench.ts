@@ -69,10 +69,10 @@ import {
   BENCH_NATS_URL,
   BENCH_TOKEN,
   cpuMs,
+  dropBenchDatabase,
   jsonClient,
   percentile,
   progress,
-  purgeNodeEvents,
   round,
   rssMb,
 } from './support';
@@ -461,13 +461,8 @@ async function main() {
   } finally {
     await Promise.all(workers.map((w) => stopProcess(w)));
     await stopProcess(cp);
-    const kv = await nc.jetstream().views.kv(NODES_BUCKET);
-    for (const id of nodeIds) await kv.purge(nodeDocumentKey(id)).catch(() => undefined);
     await nc.close();
-    await db.drop();
-    await purgeNodeEvents(nodeIds).catch((err) =>
-      progress(`could not purge this run's events from NATS: ${(err as Error).message}`),
-    );
+    await dropBenchDatabase(db);
   }
 }
 

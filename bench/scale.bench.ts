@@ -50,6 +50,7 @@ import {
   BENCH_NATS_URL,
   BENCH_TOKEN,
   cpuMs,
+  dropBenchDatabase,
   jsonClient,
   percentile,
   progress,
@@ -299,7 +300,7 @@ async function main() {
     await nc.drain().catch(() => undefined);
     await pg.end().catch(() => undefined);
     await stopProcess(cp);
-    await db.drop().catch(() => undefined);
+    await (ownNats ? db.drop() : dropBenchDatabase(db)).catch(() => undefined);
     await ownNats?.dispose();
   }
 }

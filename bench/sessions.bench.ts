@@ -29,13 +29,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { connect } from 'nats';
-import {
-  AppliedReport,
-  appliedSubject,
-  nodeDocumentKey,
-  NODES_BUCKET,
-  SESSIONS_DROPPED_ALL,
-} from '@plexus/bus';
+import { AppliedReport, appliedSubject, SESSIONS_DROPPED_ALL } from '@plexus/bus';
 import { hashPassword, SessionDroppedReport } from '@plexus/module-runtime';
 import { sessionIdOf } from '@plexus/sessions';
 import { createTestDatabase } from '../test/support/databases';
@@ -51,6 +45,7 @@ import {
   BENCH_NATS_URL,
   BENCH_TOKEN,
   closedLoop,
+  dropBenchDatabase,
   jsonClient,
   percentile,
   progress,
@@ -383,10 +378,8 @@ async function main() {
   } finally {
     await Promise.all(workers.map((w) => stopProcess(w)));
     await stopProcess(cp);
-    const kv = await nc.jetstream().views.kv(NODES_BUCKET);
-    await kv.purge(nodeDocumentKey(nodeId)).catch(() => undefined);
     await nc.close();
-    await db.drop();
+    await dropBenchDatabase(db);
   }
 }
 

@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
-import { LEASES_BUCKET, moduleLeaseKey, nodeDocumentKey, NODES_BUCKET } from '@plexus/bus';
+import { LEASES_BUCKET, moduleLeaseKey } from '@plexus/bus';
 import { createTestDatabase } from '../test/support/databases';
 import { freePort, freePortBlock, waitFor } from '../test/support/ports';
 import {
@@ -33,6 +33,7 @@ import {
   BENCH_NATS,
   BENCH_NATS_URL,
   BENCH_TOKEN,
+  dropBenchDatabase,
   jsonClient,
   percentile,
   progress,
@@ -196,12 +197,10 @@ export async function takeoverBench(runs = RUNS) {
     await Promise.all(all.map((w) => stopProcess(w, 5000)));
     await stopProcess(cp);
     const nc = await connect({ ...BENCH_NATS });
-    const nodes = await nc.jetstream().views.kv(NODES_BUCKET);
-    await nodes.purge(nodeDocumentKey(nodeId)).catch(() => undefined);
     const leases = await nc.jetstream().views.kv(LEASES_BUCKET);
     await leases.purge(moduleLeaseKey(nodeId, 'web')).catch(() => undefined);
     await nc.close();
-    await db.drop();
+    await dropBenchDatabase(db);
     rmSync(dir, { recursive: true, force: true });
   }
 }

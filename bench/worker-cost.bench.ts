@@ -43,7 +43,16 @@ import {
   spawnWorker,
   stopProcess,
 } from '../test/support/processes';
-import { BENCH_NATS_URL, BENCH_TOKEN, cpuMs, jsonClient, progress, round, rssMb } from './support';
+import {
+  BENCH_NATS_URL,
+  BENCH_TOKEN,
+  cpuMs,
+  dropBenchDatabase,
+  jsonClient,
+  progress,
+  round,
+  rssMb,
+} from './support';
 
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 500);
 const WARMUP = 20;
@@ -205,10 +214,8 @@ async function main() {
     if (worker) await stopProcess(worker);
     if (floor) await stopProcess(floor);
     await stopProcess(cp);
-    const kv = await nc.jetstream().views.kv(NODES_BUCKET);
-    await kv.purge(nodeDocumentKey(nodeId)).catch(() => undefined);
     await nc.close();
-    await db.drop();
+    await dropBenchDatabase(db);
   }
 }
 

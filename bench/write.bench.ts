@@ -31,11 +31,11 @@ import {
   BENCH_NATS,
   BENCH_NATS_URL,
   closedLoop,
+  dropBenchDatabase,
   fixedCount,
   percentile,
   processCpuMs,
   progress,
-  purgeNodeEvents,
   round,
 } from './support';
 import { relayLeader, Replica, ReplicaRouter, startReplicas } from './replicas';
@@ -325,15 +325,7 @@ async function main() {
     console.log(JSON.stringify(result));
   } finally {
     await Promise.all(replicas.map((r) => r.process.kill('SIGTERM')));
-    await db.drop();
-    // The API writes' nodes and the raw appends' streams.
-    const streams = [
-      ...Array.from({ length: NODES }, (_, n) => `bench-${n}`),
-      ...Array.from({ length: 16 }, (_, w) => `raw-${w}`),
-    ];
-    await purgeNodeEvents(streams).catch((err) =>
-      progress(`could not purge this run's events from NATS: ${(err as Error).message}`),
-    );
+    await dropBenchDatabase(db);
   }
 }
 
