@@ -42,6 +42,8 @@
  * N compilations at once. BENCH_WORKER_NODE_ARGS and BENCH_PEER_NODE_ARGS (flags for node in
  * every worker / watcher, e.g. `--no-opt`) show how much of a p99 that is, and BENCH_CHANGES_FILE
  * (one JSON line per Plexus change, each process's apply time) which changes were slow.
+ * BENCH_WRITES_VIA=standby sends every write through a second control plane that does not lead
+ * the relay (its commits reach NATS through the leader).
  *
  * Besides the required keys it reports where the time goes: ack → the node document seen on NATS
  * by a core subscriber (the relay's part), ack → the first process applied, and the spread between
@@ -55,7 +57,7 @@ import * as net from 'node:net';
 import { connect, NatsConnection } from 'nats';
 import { APPLIED_ALL, AppliedReport, nodeDocumentKey, NODES_BUCKET } from '@plexus/bus';
 import { createTestDatabase } from '../test/support/databases';
-import { freePort } from '../test/support/ports';
+import { freePort, waitFor } from '../test/support/ports';
 import {
   SpawnedProcess,
   spawnControlPlane,
@@ -96,6 +98,11 @@ const WORKER_NODE_ARGS = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(B
 const PEER_NODE_ARGS = process.env.BENCH_PEER_NODE_ARGS?.split(' ').filter(Boolean);
 /** A file that gets one JSON line per Plexus change: when each process applied it. */
 const CHANGES_FILE = process.env.BENCH_CHANGES_FILE;
+/**
+ * `standby`: a second control plane runs beside the relay leader and takes every write, as
+ * behind a load balancer half the writes would; the leader's CPU is counted with the standby's.
+ */
+const WRITES_VIA = process.env.BENCH_WRITES_VIA === 'standby' ? 'standby' : 'leader';
 
 const nsToMs = (ns: bigint) => Number(ns) / 1e6;
 
@@ -207,7 +214,9 @@ async function main() {
     // e.g. BENCH_CP_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (as bench:write)
     nodeArgs: process.env.BENCH_CP_NODE_ARGS?.split(' ').filter(Boolean),
   });
-  const request = jsonClient(cp.url, { authorization: `Bearer ${BENCH_TOKEN}` });
+  const standby = WRITES_VIA === 'standby' ? await startStandby(db.url, cp.url) : null;
+  const request = jsonClient((standby ?? cp).url, { authorization: `Bearer ${BENCH_TOKEN}` });
+  const controlPlaneCpuMs = () => cpuMs(cp.child.pid!) + (standby ? cpuMs(standby.child.pid!) : 0);
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await request(method, path, body);
     if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${res.body}`);
@@ -311,7 +320,7 @@ async function main() {
       for (let i = 0; i < WARMUP; i++) await change('warmup');
       const cpuBefore = {
         workers: workers.map((w) => cpuMs(w.child.pid!)),
-        cp: cpuMs(cp.child.pid!),
+        cp: controlPlaneCpuMs(),
       };
       const startedNs = process.hrtime.bigint();
       progress(`fleet of ${n}: ${CHANGES} changes timed by the processes' reports`);
@@ -322,7 +331,7 @@ async function main() {
       }
       const elapsedMs = nsToMs(process.hrtime.bigint() - startedNs);
       const workerCpu = workers.map((w, i) => cpuMs(w.child.pid!) - cpuBefore.workers[i]);
-      const cpCpu = cpuMs(cp.child.pid!) - cpuBefore.cp;
+      const cpCpu = controlPlaneCpuMs() - cpuBefore.cp;
 
       progress(
         `fleet of ${n}: ${SERVED_WARMUP} + ${SERVED} changes timed by polling GET / on every ` +
@@ -456,10 +465,12 @@ async function main() {
           `${result[`natsKvServedP99Ms${n}`]} ms; Plexus ÷ NATS KV: p50 ${ratio(50)}, p99 ${ratio(99)}`,
       );
     }
+    result.writesVia = WRITES_VIA;
     result.negativeValues = 'kept (not clamped)';
     console.log(JSON.stringify(result));
   } finally {
     await Promise.all(workers.map((w) => stopProcess(w)));
+    if (standby) await stopProcess(standby);
     await stopProcess(cp);
     await nc.close();
     await dropBenchDatabase(db);
@@ -495,6 +506,22 @@ function recordChange(
 }
 
 /** The size of a node's document in the bucket once it is at `version` (the relay puts it). */
+/** A second control plane on the database, once the first one (at leaderUrl) leads the relay. */
+async function startStandby(databaseUrl: string, leaderUrl: string) {
+  await waitFor('the first control plane leading the relay', async () => {
+    const health = (await (await fetch(`${leaderUrl}/health`)).json()) as { relay?: string };
+    return health.relay === 'leader';
+  });
+  progress('starting a standby control plane: every write goes through it');
+  return spawnControlPlane({
+    DATABASE_URL: databaseUrl,
+    NATS_URL: BENCH_NATS_URL,
+    PORT: await freePort(),
+    PLEXUS_ADMIN_TOKEN: BENCH_TOKEN,
+    nodeArgs: process.env.BENCH_CP_NODE_ARGS?.split(' ').filter(Boolean),
+  });
+}
+
 async function storedDocumentBytes(nc: NatsConnection, nodeId: string, version: number) {
   const kv = await nc.jetstream().views.kv(NODES_BUCKET);
   for (let waited = 0; waited < 10_000; waited += 20) {

@@ -19,13 +19,19 @@ import {
 import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from './dependency-breakers';
 import { NATS, RELAY_DATABASE } from './injection-tokens';
+import { forwardedDocument } from './forwarded-document';
 import { republishCurrentState, RepublishResult } from './republish';
+
+/** Whose commit a document put by the fast path came from: this replica's, or a standby's. */
+export type DirectPutOrigin = 'local' | 'standby';
 
 /**
  * Runs the relay on whichever replica holds the relay lease (LeaderLease: a row in Postgres that
  * lapses LEADER_LEASE_MS after its holder stops renewing it). Every replica announces its commits
  * on RELAY_WAKE (core NATS, after commit: unlike pg_notify it adds nothing to the write
- * transaction), so the leader reads new events at once; an idle poll covers lost hints.
+ * transaction), so the leader reads new events at once; an idle poll covers lost hints. A
+ * standby's hint carries the node document it has just committed, so that the leader puts it into
+ * the nodes bucket at once (the fast path, NatsRelaySink.putCommitted), as it does its own.
  *
  * The leader's work is fenced by its term: the relay's cursor moves only while the term is
  * current (in the same statement), and nothing is handed to NATS once the lease has lapsed on this
@@ -39,8 +45,11 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly sink: NatsRelaySink;
   private wakeSubscription: Subscription | null = null;
   private wakePending = false;
+  /** A standby's documents committed since its last hint, for the leader's fast path. */
+  private forwardedDocuments: StoredNodeDocument[] = [];
   /** Documents committed since the last putSoon flush, for the sink's fast path. */
-  private committedDocuments: StoredNodeDocument[] = [];
+  private committedDocuments: { stored: StoredNodeDocument; origin: DirectPutOrigin }[] = [];
+  private readonly directPutListeners: ((origin: DirectPutOrigin) => void)[] = [];
   private readonly publishedListeners: ((count: number, lagMs: number) => void)[] = [];
   private readonly oversizedListeners: ((message: OversizedMessage) => void)[] = [];
   /** Age of the oldest event of the last published batch (shown by /health). */
@@ -102,6 +111,11 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
     this.publishedListeners.push(listener);
   }
 
+  /** Called for each document the fast path stored, with whose commit it came from. */
+  onDirectPut(listener: (origin: DirectPutOrigin) => void) {
+    this.directPutListeners.push(listener);
+  }
+
   /** Called for each event published as a stub, and each node document not put: too large. */
   onOversized(listener: (message: OversizedMessage) => void) {
     this.oversizedListeners.push(listener);
@@ -153,17 +167,42 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   /**
    * Called after every local commit. With the node's stored document, the leader also puts it
    * into the nodes bucket at once (NatsRelaySink.putCommitted) rather than after the relay has
-   * read it back: the relay stays the ordered path that guarantees delivery.
+   * read it back: the relay stays the ordered path that guarantees delivery. A standby sends the
+   * document to the leader in its wake-up hint for the same put.
    */
   committed(stored?: StoredNodeDocument): void {
-    if (stored && this.lease.isLeader) this.putSoon(stored);
+    if (stored && this.lease.isLeader) this.putSoon(stored, 'local');
     this.relay.wake();
-    if (this.lease.isLeader || this.wakePending) return; // the leader needs no hint from itself
+    if (this.lease.isLeader) return; // the leader needs no hint from itself
+    if (stored) this.forwardedDocuments.push(stored);
+    if (this.wakePending) return;
     this.wakePending = true;
-    queueMicrotask(() => {
-      this.wakePending = false;
-      if (!this.nc.isClosed()) this.nc.publish(RELAY_WAKE);
-    });
+    queueMicrotask(() => this.sendHints());
+  }
+
+  /**
+   * One hint per document committed since the last hints (one socket write carries them all), or
+   * a bare one. A hint lost or refused costs only time: the relay reads the events and the
+   * documents from Postgres.
+   */
+  private sendHints() {
+    this.wakePending = false;
+    const documents = this.forwardedDocuments;
+    this.forwardedDocuments = [];
+    if (this.nc.isClosed()) return;
+    if (!documents.length) return this.nc.publish(RELAY_WAKE);
+    for (const { document, json } of documents)
+      this.nc.publish(RELAY_WAKE, json ?? JSON.stringify(document));
+  }
+
+  /** A hint from another replica: wakes the relay, and a document in it goes to the fast path. */
+  private hinted(data: Uint8Array) {
+    if (data.length && this.lease.isLeader) {
+      const stored = forwardedDocument(data);
+      if (stored) this.putSoon(stored, 'standby');
+      else this.logger.warn('a relay hint carried something other than a node document: ignored');
+    }
+    this.relay.wake();
   }
 
   /**
@@ -174,8 +213,8 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
    * from the answer, as a client sees it, the put no longer waits behind the answers, and on a
    * loaded host behind whatever the client does next (bench:propagation starts polling).
    */
-  private putSoon(stored: StoredNodeDocument) {
-    if (this.committedDocuments.push(stored) > 1) return;
+  private putSoon(stored: StoredNodeDocument, origin: DirectPutOrigin) {
+    if (this.committedDocuments.push({ stored, origin }) > 1) return;
     queueMicrotask(() => this.putCommittedNow());
   }
 
@@ -184,12 +223,18 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
     if (!this.committedDocuments.length) return;
     const committed = this.committedDocuments;
     this.committedDocuments = [];
-    if (this.lease.isLeader && !this.breakers.isOpen('nats') && !this.nc.isClosed())
-      void this.sink.putCommitted(committed);
+    if (!this.lease.isLeader || this.breakers.isOpen('nats') || this.nc.isClosed()) return;
+    void this.sink.putCommitted(committed.map((c) => c.stored)).then((stored) =>
+      stored.forEach((ok, i) => {
+        if (ok) this.directPutListeners.forEach((listener) => listener(committed[i].origin));
+      }),
+    );
   }
 
   onApplicationBootstrap() {
-    this.wakeSubscription = this.nc.subscribe(RELAY_WAKE, { callback: () => this.relay.wake() });
+    this.wakeSubscription = this.nc.subscribe(RELAY_WAKE, {
+      callback: (_err, msg) => this.hinted(msg.data),
+    });
     this.lease.start();
   }
 

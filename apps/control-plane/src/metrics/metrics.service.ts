@@ -67,12 +67,20 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly relayDirectPuts = new Counter({
+    name: 'plexus_relay_direct_puts_total',
+    help: "Node documents this replica put into the nodes bucket as soon as they were committed (the fast path; the relay puts the others after reading them back), by whose commit: origin=local (this replica's) or standby (sent by another replica)",
+    labelNames: ['origin'],
+    registers: [this.registry],
+  });
+
   constructor(@Inject(DATABASE) db: Database, breakers: DependencyBreakers, relay: RelayService) {
     collectDefaultMetrics({ register: this.registry, prefix: 'plexus_control_plane_' });
     relay.onPublished((count, lagMs) => {
       this.relayPublished.inc(count);
       this.relayLag.observe(lagMs / 1000);
     });
+    relay.onDirectPut((origin) => this.relayDirectPuts.inc({ origin }));
     relay.onOversized(({ kind }) =>
       (kind === 'event' ? this.relayOversizedEvents : this.relayOversizedDocuments).inc(),
     );
