@@ -6,6 +6,7 @@ import { OwnNatsServer } from './support/nats-server';
 import { OwnPostgresServer } from './support/postgres-server';
 import { RunningControlPlane, startControlPlane } from './support/control-plane';
 import { waitFor } from './support/ports';
+import { WebhookReceiver } from './support/webhook-receiver';
 import { sleep } from '@plexus/common';
 
 const web = { type: 'http-endpoint', config: { port: '8000', message: 'hi' } };
@@ -14,22 +15,42 @@ describe('NATS down (a NATS this test owns)', () => {
   let nats: OwnNatsServer;
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let cp: RunningControlPlane;
+  let receiver: WebhookReceiver;
 
   beforeAll(async () => {
     nats = await OwnNatsServer.start();
     db = await createTestDatabase();
-    cp = await startControlPlane({ databaseUrl: db.url, natsUrl: nats.url });
+    receiver = await WebhookReceiver.start();
+    cp = await startControlPlane({
+      databaseUrl: db.url,
+      natsUrl: nats.url,
+      // the test's receiver listens on 127.0.0.1, which the default target policy refuses
+      env: { WEBHOOK_ALLOWED_HOSTS: 'loopback' },
+    });
   });
   afterAll(async () => {
     await cp?.close();
+    await receiver?.close();
     await nats?.dispose();
     await db?.drop();
   });
 
-  it('keeps accepting writes, says so in /health, and publishes everything once NATS is back', async () => {
+  it('keeps accepting writes and delivering webhooks, says so in /health, and publishes everything once NATS is back', async () => {
     const nodeId = `nd-${randomBytes(4).toString('hex')}`;
+    const hook = await cp.api.post('/hooks', {
+      url: receiver.url,
+      events: ['ModuleConfigChanged'],
+      secret: `hook-secret-${randomBytes(12).toString('hex')}`,
+    });
+    expect(hook.status).toBe(201);
     await cp.api.put(`/nodes/${nodeId}`, { properties: {} });
     await cp.api.put(`/nodes/${nodeId}/modules/web`, web);
+    const changesDelivered = () =>
+      receiver.accepted.filter((r) => r.body?.event?.nodeId === nodeId);
+    // One change delivered while NATS is up: the leader's dispatcher is running and has caught up.
+    await cp.api.patch(`/nodes/${nodeId}/modules/web/config`, { message: 'online' });
+    await waitFor('the online change delivered', async () => changesDelivered().length === 1);
+    await sleep(1000); // its next polls find nothing pending: it is idle
 
     await nats.stopProcess();
     const health = await waitFor('health to see NATS down', async () => {
@@ -46,21 +67,35 @@ describe('NATS down (a NATS this test owns)', () => {
       });
       expect(res.status).toBe(200);
     }
-    expect((await cp.api.get(`/nodes/${nodeId}`)).body.version).toBe(12);
+    expect((await cp.api.get(`/nodes/${nodeId}`)).body.version).toBe(13);
+    // Webhooks need only Postgres: they go out while NATS is down (the relay publishes nothing
+    // then, yet the dispatcher polls at its usual pace, not at its idle check every 10 s).
+    const delivered = await waitFor(
+      'the 10 offline changes delivered to the webhook',
+      async () => {
+        const changes = changesDelivered();
+        return changes.length === 11 && changes;
+      },
+      5000,
+      100,
+    );
+    expect(delivered.map((r) => r.body.event.version)).toEqual(
+      Array.from({ length: 11 }, (_, i) => i + 3),
+    );
 
     await nats.startProcess();
     const nc = await connect({ servers: nats.url });
     try {
       const events = await waitFor(
-        'all 12 events on the stream',
+        'all 13 events on the stream',
         async () => {
           const e = await eventsOnStream(nc, nodeId);
-          return e.length === 12 && e;
+          return e.length === 13 && e;
         },
         20_000,
         200,
       );
-      expect(events.map((e) => e.version)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      expect(events.map((e) => e.version)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
       expect((await cp.api.get('/health')).status).toBe(200);
     } finally {
       await nc.close();

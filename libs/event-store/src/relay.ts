@@ -33,6 +33,8 @@ export interface RelayOptions {
   mayPublish?: () => boolean;
   onError?: (err: unknown) => void;
   onPublished?: (count: number, lagMs: number) => void;
+  /** Told of every batch read that holds events, before publishing it (and again on a retry). */
+  onEventsRead?: (count: number) => void;
   /** The relay stopped by itself: its leadership term ended. */
   onStoppedByLeaseLoss?: (reason: string) => void;
 }
@@ -48,7 +50,10 @@ export class Relay {
   private wakeWaiter: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private readonly opts: Required<
-    Omit<RelayOptions, 'onError' | 'onPublished' | 'mayPublish' | 'onStoppedByLeaseLoss'>
+    Omit<
+      RelayOptions,
+      'onError' | 'onPublished' | 'onEventsRead' | 'mayPublish' | 'onStoppedByLeaseLoss'
+    >
   > &
     RelayOptions;
   /** Which start() the running loop belongs to: a loop of an earlier one ends at its next turn. */
@@ -138,6 +143,7 @@ export class Relay {
         }
         if (this.opts.mayPublish && !this.opts.mayPublish())
           throw new LeaseLost(fence ?? { lease: this.opts.name, term: 'unknown' });
+        this.opts.onEventsRead?.(batch.events.length);
         const wanted = this.sink.documentsWanted
           ? await this.sink.documentsWanted(batch.latest)
           : batch.latest.map((l) => l.nodeId);

@@ -31,6 +31,12 @@ import { parseWebhookTargetPolicy } from './targets';
 /** Events read from the log per dispatch transaction. */
 const DISPATCH_BATCH = 500;
 
+/**
+ * With no new events read and no delivery pending, a poll does nothing but every this many
+ * polls (10 s at the default 250 ms): a safety net should a signal be missed.
+ */
+const IDLE_POLLS_BETWEEN_CHECKS = 40;
+
 /** A failed attempt, thrown inside the breaker so that it counts against the hook's target. */
 class AttemptFailed extends Error {
   constructor(readonly result: AttemptResult) {
@@ -48,6 +54,10 @@ class AttemptFailed extends Error {
  * Every WEBHOOK_POLL_MS it dispatches new events of the log into per-hook delivery queues
  * (dispatchHookDeliveries), then drains every hook whose oldest pending delivery is due, oldest first: a delivery that fails
  * waits for its retry (exponential backoff, full jitter) and the hook's later ones wait behind it.
+ * A poll reads Postgres only when there can be something to do: the relay (on this same replica)
+ * read new events from the log since the last dispatch (whether or not NATS took them: webhooks
+ * do not need NATS), deliveries are pending, or the term is new; an idle control plane otherwise
+ * made five round trips to Postgres every 250 ms for nothing.
  *
  * Each hook has an opossum breaker: after repeated failures it opens, and no attempt is made
  * until it lets one trial through; the backlog then drains when the target answers again.
@@ -65,6 +75,13 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
   private readonly counts: Record<string, number> = {};
   private readonly outcomes: Counter;
   private readonly poster: WebhookPoster;
+  /** The relay read new events from the log since the last dispatch began. */
+  private newEvents = true;
+  /** The last listing of queues had deliveries waiting. */
+  private deliveriesPending = true;
+  /** The term of the last dispatch: a takeover dispatches what the old leader left. */
+  private dispatchedTerm: string | null = null;
+  private idlePolls = 0;
 
   constructor(
     @Inject(DATABASE) private readonly db: Database,
@@ -74,6 +91,7 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
     metrics: MetricsService,
   ) {
     this.poster = new WebhookPoster(parseWebhookTargetPolicy(env.WEBHOOK_ALLOWED_HOSTS));
+    relay.onEventsRead(() => (this.newEvents = true));
     this.outcomes = metrics.register(
       new Counter({
         name: 'plexus_webhook_deliveries_total',
@@ -119,9 +137,19 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
     return !this.stopped && this.relay.fence?.term === fence.term;
   }
 
+  /** Whether this poll may skip Postgres: no new events, nothing pending, same term. */
+  private idle(fence: LeaseFence): boolean {
+    const quiet = !this.newEvents && !this.deliveriesPending && this.dispatchedTerm === fence.term;
+    if (quiet && ++this.idlePolls < IDLE_POLLS_BETWEEN_CHECKS) return true;
+    this.idlePolls = 0;
+    return false;
+  }
+
   private async tick(): Promise<void> {
     const fence = this.relay.fence;
-    if (this.stopped || !fence) return;
+    if (this.stopped || !fence || this.idle(fence)) return;
+    this.newEvents = false; // events read from now on mean another dispatch
+    this.dispatchedTerm = fence.term;
     try {
       while (this.stillLeads(fence)) {
         const { read } = await dispatchHookDeliveries(
@@ -134,6 +162,7 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
       }
       const now = Date.now();
       const queues = await listHookQueues(this.db);
+      this.deliveriesPending = queues.length > 0;
       this.forgetIdleBreakers(new Set(queues.map((q) => q.hookId)));
       for (const queue of queues) {
         if (!this.stillLeads(fence) || this.draining.has(queue.hookId)) continue;
@@ -146,6 +175,7 @@ export class HookDeliveryService implements OnApplicationBootstrap, OnModuleDest
         this.draining.set(queue.hookId, drain);
       }
     } catch (err) {
+      this.newEvents = true; // not dispatched: try again at the next poll
       this.logger.warn(`webhook dispatch failed, will retry: ${(err as Error).message}`);
     }
   }

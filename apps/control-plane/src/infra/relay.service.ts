@@ -50,6 +50,7 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   /** Documents committed since the last putSoon flush, for the sink's fast path. */
   private committedDocuments: { stored: StoredNodeDocument; origin: DirectPutOrigin }[] = [];
   private readonly directPutListeners: ((origin: DirectPutOrigin) => void)[] = [];
+  private readonly eventsReadListeners: (() => void)[] = [];
   private readonly publishedListeners: ((count: number, lagMs: number) => void)[] = [];
   private readonly oversizedListeners: ((message: OversizedMessage) => void)[] = [];
   /** Age of the oldest event of the last published batch (shown by /health). */
@@ -84,6 +85,7 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
           this.lastLagMs = lagMs;
           this.publishedListeners.forEach((listener) => listener(count, lagMs));
         },
+        onEventsRead: () => this.eventsReadListeners.forEach((listener) => listener()),
         onStoppedByLeaseLoss: (reason) => this.logger.warn(`relay stopped: ${reason}`),
       },
     );
@@ -109,6 +111,14 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   /** Called after each batch this replica's relay published: how many events, and the oldest one's age. */
   onPublished(listener: (count: number, lagMs: number) => void) {
     this.publishedListeners.push(listener);
+  }
+
+  /**
+   * Called whenever this replica's relay reads new events from the log: after every commit of any
+   * replica, whether or not NATS then takes them (a failed publish reads them again).
+   */
+  onEventsRead(listener: () => void) {
+    this.eventsReadListeners.push(listener);
   }
 
   /** Called for each document the fast path stored, with whose commit it came from. */
