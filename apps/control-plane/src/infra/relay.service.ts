@@ -6,6 +6,7 @@ import {
   OnModuleDestroy,
 } from '@nestjs/common';
 import { NatsConnection, Subscription } from 'nats';
+import { errorText } from '@plexus/common';
 import { NatsRelaySink, OversizedMessage, RELAY_WAKE } from '@plexus/bus';
 import {
   Database,
@@ -201,8 +202,18 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
     this.forwardedDocuments = [];
     if (this.nc.isClosed()) return;
     if (!documents.length) return this.nc.publish(RELAY_WAKE);
-    for (const { document, json } of documents)
-      this.nc.publish(RELAY_WAKE, json ?? JSON.stringify(document));
+    for (const { document, json } of documents) {
+      try {
+        this.nc.publish(RELAY_WAKE, json ?? JSON.stringify(document));
+      } catch (err) {
+        // Larger than the server's max_payload, lowered since the write was checked: the bare
+        // hint still wakes the relay, which puts the document itself (or reports it oversized).
+        this.logger.warn(
+          `relay hint without the document of ${document.nodeId}: ${errorText(err)}`,
+        );
+        this.nc.publish(RELAY_WAKE);
+      }
+    }
   }
 
   /** A hint from another replica: wakes the relay, and a document in it goes to the fast path. */
