@@ -71,6 +71,8 @@ export const CONTROL_PLANE_QUEUE = 'plexus-control-plane';
  */
 export const nodeDocumentKey = (nodeId: string) =>
   /^\.|\.$|\.\./.test(nodeId) ? nodeId.replace(/\./g, '=') : nodeId;
+/** The node ID whose document is at this key of NODES_BUCKET (IDs never contain "="). */
+export const nodeIdOfDocumentKey = (key: string) => key.replace(/=/g, '.');
 
 /**
  * Core NATS (fire and forget): a process dropped a session from its cache because it was revoked,

@@ -6,7 +6,7 @@ import { waitFor } from '../../../test/support/ports';
 import { testSecretsCipher } from '../../../test/support/secrets';
 import { appendNodeWrite, NodeWrite } from './appendNodeWrites';
 import { Database } from './database';
-import { NodeCommandHandler } from './node-command-handler';
+import { NodeCommandHandler, StoredNodeDocument } from './node-command-handler';
 import { readNodeDocument } from './node-documents';
 import { PreconditionFailed } from './precondition-failed';
 
@@ -89,6 +89,77 @@ describe('NodeCommandHandler answers If-Match with the version the node is at (r
     expect(err).toBeInstanceOf(PreconditionFailed);
     // Not 2 (one past the If-Match version): the version the statement found under the lock.
     expect(err).toMatchObject({ expected: 1, actual: 3 });
+    expect(await readNodeDocument(db, nodeId)).toMatchObject({ version: 3 });
+  });
+});
+
+describe('NodeCommandHandler learns what other replicas commit (real Postgres)', () => {
+  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
+  let db: Database;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    db = await Database.open(testDb.url);
+    await db.migrate();
+  });
+  afterAll(async () => {
+    await db?.close();
+    await testDb?.drop();
+  });
+
+  /** Two replicas' handlers on one database; `stored` gets what each one committed. */
+  const replicas = () => {
+    const stored: StoredNodeDocument[] = [];
+    const make = () =>
+      new NodeCommandHandler({
+        db,
+        catalog: builtInModuleTypes(),
+        secrets: testSecretsCipher(),
+        onCommitted: (s) => s && stored.push(s),
+      });
+    return { a: make(), b: make(), stored };
+  };
+
+  /** Statements `work` sends to Postgres. */
+  const statements = async (work: () => Promise<unknown>) => {
+    const spy = jest.spyOn(db, 'query');
+    try {
+      await work();
+      return spy.mock.calls.length;
+    } finally {
+      spy.mockRestore();
+    }
+  };
+
+  it('a write after another replica wrote the node takes one statement once the newer document is learnt, three otherwise', async () => {
+    const put = (n: number) => ({ kind: 'PutNode' as const, properties: { n: String(n) } });
+    for (const learn of [false, true]) {
+      const nodeId = `learn-${learn}-${randomBytes(3).toString('hex')}`;
+      const { a, b, stored } = replicas();
+      await a.handle(nodeId, put(1), ctx); // a caches version 1
+      await b.handle(nodeId, put(2), ctx); // the other replica takes the node to version 2
+      if (learn) a.learn(stored.at(-1)!);
+      const sent = await statements(() => a.handle(nodeId, put(3), ctx));
+      // without: the append on version 1 is refused, the node read, then appended
+      expect(sent).toBe(learn ? 1 : 3);
+      expect(await readNodeDocument(db, nodeId)).toMatchObject({
+        version: 3,
+        properties: { n: '3' },
+      });
+    }
+  });
+
+  it('keeps its own newer document when it learns an older one', async () => {
+    const nodeId = `older-${randomBytes(3).toString('hex')}`;
+    const { a, b, stored } = replicas();
+    await b.handle(nodeId, { kind: 'PutNode', properties: { n: '1' } }, ctx);
+    const older = stored.at(-1)!;
+    await a.handle(nodeId, { kind: 'PutNode', properties: { n: '2' } }, ctx);
+    a.learn(older);
+    const sent = await statements(() =>
+      a.handle(nodeId, { kind: 'PutNode', properties: { n: '3' } }, ctx),
+    );
+    expect(sent).toBe(1);
     expect(await readNodeDocument(db, nodeId)).toMatchObject({ version: 3 });
   });
 });

@@ -177,6 +177,29 @@ export class NodeCommandHandler {
     return this.db.transaction((sql) => this.attempt(sql, nodeId, command, ctx, 'lock'));
   }
 
+  /** Whether this replica caches a document of the node (what `learn` would replace). */
+  caches(nodeId: string): boolean {
+    return this.recent.has(nodeId);
+  }
+
+  /**
+   * A document another replica committed (its relay hint, or the nodes bucket): when this replica
+   * caches an older version of the node, the newer one replaces it. Otherwise its next write of
+   * the node would decide on the old one, lose the append and read: three statements, not one.
+   */
+  learn(stored: StoredNodeDocument): void {
+    const { nodeId, version } = stored.document;
+    const cached = this.recent.get(nodeId);
+    if (!cached || cached.version >= version) return;
+    try {
+      const opened = openDocument(stored.document, this.rules.catalog, this.rules.secrets);
+      this.sealed.set(opened, { document: stored.document });
+      this.remember(opened);
+    } catch {
+      this.recent.delete(nodeId); // cannot open it here: the next write reads the stored one
+    }
+  }
+
   private remember(doc: NodeDocument) {
     this.recent.delete(doc.nodeId);
     if (doc.version === 0) return;

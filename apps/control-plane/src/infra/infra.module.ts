@@ -127,8 +127,8 @@ const providers = [
       relay: RelayService,
       env: ControlPlaneEnv,
       limits: WriteLimits,
-    ) =>
-      new NodeCommandHandler({
+    ) => {
+      const handler = new NodeCommandHandler({
         db,
         catalog,
         secrets,
@@ -138,7 +138,10 @@ const providers = [
           maxBatch: env.GROUP_COMMIT_MAX_BATCH,
         },
         limits,
-      }),
+      });
+      relay.followPeerDocuments(handler);
+      return handler;
+    },
   },
 ];
 

@@ -7,7 +7,13 @@ import {
 } from '@nestjs/common';
 import { NatsConnection, Subscription } from 'nats';
 import { errorText } from '@plexus/common';
-import { NatsRelaySink, OversizedMessage, RELAY_WAKE } from '@plexus/bus';
+import {
+  NatsRelaySink,
+  nodeIdOfDocumentKey,
+  NODES_BUCKET,
+  OversizedMessage,
+  RELAY_WAKE,
+} from '@plexus/bus';
 import {
   Database,
   LeaderLease,
@@ -25,6 +31,15 @@ import { republishCurrentState, RepublishResult } from './republish';
 
 /** Whose commit a document put by the fast path came from: this replica's, or a standby's. */
 export type DirectPutOrigin = 'local' | 'standby';
+
+/** What keeps a cache of documents this replica wrote: told of newer ones other replicas wrote. */
+export interface PeerDocumentFollower {
+  caches(nodeId: string): boolean;
+  learn(stored: StoredNodeDocument): void;
+}
+
+/** Core NATS sees every put into the nodes bucket on these subjects (one per key). */
+const BUCKET_SUBJECT_PREFIX = `$KV.${NODES_BUCKET}.`;
 
 /**
  * Runs the relay on whichever replica holds the relay lease (LeaderLease: a row in Postgres that
@@ -45,6 +60,9 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly lease: LeaderLease;
   private readonly sink: NatsRelaySink;
   private wakeSubscription: Subscription | null = null;
+  /** While this replica does not lead: every document put into the nodes bucket. */
+  private bucketSubscription: Subscription | null = null;
+  private follower: PeerDocumentFollower | null = null;
   private wakePending = false;
   /** A standby's documents committed since its last hint, for the leader's fast path. */
   private forwardedDocuments: StoredNodeDocument[] = [];
@@ -99,10 +117,12 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
         );
         // What another leader wrote meanwhile is read again before each key's next put.
         this.sink.forgetRevisions();
+        this.followBucket(false); // the leader puts every document itself
         this.relay.start(fence);
       },
       onLost: async (reason) => {
         this.logger.warn(`relay leadership lost (${reason}): relay stopped`);
+        this.followBucket(true);
         await this.relay.stop();
       },
       onError: (err) => this.logger.debug?.(`relay lease: ${(err as Error).message}`),
@@ -216,14 +236,49 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** A hint from another replica: wakes the relay, and a document in it goes to the fast path. */
+  /**
+   * A hint from another replica: wakes the relay; a document in it goes to the fast path (on the
+   * leader) and to this replica's write cache.
+   */
   private hinted(data: Uint8Array) {
-    if (data.length && this.lease.isLeader) {
+    if (data.length) {
       const stored = forwardedDocument(data);
-      if (stored) this.putSoon(stored, 'standby');
-      else this.logger.warn('a relay hint carried something other than a node document: ignored');
+      if (!stored)
+        this.logger.warn('a relay hint carried something other than a node document: ignored');
+      else {
+        if (this.lease.isLeader) this.putSoon(stored, 'standby');
+        this.follower?.learn(stored);
+      }
     }
     this.relay.wake();
+  }
+
+  /**
+   * Keeps `follower` (the write path's document cache) current with what other replicas commit,
+   * so that writes spread over replicas decide on the current document. The leader learns from
+   * the standbys' hints; a standby also follows the nodes bucket, where the leader puts its own.
+   */
+  followPeerDocuments(follower: PeerDocumentFollower) {
+    this.follower = follower;
+  }
+
+  private followBucket(follow: boolean) {
+    if (!follow || this.nc.isClosed()) {
+      this.bucketSubscription?.unsubscribe();
+      this.bucketSubscription = null;
+      return;
+    }
+    if (this.bucketSubscription || !this.follower) return;
+    const follower = this.follower;
+    this.bucketSubscription = this.nc.subscribe(`${BUCKET_SUBJECT_PREFIX}>`, {
+      callback: (_err, msg) => {
+        // a delete marker has no body; a node this replica has not written is not cached
+        const key = msg.subject.slice(BUCKET_SUBJECT_PREFIX.length);
+        if (!msg.data.length || !follower.caches(nodeIdOfDocumentKey(key))) return;
+        const stored = forwardedDocument(msg.data);
+        if (stored) follower.learn(stored);
+      },
+    });
   }
 
   /**
@@ -256,11 +311,13 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
     this.wakeSubscription = this.nc.subscribe(RELAY_WAKE, {
       callback: (_err, msg) => this.hinted(msg.data),
     });
+    this.followBucket(true); // until this replica leads
     this.lease.start();
   }
 
   async onModuleDestroy() {
     this.wakeSubscription?.unsubscribe();
     await this.lease.stop();
+    this.followBucket(false); // after the lease: losing it follows the bucket again
   }
 }
