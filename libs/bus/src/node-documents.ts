@@ -15,16 +15,22 @@ export function openNodesBucket(nc: NatsConnection): Promise<KV> {
     .views.kv(NODES_BUCKET, { ...NODES_BUCKET_OPTIONS, replicas: clusterReplicas(nc) });
 }
 
+/** Whether a parsed JSON value has the shape of a node document. */
+export function isNodeDocument(value: unknown): value is NodeDocument {
+  const doc = value as NodeDocument | null;
+  return (
+    !!doc &&
+    typeof doc.nodeId === 'string' &&
+    typeof doc.version === 'number' &&
+    Array.isArray(doc.modules)
+  );
+}
+
 /** Decodes a bucket entry: null for a delete/purge marker or an entry that is not a node document. */
 export function decodeNodeDocument(entry: KvEntry | null): NodeDocument | null {
   if (!entry || entry.operation !== 'PUT') return null;
-  const doc = JSON.parse(entry.string()) as NodeDocument;
-  if (
-    !doc ||
-    typeof doc.nodeId !== 'string' ||
-    typeof doc.version !== 'number' ||
-    !Array.isArray(doc.modules)
-  )
+  const doc: unknown = JSON.parse(entry.string());
+  if (!isNodeDocument(doc))
     throw new Error(`entry "${entry.key}" of ${NODES_BUCKET} is not a node document`);
   return doc;
 }

@@ -30,21 +30,23 @@ function propertyWrite(from: NodeDocument, n: number): NodeWrite {
   };
 }
 
+// One database for every test of this file.
+let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
+let db: Database;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  db = await Database.open(testDb.url);
+  await db.migrate();
+});
+afterAll(async () => {
+  await db?.close();
+  await testDb?.drop();
+});
+
 describe('NodeCommandHandler answers If-Match with the version the node is at (real Postgres)', () => {
-  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-  let db: Database;
   const handler = () =>
     new NodeCommandHandler({ db, catalog: builtInModuleTypes(), secrets: testSecretsCipher() });
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    db = await Database.open(testDb.url);
-    await db.migrate();
-  });
-  afterAll(async () => {
-    await db?.close();
-    await testDb?.drop();
-  });
 
   it('a write whose If-Match is behind names the stored version', async () => {
     const nodeId = `behind-${randomBytes(3).toString('hex')}`;
@@ -94,19 +96,6 @@ describe('NodeCommandHandler answers If-Match with the version the node is at (r
 });
 
 describe('NodeCommandHandler learns what other replicas commit (real Postgres)', () => {
-  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-  let db: Database;
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    db = await Database.open(testDb.url);
-    await db.migrate();
-  });
-  afterAll(async () => {
-    await db?.close();
-    await testDb?.drop();
-  });
-
   /** Two replicas' handlers on one database; `stored` gets what each one committed. */
   const replicas = () => {
     const stored: StoredNodeDocument[] = [];

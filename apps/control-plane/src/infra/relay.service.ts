@@ -26,7 +26,7 @@ import {
 import { ControlPlaneEnv } from '../env';
 import { DependencyBreakers } from './dependency-breakers';
 import { NATS, RELAY_DATABASE } from './injection-tokens';
-import { forwardedDocument } from './forwarded-document';
+import { storedDocumentOf } from './stored-document-message';
 import { republishCurrentState, RepublishResult } from './republish';
 
 /** Whose commit a document put by the fast path came from: this replica's, or a standby's. */
@@ -242,7 +242,7 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
    */
   private hinted(data: Uint8Array) {
     if (data.length) {
-      const stored = forwardedDocument(data);
+      const stored = storedDocumentOf(data);
       if (!stored)
         this.logger.warn('a relay hint carried something other than a node document: ignored');
       else {
@@ -275,7 +275,7 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
         // a delete marker has no body; a node this replica has not written is not cached
         const key = msg.subject.slice(BUCKET_SUBJECT_PREFIX.length);
         if (!msg.data.length || !follower.caches(nodeIdOfDocumentKey(key))) return;
-        const stored = forwardedDocument(msg.data);
+        const stored = storedDocumentOf(msg.data);
         if (stored) follower.learn(stored);
       },
     });
