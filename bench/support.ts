@@ -10,7 +10,7 @@ import {
   natsAuthOptions,
   nodeDocumentKey,
   nodeEventsFilter,
-  NODES_BUCKET,
+  nodeDocumentSubject,
   NODES_BUCKET_STREAM,
   subjectToken,
 } from '@plexus/bus';
@@ -303,7 +303,7 @@ async function purgeNodes(nodeIds: string[]): Promise<void> {
         filter: `plexus.membership.${subjectToken(id)}.>`,
       });
       await jsm.streams
-        .purge(NODES_BUCKET_STREAM, { filter: `$KV.${NODES_BUCKET}.${nodeDocumentKey(id)}` })
+        .purge(NODES_BUCKET_STREAM, { filter: nodeDocumentSubject(nodeDocumentKey(id)) })
         .catch(() => undefined); // the bucket exists only once a node was relayed
     }
   } finally {

@@ -73,6 +73,8 @@ export const nodeDocumentKey = (nodeId: string) =>
   /^\.|\.$|\.\./.test(nodeId) ? nodeId.replace(/\./g, '=') : nodeId;
 /** The node ID whose document is at this key of NODES_BUCKET (IDs never contain "="). */
 export const nodeIdOfDocumentKey = (key: string) => key.replace(/=/g, '.');
+/** The subject of a key of NODES_BUCKET: puts go there, and core subscribers see them there. */
+export const nodeDocumentSubject = (key: string) => `$KV.${NODES_BUCKET}.${key}`;
 
 /**
  * Core NATS (fire and forget): a process dropped a session from its cache because it was revoked,

@@ -12,7 +12,7 @@ import {
   PublishResult,
   WRONG_LAST_SEQUENCE,
 } from './acked-publisher';
-import { eventSubject, nodeDocumentKey, NODES_BUCKET } from './names';
+import { eventSubject, nodeDocumentKey, nodeDocumentSubject } from './names';
 import { decodeNodeDocument, openNodesBucket } from './node-documents';
 import {
   desiredProcessesFromEvents,
@@ -321,7 +321,7 @@ export class NatsRelaySink {
   private documentMessage(d: NodeDocument): OutgoingMessage {
     const k = key(d);
     return {
-      subject: `$KV.${NODES_BUCKET}.${k}`,
+      subject: nodeDocumentSubject(k),
       data: this.encode(d),
       expectedLastSubjectSequence: this.known.get(k)?.revision ?? 0,
     };

@@ -10,7 +10,7 @@ import { errorText } from '@plexus/common';
 import {
   NatsRelaySink,
   nodeIdOfDocumentKey,
-  NODES_BUCKET,
+  nodeDocumentSubject,
   OversizedMessage,
   RELAY_WAKE,
 } from '@plexus/bus';
@@ -39,7 +39,7 @@ export interface PeerDocumentFollower {
 }
 
 /** Core NATS sees every put into the nodes bucket on these subjects (one per key). */
-const BUCKET_SUBJECT_PREFIX = `$KV.${NODES_BUCKET}.`;
+const BUCKET_SUBJECT_PREFIX = nodeDocumentSubject('');
 
 /**
  * Runs the relay on whichever replica holds the relay lease (LeaderLease: a row in Postgres that
