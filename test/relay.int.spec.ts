@@ -2,9 +2,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { connect, NatsConnection } from 'nats';
 import { ensureTopology, NatsRelaySink } from '@plexus/bus';
 import { Client } from 'pg';
-import { appendToStream, Database, NewEvent, Relay, RelaySink } from '@plexus/event-store';
+import { appendToStream, NewEvent, Relay, RelaySink } from '@plexus/event-store';
 import { RecordedEventJson } from '@plexus/domain';
-import { createTestDatabase, SHARED_POSTGRES } from './support/databases';
+import { SHARED_POSTGRES } from './support/databases';
+import { migratedTestDatabase } from './support/migrated-database';
 import { eventsOnStream } from './support/event-stream';
 import { waitFor } from './support/ports';
 
@@ -17,15 +18,11 @@ const newEvent = (n: number): NewEvent => ({
 const streamName = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
 
 describe('relay (real Postgres and NATS)', () => {
-  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-  let db: Database;
+  const store = migratedTestDatabase();
   let nc: NatsConnection;
   let natsSink: NatsRelaySink;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    db = await Database.open(testDb.url);
-    await db.migrate();
     nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
     await ensureTopology(nc);
     natsSink = new NatsRelaySink(nc);
@@ -33,8 +30,6 @@ describe('relay (real Postgres and NATS)', () => {
 
   afterAll(async () => {
     await nc?.close();
-    await db?.close();
-    await testDb?.drop();
   });
 
   it('publishes an event whose transaction took a lower position but committed last, in position order', async () => {
@@ -46,21 +41,21 @@ describe('relay (real Postgres and NATS)', () => {
         await natsSink.publish(events, documents);
       },
     };
-    const relay = new Relay(db, sink, { name: `gap-${a}`, idlePollMs: 20 });
+    const relay = new Relay(store.db, sink, { name: `gap-${a}`, idlePollMs: 20 });
     relay.start();
 
     // T1 appends to A (takes the lower position) and stays open...
     let commitT1!: () => void;
     let t1Appended!: () => void;
     const appended = new Promise<void>((r) => (t1Appended = r));
-    const t1 = db.transaction(async (sql) => {
+    const t1 = store.db.transaction(async (sql) => {
       await appendToStream(sql, a, a, 0, [newEvent(1)]);
       t1Appended();
       await new Promise<void>((r) => (commitT1 = r));
     });
     await appended;
     // ...while T2 appends to B (higher position) and commits first.
-    await db.transaction((sql) => appendToStream(sql, b, b, 0, [newEvent(2)]));
+    await store.db.transaction((sql) => appendToStream(sql, b, b, 0, [newEvent(2)]));
 
     // The relay must not move past B while A may still commit behind it (a fixed wait: that
     // nothing is relayed through it is what is tested).
@@ -87,8 +82,8 @@ describe('relay (real Postgres and NATS)', () => {
     const written = new Map<string, string[]>();
     for (const node of nodes) {
       const events = Array.from({ length: 20 }, (_, i) => newEvent(i));
-      await db.transaction((sql) => appendToStream(sql, node, node, 0, events.slice(0, 10)));
-      await db.transaction((sql) => appendToStream(sql, node, node, 10, events.slice(10)));
+      await store.db.transaction((sql) => appendToStream(sql, node, node, 0, events.slice(0, 10)));
+      await store.db.transaction((sql) => appendToStream(sql, node, node, 10, events.slice(10)));
       written.set(
         node,
         events.map((e) => e.eventId),
@@ -105,12 +100,17 @@ describe('relay (real Postgres and NATS)', () => {
       },
     };
     const name = `crash-${nodes[0]}`;
-    const first = new Relay(db, crashing, { name, batchSize: 7, idlePollMs: 20, retryMs: 10_000 });
+    const first = new Relay(store.db, crashing, {
+      name,
+      batchSize: 7,
+      idlePollMs: 20,
+      retryMs: 10_000,
+    });
     first.start();
     await waitFor('the crash', async () => batches >= 2);
     await first.stop();
 
-    const restarted = new Relay(db, natsSink, { name, batchSize: 7, idlePollMs: 20 });
+    const restarted = new Relay(store.db, natsSink, { name, batchSize: 7, idlePollMs: 20 });
     restarted.start();
     await waitFor('all 60 events on the stream', async () => {
       const counts = await Promise.all(nodes.map((n) => eventsOnStream(nc, n)));
@@ -129,7 +129,7 @@ describe('relay (real Postgres and NATS)', () => {
     const node = streamName('other-db');
     const seen: RecordedEventJson[] = [];
     const relay = new Relay(
-      db,
+      store.db,
       { publish: async (events) => void seen.push(...events) },
       { name: `other-db-${node}`, idlePollMs: 20 },
     );
@@ -139,7 +139,7 @@ describe('relay (real Postgres and NATS)', () => {
       await other.query('BEGIN');
       await other.query('SELECT pg_current_xact_id()'); // holds a transaction ID, server-wide
       relay.start();
-      await db.transaction((sql) => appendToStream(sql, node, node, 0, [newEvent(1)]));
+      await store.db.transaction((sql) => appendToStream(sql, node, node, 0, [newEvent(1)]));
       await waitFor('the event relayed while the other transaction is still open', async () =>
         seen.some((e) => e.streamId === node),
       );

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { emptyNode, evolveAll, NodeDocument, NodeEvent } from '@plexus/domain';
 import { builtInModuleTypes } from '@plexus/module-runtime';
-import { createTestDatabase } from '../../../test/support/databases';
+import { migratedTestDatabase } from '../../../test/support/migrated-database';
 import { testSecretsCipher } from '../../../test/support/secrets';
 import { appendNodeWrites, NodeWrite } from './appendNodeWrites';
 import { appendToStream } from './appendToStream';
@@ -44,27 +44,19 @@ function propertyWrite(nodeId: string, from: NodeDocument | null, n: number): No
 }
 
 describe('group commit: several nodes written by one statement (real Postgres)', () => {
-  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-  let db: Database;
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    db = await Database.open(testDb.url);
-    await db.migrate();
-  });
-  afterAll(async () => {
-    await db?.close();
-    await testDb?.drop();
-  });
+  const store = migratedTestDatabase();
 
   it('applies the writes whose node is still at the expected version, and stores nothing for the others', async () => {
     const [fresh, current, stale] = [id('fresh'), id('current'), id('stale')];
-    await appendNodeWrites(db, [propertyWrite(current, null, 1), propertyWrite(stale, null, 1)]);
-    const currentDoc = await readNodeDocument(db, current);
-    const staleDoc = await readNodeDocument(db, stale);
-    await appendNodeWrites(db, [propertyWrite(stale, staleDoc, 2)]); // stale moves on to version 2
+    await appendNodeWrites(store.db, [
+      propertyWrite(current, null, 1),
+      propertyWrite(stale, null, 1),
+    ]);
+    const currentDoc = await readNodeDocument(store.db, current);
+    const staleDoc = await readNodeDocument(store.db, stale);
+    await appendNodeWrites(store.db, [propertyWrite(stale, staleDoc, 2)]); // stale moves on to version 2
 
-    const outcome = await appendNodeWrites(db, [
+    const outcome = await appendNodeWrites(store.db, [
       propertyWrite(fresh, null, 1),
       propertyWrite(current, currentDoc, 2),
       propertyWrite(stale, staleDoc, 3), // written against version 1
@@ -73,14 +65,17 @@ describe('group commit: several nodes written by one statement (real Postgres)',
     expect([...outcome.committed].sort()).toEqual([current, fresh].sort());
     // The stale one is answered with the version it is at, read under its row lock.
     expect(outcome.stale).toEqual(new Map([[stale, 2]]));
-    expect((await readNodeDocument(db, fresh))?.properties).toEqual({ n: '1' });
-    expect(await readNodeDocument(db, current)).toMatchObject({
+    expect((await readNodeDocument(store.db, fresh))?.properties).toEqual({ n: '1' });
+    expect(await readNodeDocument(store.db, current)).toMatchObject({
       version: 2,
       properties: { n: '2' },
     });
-    expect(await readNodeDocument(db, stale)).toMatchObject({ version: 2, properties: { n: '2' } });
-    expect((await streamOf(db, stale)).map((e) => e.version)).toEqual([1, 2]);
-    expect((await streamOf(db, current)).map((e) => e.type)).toEqual([
+    expect(await readNodeDocument(store.db, stale)).toMatchObject({
+      version: 2,
+      properties: { n: '2' },
+    });
+    expect((await streamOf(store.db, stale)).map((e) => e.version)).toEqual([1, 2]);
+    expect((await streamOf(store.db, current)).map((e) => e.type)).toEqual([
       'NodeCreated',
       'NodePropertiesChanged',
     ]);
@@ -89,14 +84,14 @@ describe('group commit: several nodes written by one statement (real Postgres)',
   it('refuses two writes of one node in one statement', async () => {
     const node = id('twice');
     await expect(
-      appendNodeWrites(db, [propertyWrite(node, null, 1), propertyWrite(node, null, 2)]),
+      appendNodeWrites(store.db, [propertyWrite(node, null, 1), propertyWrite(node, null, 2)]),
     ).rejects.toThrow(/one write per node/);
-    expect(await readNodeDocument(db, node)).toBeNull();
+    expect(await readNodeDocument(store.db, node)).toBeNull();
   });
 
   it('through the command handler: 64 concurrent writers over 8 nodes each get their own version', async () => {
     const handler = new NodeCommandHandler({
-      db,
+      db: store.db,
       catalog: builtInModuleTypes(),
       secrets: testSecretsCipher(),
       groupCommit: { maxInFlight: 2, maxBatch: 64 },
@@ -116,13 +111,15 @@ describe('group commit: several nodes written by one statement (real Postgres)',
         .map((w) => w.document.version)
         .sort((a, b) => a - b);
       expect(versions).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
-      expect((await streamOf(db, node)).map((e) => e.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect((await streamOf(store.db, node)).map((e) => e.version)).toEqual([
+        1, 2, 3, 4, 5, 6, 7, 8, 9,
+      ]);
     }
   });
 
   it('a node created elsewhere meanwhile fails its own write only; the rest of the batch lands', async () => {
     const handler = new NodeCommandHandler({
-      db,
+      db: store.db,
       catalog: builtInModuleTypes(),
       secrets: testSecretsCipher(),
       groupCommit: { maxInFlight: 1, maxBatch: 64 },
@@ -130,11 +127,11 @@ describe('group commit: several nodes written by one statement (real Postgres)',
     // Events of `taken` exist without its read model row: a create against version 0 hits the
     // unique (stream, version) key, as when another writer creates the node at the same moment.
     const [first, other, taken] = [id('first'), id('other'), id('taken')];
-    await appendToStream(db, taken, taken, 0, propertyWrite(taken, null, 1).events);
+    await appendToStream(store.db, taken, taken, 0, propertyWrite(taken, null, 1).events);
     const put = (n: string) => handler.handle(n, { kind: 'PutNode', properties: {} }, ctx);
     const results = await Promise.allSettled([put(first), put(other), put(taken)]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
-    expect(await readNodeDocument(db, other)).toMatchObject({ version: 1 });
-    expect(await readNodeDocument(db, taken)).toBeNull();
+    expect(await readNodeDocument(store.db, other)).toMatchObject({ version: 1 });
+    expect(await readNodeDocument(store.db, taken)).toBeNull();
   });
 });

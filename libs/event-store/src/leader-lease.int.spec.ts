@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { createTestDatabase } from '../../../test/support/databases';
+import { migratedTestDatabase } from '../../../test/support/migrated-database';
 import { waitFor } from '../../../test/support/ports';
 import { readCheckpoint, storeCheckpoint } from './checkpoints';
-import { Database } from './database';
 import { LeaderLease, LeaseFence, LeaseLost } from './leader-lease';
 
 const LEASE_MS = 1500;
@@ -22,25 +21,14 @@ function lease(url: string, name: string, label: string) {
 }
 
 describe('leader lease (real Postgres)', () => {
-  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-  let db: Database;
+  const store = migratedTestDatabase();
   const started: LeaderLease[] = [];
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    db = await Database.open(testDb.url);
-    await db.migrate();
-  });
   afterEach(async () => {
     await Promise.all(started.splice(0).map((l) => l.stop()));
   });
-  afterAll(async () => {
-    await db?.close();
-    await testDb?.drop();
-  });
 
   const startBoth = async (name: string) => {
-    const pair = [lease(testDb.url, name, 'a'), lease(testDb.url, name, 'b')];
+    const pair = [lease(store.url, name, 'a'), lease(store.url, name, 'b')];
     for (const p of pair) {
       started.push(p.lease);
       p.lease.start();
@@ -74,7 +62,7 @@ describe('leader lease (real Postgres)', () => {
     const term = BigInt(leader.lease.term!);
 
     // Hold the lease row: renewals (and takeovers) wait, as if Postgres stopped answering.
-    const blocker = new Client({ connectionString: testDb.url });
+    const blocker = new Client({ connectionString: store.url });
     await blocker.connect();
     await blocker.query('BEGIN');
     await blocker.query('SELECT * FROM leader_leases WHERE name = $1 FOR UPDATE', [name]);
@@ -106,7 +94,7 @@ describe('leader lease (real Postgres)', () => {
   it('a lease that lapsed in the database is not renewed: its holder learns it lost, and a new term starts', async () => {
     const name = `l-${randomBytes(3).toString('hex')}`;
     const { leader, standby } = await startBoth(name);
-    await db.query(`UPDATE leader_leases SET expires_at = now() WHERE name = $1`, [name]);
+    await store.db.query(`UPDATE leader_leases SET expires_at = now() WHERE name = $1`, [name]);
     await waitFor('the old term given up', async () =>
       leader.log.some((l) => l === 'lost: the lease expired or was taken over'),
     );
@@ -121,23 +109,29 @@ describe('leader lease (real Postgres)', () => {
     const checkpoint = `cp-${name}`;
     const { leader, standby } = await startBoth(name);
     const oldFence = leader.lease.fence as LeaseFence;
-    await storeCheckpoint(db, checkpoint, { transactionId: '10', position: '10' }, oldFence);
+    await storeCheckpoint(store.db, checkpoint, { transactionId: '10', position: '10' }, oldFence);
 
     await leader.lease.stop();
     await waitFor('the standby leading', async () => standby.lease.isLeader);
     const newFence = standby.lease.fence as LeaseFence;
 
     await expect(
-      storeCheckpoint(db, checkpoint, { transactionId: '99', position: '99' }, oldFence),
+      storeCheckpoint(store.db, checkpoint, { transactionId: '99', position: '99' }, oldFence),
     ).rejects.toBeInstanceOf(LeaseLost);
-    expect(await readCheckpoint(db, checkpoint)).toEqual({ transactionId: '10', position: '10' });
-    await storeCheckpoint(db, checkpoint, { transactionId: '20', position: '20' }, newFence);
-    expect(await readCheckpoint(db, checkpoint)).toEqual({ transactionId: '20', position: '20' });
+    expect(await readCheckpoint(store.db, checkpoint)).toEqual({
+      transactionId: '10',
+      position: '10',
+    });
+    await storeCheckpoint(store.db, checkpoint, { transactionId: '20', position: '20' }, newFence);
+    expect(await readCheckpoint(store.db, checkpoint)).toEqual({
+      transactionId: '20',
+      position: '20',
+    });
 
     // an expired term is refused too, even before anyone took over
-    await db.query(`UPDATE leader_leases SET expires_at = now() WHERE name = $1`, [name]);
+    await store.db.query(`UPDATE leader_leases SET expires_at = now() WHERE name = $1`, [name]);
     await expect(
-      storeCheckpoint(db, checkpoint, { transactionId: '30', position: '30' }, newFence),
+      storeCheckpoint(store.db, checkpoint, { transactionId: '30', position: '30' }, newFence),
     ).rejects.toBeInstanceOf(LeaseLost);
   });
 });

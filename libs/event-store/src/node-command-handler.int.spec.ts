@@ -1,11 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { evolveAll, NodeDocument, NodeEvent } from '@plexus/domain';
 import { builtInModuleTypes } from '@plexus/module-runtime';
-import { createTestDatabase } from '../../../test/support/databases';
+import { migratedTestDatabase } from '../../../test/support/migrated-database';
 import { waitFor } from '../../../test/support/ports';
 import { testSecretsCipher } from '../../../test/support/secrets';
 import { appendNodeWrite, NodeWrite } from './appendNodeWrites';
-import { Database } from './database';
 import { NodeCommandHandler, StoredNodeDocument } from './node-command-handler';
 import { readNodeDocument } from './node-documents';
 import { PreconditionFailed } from './precondition-failed';
@@ -31,22 +30,15 @@ function propertyWrite(from: NodeDocument, n: number): NodeWrite {
 }
 
 // One database for every test of this file.
-let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-let db: Database;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = await Database.open(testDb.url);
-  await db.migrate();
-});
-afterAll(async () => {
-  await db?.close();
-  await testDb?.drop();
-});
+const store = migratedTestDatabase();
 
 describe('NodeCommandHandler answers If-Match with the version the node is at (real Postgres)', () => {
   const handler = () =>
-    new NodeCommandHandler({ db, catalog: builtInModuleTypes(), secrets: testSecretsCipher() });
+    new NodeCommandHandler({
+      db: store.db,
+      catalog: builtInModuleTypes(),
+      secrets: testSecretsCipher(),
+    });
 
   it('a write whose If-Match is behind names the stored version', async () => {
     const nodeId = `behind-${randomBytes(3).toString('hex')}`;
@@ -67,12 +59,12 @@ describe('NodeCommandHandler answers If-Match with the version the node is at (r
   it('a write that read the node at its If-Match version but lost the append names where the winner left it', async () => {
     const nodeId = `raced-${randomBytes(3).toString('hex')}`;
     await handler().handle(nodeId, { kind: 'PutNode', properties: {} }, ctx);
-    const atOne = (await readNodeDocument(db, nodeId))!;
+    const atOne = (await readNodeDocument(store.db, nodeId))!;
     let refused: Promise<unknown> | undefined;
     // Another writer takes the node from version 1 to 3 in one transaction; the write with
     // If-Match 1 reads version 1 meanwhile (the winner has not committed) and its group-commit
     // statement waits for the winner's row lock.
-    await db.transaction(async (sql) => {
+    await store.db.transaction(async (sql) => {
       const second = propertyWrite(atOne, 2);
       await appendNodeWrite(sql, second);
       await appendNodeWrite(sql, propertyWrite(second.document, 3));
@@ -80,7 +72,7 @@ describe('NodeCommandHandler answers If-Match with the version the node is at (r
         .handle(nodeId, { kind: 'PutNode', properties: { b: '1' } }, { ...ctx, expectedVersion: 1 })
         .catch((err: unknown) => err);
       await waitFor('the write to wait for the row lock', async () => {
-        const [{ n }] = await db.query<{ n: number }>(
+        const [{ n }] = await store.db.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM pg_stat_activity
            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
         );
@@ -91,7 +83,7 @@ describe('NodeCommandHandler answers If-Match with the version the node is at (r
     expect(err).toBeInstanceOf(PreconditionFailed);
     // Not 2 (one past the If-Match version): the version the statement found under the lock.
     expect(err).toMatchObject({ expected: 1, actual: 3 });
-    expect(await readNodeDocument(db, nodeId)).toMatchObject({ version: 3 });
+    expect(await readNodeDocument(store.db, nodeId)).toMatchObject({ version: 3 });
   });
 });
 
@@ -101,7 +93,7 @@ describe('NodeCommandHandler learns what other replicas commit (real Postgres)',
     const stored: StoredNodeDocument[] = [];
     const make = () =>
       new NodeCommandHandler({
-        db,
+        db: store.db,
         catalog: builtInModuleTypes(),
         secrets: testSecretsCipher(),
         onCommitted: (s) => s && stored.push(s),
@@ -111,7 +103,7 @@ describe('NodeCommandHandler learns what other replicas commit (real Postgres)',
 
   /** Statements `work` sends to Postgres. */
   const statements = async (work: () => Promise<unknown>) => {
-    const spy = jest.spyOn(db, 'query');
+    const spy = jest.spyOn(store.db, 'query');
     try {
       await work();
       return spy.mock.calls.length;
@@ -131,7 +123,7 @@ describe('NodeCommandHandler learns what other replicas commit (real Postgres)',
       const sent = await statements(() => a.handle(nodeId, put(3), ctx));
       // without: the append on version 1 is refused, the node read, then appended
       expect(sent).toBe(learn ? 1 : 3);
-      expect(await readNodeDocument(db, nodeId)).toMatchObject({
+      expect(await readNodeDocument(store.db, nodeId)).toMatchObject({
         version: 3,
         properties: { n: '3' },
       });
@@ -149,6 +141,6 @@ describe('NodeCommandHandler learns what other replicas commit (real Postgres)',
       a.handle(nodeId, { kind: 'PutNode', properties: { n: '3' } }, ctx),
     );
     expect(sent).toBe(1);
-    expect(await readNodeDocument(db, nodeId)).toMatchObject({ version: 3 });
+    expect(await readNodeDocument(store.db, nodeId)).toMatchObject({ version: 3 });
   });
 });

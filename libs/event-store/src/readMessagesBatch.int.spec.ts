@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase } from '../../../test/support/databases';
+import { migratedTestDatabase } from '../../../test/support/migrated-database';
 import { appendToStream } from './appendToStream';
-import { Database } from './database';
 import { LOG_START, readMessagesBatch } from './readMessagesBatch';
 
 // A log Postgres has not analyzed yet, with payloads of a realistic size: the planner then chose
@@ -10,16 +9,12 @@ const TRANSACTIONS = 2000;
 const EVENTS_PER_TRANSACTION = 16;
 
 describe('readMessagesBatch on a long log (real Postgres)', () => {
-  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-  let db: Database;
+  const store = migratedTestDatabase();
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    db = await Database.open(testDb.url);
-    await db.migrate();
     for (let t = 0; t < TRANSACTIONS; t++)
       await appendToStream(
-        db,
+        store.db,
         `node-${t}`,
         `node-${t}`,
         0,
@@ -31,21 +26,17 @@ describe('readMessagesBatch on a long log (real Postgres)', () => {
         })),
       );
   });
-  afterAll(async () => {
-    await db?.close();
-    await testDb?.drop();
-  });
 
   it('reads on from its cursor, not from the start of the log', async () => {
     const total = TRANSACTIONS * EVENTS_PER_TRANSACTION;
-    const all = await readMessagesBatch(db, LOG_START, total);
+    const all = await readMessagesBatch(store.db, LOG_START, total);
     expect(all.events).toHaveLength(total);
-    const { cursor } = await readMessagesBatch(db, LOG_START, total - 50);
+    const { cursor } = await readMessagesBatch(store.db, LOG_START, total - 50);
 
     // Index entries the read went through, as Postgres counts them (its per-backend counters are
     // not flushed inside a transaction block): a relay that scanned the log from its start on
     // every batch slowed down as the log grew.
-    const { events, scanned } = await db.transaction(async (sql) => {
+    const { events, scanned } = await store.db.transaction(async (sql) => {
       const indexEntriesRead = async () => {
         const [row] = await sql.query<{ n: string }>(
           `SELECT pg_stat_get_xact_tuples_returned('events_relay_order'::regclass) AS n`,

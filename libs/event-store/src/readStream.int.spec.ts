@@ -1,23 +1,18 @@
 import { emptyNode, evolve, NodeDocument, NodeEvent } from '@plexus/domain';
 import { builtInModuleTypes } from '@plexus/module-runtime';
-import { createTestDatabase } from '../../../test/support/databases';
+import { migratedTestDatabase } from '../../../test/support/migrated-database';
 import { testSecretsCipher } from '../../../test/support/secrets';
-import { Database } from './database';
 import { NodeCommandHandler } from './node-command-handler';
 import { readNodeDocumentAt } from './readStream';
 import { openDocument } from './secrets-at-rest';
 
 describe('readNodeDocumentAt (real Postgres)', () => {
-  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-  let db: Database;
+  const store = migratedTestDatabase();
   const times: Date[] = [];
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    db = await Database.open(testDb.url);
-    await db.migrate();
     const handler = new NodeCommandHandler({
-      db,
+      db: store.db,
       catalog: builtInModuleTypes(),
       secrets: testSecretsCipher(),
     });
@@ -52,10 +47,6 @@ describe('readNodeDocumentAt (real Postgres)', () => {
       }
     }
   });
-  afterAll(async () => {
-    await db?.close();
-    await testDb?.drop();
-  });
 
   /** Documents as the API sees them: secrets decrypted (stored ciphertexts differ by their IVs). */
   const opened = (doc: NodeDocument | null) =>
@@ -63,7 +54,7 @@ describe('readNodeDocumentAt (real Postgres)', () => {
 
   /** The document at `version` by replaying the whole stream: what a snapshot must agree with. */
   async function fullReplay(version: number) {
-    const rows = await db.query<{ type: string; payload: any; secret_payload: any }>(
+    const rows = await store.db.query<{ type: string; payload: any; secret_payload: any }>(
       'SELECT type, payload, secret_payload FROM events WHERE stream_id = $1 AND stream_version <= $2 ORDER BY stream_version',
       ['deep', version],
     );
@@ -74,44 +65,48 @@ describe('readNodeDocumentAt (real Postgres)', () => {
   }
 
   it('writes snapshots as versions pass multiples of 100, and rebuilds any version equal to a full replay', async () => {
-    const snapshots = await db.query<{ version: number }>(
+    const snapshots = await store.db.query<{ version: number }>(
       'SELECT version FROM node_snapshots WHERE node_id = $1 ORDER BY version',
       ['deep'],
     );
     expect(snapshots.map((s) => s.version)).toEqual([100, 200]);
     for (const version of [1, 2, 99, 100, 101, 199, 200, 201, 250]) {
-      const doc = await readNodeDocumentAt(db, 'deep', { version });
+      const doc = await readNodeDocumentAt(store.db, 'deep', { version });
       expect(opened(doc)).toEqual(opened(await fullReplay(version)));
     }
     expect(
-      (await readNodeDocumentAt(db, 'deep', { version: 150 }))!.modules[0].config.message,
+      (await readNodeDocumentAt(store.db, 'deep', { version: 150 }))!.modules[0].config.message,
     ).toBe('v150');
-    const at150 = opened(await readNodeDocumentAt(db, 'deep', { version: 150 }));
+    const at150 = opened(await readNodeDocumentAt(store.db, 'deep', { version: 150 }));
     expect(at150!.properties.db_password).toBe('s3cret');
   });
 
   it('rebuilds by moment as well', async () => {
     for (const version of [50, 100, 150, 200, 250]) {
-      const doc = await readNodeDocumentAt(db, 'deep', { asOf: times[version] });
+      const doc = await readNodeDocumentAt(store.db, 'deep', { asOf: times[version] });
       expect(doc!.version).toBe(version);
     }
   });
 
   it('backfills snapshots missing for streams written before they existed', async () => {
-    await db.query('DELETE FROM node_snapshots WHERE node_id = $1', ['deep']);
-    expect(await readNodeDocumentAt(db, 'deep', { version: 230 })).toEqual(await fullReplay(230));
-    const snapshots = await db.query<{ version: number }>(
+    await store.db.query('DELETE FROM node_snapshots WHERE node_id = $1', ['deep']);
+    expect(await readNodeDocumentAt(store.db, 'deep', { version: 230 })).toEqual(
+      await fullReplay(230),
+    );
+    const snapshots = await store.db.query<{ version: number }>(
       'SELECT version FROM node_snapshots WHERE node_id = $1 ORDER BY version',
       ['deep'],
     );
     expect(snapshots.map((s) => s.version)).toEqual([100, 200]);
-    expect(await readNodeDocumentAt(db, 'deep', { version: 199 })).toEqual(await fullReplay(199));
+    expect(await readNodeDocumentAt(store.db, 'deep', { version: 199 })).toEqual(
+      await fullReplay(199),
+    );
   });
 
   it('returns null before the first event', async () => {
     expect(
-      await readNodeDocumentAt(db, 'deep', { asOf: new Date('2001-01-01T00:00:00Z') }),
+      await readNodeDocumentAt(store.db, 'deep', { asOf: new Date('2001-01-01T00:00:00Z') }),
     ).toBeNull();
-    expect(await readNodeDocumentAt(db, 'nobody', { version: 3 })).toBeNull();
+    expect(await readNodeDocumentAt(store.db, 'nobody', { version: 3 })).toBeNull();
   });
 });
