@@ -11,6 +11,12 @@ const base = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
 };
 
+// What the tiers' control planes leave on the shared NATS is purged once every file is done.
+const sharedNatsCleanup = {
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+};
+
 module.exports = {
   // Per-project testTimeout is not applied by jest 30; the default fits integration tests.
   testTimeout: 30_000,
@@ -22,9 +28,15 @@ module.exports = {
     },
     {
       ...base,
+      ...sharedNatsCleanup,
       displayName: 'int',
       testMatch: ['<rootDir>/{apps,libs,test,examples}/**/*.int.spec.ts'],
     },
-    { ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e.spec.ts'] },
+    {
+      ...base,
+      ...sharedNatsCleanup,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e.spec.ts'],
+    },
   ],
 };

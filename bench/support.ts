@@ -1,19 +1,9 @@
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { connect } from 'nats';
-import { Client } from 'pg';
-import {
-  DEFAULT_NATS_URL,
-  EVENTS_STREAM,
-  MEMBERSHIP_STREAM,
-  natsAuthOptions,
-  nodeDocumentKey,
-  nodeEventsFilter,
-  nodeDocumentSubject,
-  NODES_BUCKET_STREAM,
-  subjectToken,
-} from '@plexus/bus';
+import { DEFAULT_NATS_URL, natsAuthOptions } from '@plexus/bus';
+import { nodeIdsOf } from '../test/support/leftover-nodes';
+import { purgeNodesFromNats } from '../test/support/shared-nats-cleanup';
 
 /** The admin token every benchmark's control plane is started with. */
 export const BENCH_TOKEN = 'bench-admin-token-0123456789';
@@ -264,49 +254,12 @@ class HttpSocket {
 
 /**
  * Drops a run's database, then purges what its control plane put on the shared NATS for the nodes
- * that database held: their events (the events stream), their documents (the node-document
- * bucket) and their processes' joins and leaves (the membership stream). Both keep what they hold for a week or for good: left there, a day of benchmarks
- * (938,011 messages, 478 MB on the events stream) made the server take over 2 s to delete a
- * consumer on it while a publish to it waited as long, and a test run right after timed out.
- * Postgres is the source of truth, and the database is gone, so nothing of value is lost.
+ * that database held (see test/support/shared-nats-cleanup.ts).
  */
 export async function dropBenchDatabase(db: { url: string; drop(): Promise<void> }) {
-  const nodeIds = await benchNodeIds(db.url);
+  const nodeIds = await nodeIdsOf(db.url);
   await db.drop();
-  await purgeNodes(nodeIds).catch((err) =>
+  await purgeNodesFromNats(BENCH_NATS, nodeIds).catch((err) =>
     progress(`could not purge this run's events from NATS: ${(err as Error).message}`),
   );
-}
-
-/** Every node (and process) stream of a run's database; none when it was never migrated. */
-async function benchNodeIds(url: string): Promise<string[]> {
-  const client = new Client({ connectionString: url });
-  try {
-    await client.connect();
-    const { rows } = await client.query<{ node_id: string }>('SELECT DISTINCT node_id FROM events');
-    return rows.map((r) => r.node_id);
-  } catch {
-    return [];
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-async function purgeNodes(nodeIds: string[]): Promise<void> {
-  if (!nodeIds.length) return;
-  const nc = await connect({ ...BENCH_NATS, name: 'bench-cleanup' });
-  try {
-    const jsm = await nc.jetstreamManager();
-    for (const id of nodeIds) {
-      await jsm.streams.purge(EVENTS_STREAM, { filter: nodeEventsFilter(id) });
-      await jsm.streams.purge(MEMBERSHIP_STREAM, {
-        filter: `plexus.membership.${subjectToken(id)}.>`,
-      });
-      await jsm.streams
-        .purge(NODES_BUCKET_STREAM, { filter: nodeDocumentSubject(nodeDocumentKey(id)) })
-        .catch(() => undefined); // the bucket exists only once a node was relayed
-    }
-  } finally {
-    await nc.close();
-  }
 }

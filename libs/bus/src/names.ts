@@ -33,6 +33,9 @@ export const MEMBERSHIP_STREAM = 'PLEXUS_MEMBERSHIP';
 export const MEMBERSHIP_SUBJECTS = 'plexus.membership.>';
 export const membershipSubject = (nodeId: string, processId: string, what: 'joined' | 'left') =>
   `plexus.membership.${subjectToken(nodeId)}.${subjectToken(processId)}.${what}`;
+/** Every join and leave of a node's processes. */
+export const nodeMembershipFilter = (nodeId: string) =>
+  `plexus.membership.${subjectToken(nodeId)}.>`;
 
 /** Core NATS (fire and forget): heartbeats every second; applied-config reports. */
 export const heartbeatSubject = (nodeId: string, processId: string) =>
