@@ -34,7 +34,7 @@ export interface RelayOptions {
   onError?: (err: unknown) => void;
   onPublished?: (count: number, lagMs: number) => void;
   /** Told of every batch read that holds events, before publishing it (and again on a retry). */
-  onEventsRead?: (count: number) => void;
+  onEventsRead?: () => void;
   /** The relay stopped by itself: its leadership term ended. */
   onStoppedByLeaseLoss?: (reason: string) => void;
 }
@@ -143,7 +143,7 @@ export class Relay {
         }
         if (this.opts.mayPublish && !this.opts.mayPublish())
           throw new LeaseLost(fence ?? { lease: this.opts.name, term: 'unknown' });
-        this.opts.onEventsRead?.(batch.events.length);
+        this.opts.onEventsRead?.();
         const wanted = this.sink.documentsWanted
           ? await this.sink.documentsWanted(batch.latest)
           : batch.latest.map((l) => l.nodeId);

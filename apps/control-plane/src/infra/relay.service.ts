@@ -237,16 +237,17 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * A hint from another replica: wakes the relay; a document in it goes to the fast path (on the
-   * leader) and to this replica's write cache.
+   * A hint from another replica: wakes the relay. On the leader, a document in it goes to the fast
+   * path and to the write cache. A standby leaves it unread (its own hints come back to it too):
+   * it learns the document from the nodes bucket, where the leader puts it.
    */
   private hinted(data: Uint8Array) {
-    if (data.length) {
+    if (data.length && this.lease.isLeader) {
       const stored = storedDocumentOf(data);
       if (!stored)
         this.logger.warn('a relay hint carried something other than a node document: ignored');
       else {
-        if (this.lease.isLeader) this.putSoon(stored, 'standby');
+        this.putSoon(stored, 'standby');
         this.follower?.learn(stored);
       }
     }
@@ -256,7 +257,8 @@ export class RelayService implements OnApplicationBootstrap, OnModuleDestroy {
   /**
    * Keeps `follower` (the write path's document cache) current with what other replicas commit,
    * so that writes spread over replicas decide on the current document. The leader learns from
-   * the standbys' hints; a standby also follows the nodes bucket, where the leader puts its own.
+   * the standbys' hints; a standby follows the nodes bucket, where the leader puts every document
+   * (the standbys' included).
    */
   followPeerDocuments(follower: PeerDocumentFollower) {
     this.follower = follower;
