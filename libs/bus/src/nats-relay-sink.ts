@@ -96,8 +96,9 @@ const DIRECT_ACK_TIMEOUT_MS = 1000;
  * sink last wrote or read), so a put prepared by a leader that has since lost its lease (a
  * publish flushed after a freeze) cannot replace what the next leader wrote: it names a revision
  * that is no longer the last. When a put is refused the key is read again, and the document is
- * put again only if the stored one is not newer: a node's document in the bucket never goes back
- * to an older version, whoever writes.
+ * put again only if the stored one is older: a node's document in the bucket never goes back to
+ * an older version, whoever writes, and the relay never puts a version the bucket holds already
+ * (the writer's fast path may have put it first). Only a republish replaces the same version.
  *
  * No single message stops it: an event larger than the server's max_payload (written before the
  * limit was lowered) goes out as a TruncatedEvent under the same msg-id, and such a document is
@@ -157,13 +158,13 @@ export class NatsRelaySink {
     const sent = puts.filter((d): d is NodeDocument => d !== null);
     if (!sent.length) return Promise.resolve(puts.map(() => false));
     // One batch, so that the writes of one group commit leave in one socket write.
+    const messages = sent.map((d) => this.documentMessage(d));
+    const expected = messages.map((m) => m.expectedLastSubjectSequence);
     const acked = this.acked
-      .publishEach(
-        sent.map((d) => this.documentMessage(d)),
-        DIRECT_ACK_TIMEOUT_MS,
-        this.options.guard,
+      .publishEach(messages, DIRECT_ACK_TIMEOUT_MS, this.options.guard)
+      .then((results) =>
+        results.map((result, i) => this.settleDirect(sent[i], expected[i], result)),
       )
-      .then((results) => results.map((result, i) => this.settleDirect(sent[i], result)))
       .catch(() => sent.map(() => false)) // not leader any more, or no ack: the relay's put follows
       .finally(() => sent.forEach((d) => this.directPuts.delete(key(d))));
     const settled = acked.then(() => undefined);
@@ -171,10 +172,17 @@ export class NatsRelaySink {
     return acked.then((stored) => puts.map((d) => (d ? stored[sent.indexOf(d)] : false)));
   }
 
-  private settleDirect(d: NodeDocument, result: PublishResult): boolean {
+  private settleDirect(
+    d: NodeDocument,
+    revision: number | undefined,
+    result: PublishResult,
+  ): boolean {
     const k = key(d);
     if (!result.ok) {
-      this.known.delete(k); // compare-and-set refused: read the key again first
+      // Compare-and-set refused: the key is read again before the next put, unless the relay's
+      // put that won the race has told the revision meanwhile (forgetting it would send the
+      // node's next writes the slow way, through the relay, until it read the key again).
+      if (this.known.get(k)?.revision === revision) this.known.delete(k);
       return false;
     }
     // A put the relay made meanwhile may have stored a newer version: keep the newest.
@@ -216,7 +224,8 @@ export class NatsRelaySink {
     const desired = desiredProcessesFromEvents(
       events.filter((e) => SCALING_TYPES.has(e.type)).map(parseRecordedEvent),
     );
-    const puts = documents.filter((d) => this.isNotOlder(d));
+    // A version the bucket holds already (another put won the race) is not put again.
+    const puts = documents.filter((d) => this.isNewer(d));
     const [results] = await Promise.all([
       this.acked.publishEach(
         [
@@ -233,7 +242,7 @@ export class NatsRelaySink {
     const refusedEvent = results.slice(0, events.length).find((r) => !r.ok);
     if (refusedEvent && !refusedEvent.ok) throw new Error(refusedEvent.description);
     const conflicts = this.settleDocuments(puts, results.slice(events.length));
-    if (conflicts.length) await this.putDocuments(conflicts);
+    if (conflicts.length) await this.putUntilSettled(conflicts, (d) => this.isNewer(d));
     oversized.forEach((o) => this.options.onOversized?.(o));
   }
 
@@ -279,10 +288,21 @@ export class NatsRelaySink {
 
   /**
    * Puts node documents into the nodes bucket, never replacing a newer version of a node with an
-   * older one (compare-and-set, read again on conflict). What the relay does for each batch, and
-   * what a repair or a re-encryption uses to republish every current document.
+   * older one (compare-and-set, read again on conflict), but replacing the same version: what a
+   * repair or a re-encryption uses to republish every current document.
    */
-  async putDocuments(all: NodeDocument[]): Promise<{ put: number; skipped: number }> {
+  putDocuments(all: NodeDocument[]): Promise<{ put: number; skipped: number }> {
+    return this.putUntilSettled(all, (d) => this.isNotOlder(d));
+  }
+
+  /**
+   * Puts each document `replaces` allows over what the key holds, reading the key again and
+   * asking again whenever compare-and-set refuses a put.
+   */
+  private async putUntilSettled(
+    all: NodeDocument[],
+    replaces: (d: NodeDocument) => boolean,
+  ): Promise<{ put: number; skipped: number }> {
     const kv = await this.nodesBucket();
     const oversized: OversizedMessage[] = [];
     const documents = this.publishable(all, oversized);
@@ -296,7 +316,7 @@ export class NatsRelaySink {
         );
       const unknown = round === 0 ? pending.filter((d) => !this.known.has(key(d))) : pending;
       await this.learn(kv, unknown);
-      const puts = pending.filter((d) => this.isNotOlder(d));
+      const puts = pending.filter(replaces);
       const results = await this.acked.publishEach(
         puts.map((d) => this.documentMessage(d)),
         this.ackTimeoutMs,
@@ -336,6 +356,14 @@ export class NatsRelaySink {
   /** False when the bucket is known to hold a newer version of the node than `d`. */
   private isNotOlder(d: NodeDocument) {
     return (this.known.get(key(d))?.version ?? -1) <= d.version;
+  }
+
+  /**
+   * True when the bucket is not known to hold `d`'s version or a newer one. The relay puts only
+   * these: workers get each version once.
+   */
+  private isNewer(d: NodeDocument) {
+    return (this.known.get(key(d))?.version ?? -1) < d.version;
   }
 
   /** Records what was stored; returns the documents refused by compare-and-set, to read again. */
