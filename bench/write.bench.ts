@@ -305,6 +305,15 @@ async function main() {
       etcdLoadGeneratorCpuMsPerPut: etcdRun
         ? round(sum(etcdRounds, (r) => r.loadGeneratorCpuMs) / etcdRun.count, 3)
         : null,
+      // On two cores the ratio follows these: CPU per write of every process involved, the load
+      // generator included, against the same for an etcd put.
+      allProcessesCpuMsPerWrite: round(
+        cpuMsPerWrite + postgresCpuMsPerWrite + (natsCpuMsPerWrite ?? 0) + clientCpuMsPerWrite,
+        3,
+      ),
+      etcdAllProcessesCpuMsPerPut: etcdRun
+        ? round(sum(etcdRounds, (r) => r.serverCpuMs + r.loadGeneratorCpuMs) / etcdRun.count, 3)
+        : null,
       peerErrors: (etcdRun?.errors ?? 0) + natsKv.errors,
       peerValueBytes: load.valueBytes,
       nodes: NODES,
