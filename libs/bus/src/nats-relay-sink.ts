@@ -159,11 +159,10 @@ export class NatsRelaySink {
     if (!sent.length) return Promise.resolve(puts.map(() => false));
     // One batch, so that the writes of one group commit leave in one socket write.
     const messages = sent.map((d) => this.documentMessage(d));
-    const expected = messages.map((m) => m.expectedLastSubjectSequence);
     const acked = this.acked
       .publishEach(messages, DIRECT_ACK_TIMEOUT_MS, this.options.guard)
       .then((results) =>
-        results.map((result, i) => this.settleDirect(sent[i], expected[i], result)),
+        results.map((result, i) => this.settleDirect(sent[i], messages[i], result)),
       )
       .catch(() => sent.map(() => false)) // not leader any more, or no ack: the relay's put follows
       .finally(() => sent.forEach((d) => this.directPuts.delete(key(d))));
@@ -172,17 +171,10 @@ export class NatsRelaySink {
     return acked.then((stored) => puts.map((d) => (d ? stored[sent.indexOf(d)] : false)));
   }
 
-  private settleDirect(
-    d: NodeDocument,
-    revision: number | undefined,
-    result: PublishResult,
-  ): boolean {
+  private settleDirect(d: NodeDocument, sent: OutgoingMessage, result: PublishResult): boolean {
     const k = key(d);
     if (!result.ok) {
-      // Compare-and-set refused: the key is read again before the next put, unless the relay's
-      // put that won the race has told the revision meanwhile (forgetting it would send the
-      // node's next writes the slow way, through the relay, until it read the key again).
-      if (this.known.get(k)?.revision === revision) this.known.delete(k);
+      this.forgetRefused(d, sent);
       return false;
     }
     // A put the relay made meanwhile may have stored a newer version: keep the newest.
@@ -226,13 +218,14 @@ export class NatsRelaySink {
     );
     // A version the bucket holds already (another put won the race) is not put again.
     const puts = documents.filter((d) => this.isNewer(d));
+    const documentMessages = puts.map((d) => this.documentMessage(d));
     const [results] = await Promise.all([
       this.acked.publishEach(
         [
           ...events.map((e) => this.eventMessage(e, oversized)),
           // Sent together with the events: a worker that sees a document before its events is
           // fine. A KV put is a publish to the bucket's subject for the key.
-          ...puts.map((d) => this.documentMessage(d)),
+          ...documentMessages,
         ],
         this.ackTimeoutMs,
         this.options.guard,
@@ -241,7 +234,7 @@ export class NatsRelaySink {
     ]);
     const refusedEvent = results.slice(0, events.length).find((r) => !r.ok);
     if (refusedEvent && !refusedEvent.ok) throw new Error(refusedEvent.description);
-    const conflicts = this.settleDocuments(puts, results.slice(events.length));
+    const conflicts = this.settleDocuments(puts, documentMessages, results.slice(events.length));
     if (conflicts.length) await this.putUntilSettled(conflicts, (d) => this.isNewer(d));
     oversized.forEach((o) => this.options.onOversized?.(o));
   }
@@ -317,12 +310,9 @@ export class NatsRelaySink {
       const unknown = round === 0 ? pending.filter((d) => !this.known.has(key(d))) : pending;
       await this.learn(kv, unknown);
       const puts = pending.filter(replaces);
-      const results = await this.acked.publishEach(
-        puts.map((d) => this.documentMessage(d)),
-        this.ackTimeoutMs,
-        this.options.guard,
-      );
-      const conflicts = this.settleDocuments(puts, results);
+      const messages = puts.map((d) => this.documentMessage(d));
+      const results = await this.acked.publishEach(messages, this.ackTimeoutMs, this.options.guard);
+      const conflicts = this.settleDocuments(puts, messages, results);
       put += puts.length - conflicts.length;
       pending = conflicts;
     }
@@ -369,18 +359,30 @@ export class NatsRelaySink {
   /** Records what was stored; returns the documents refused by compare-and-set, to read again. */
   private settleDocuments(
     documents: NodeDocument[],
-    results: Awaited<ReturnType<AckedPublisher['publishEach']>>,
+    sent: OutgoingMessage[],
+    results: PublishResult[],
   ): NodeDocument[] {
     const conflicts: NodeDocument[] = [];
     documents.forEach((d, i) => {
       const r = results[i];
       if (r.ok) this.known.set(key(d), { revision: r.seq, version: d.version });
       else if (r.errCode === WRONG_LAST_SEQUENCE) {
-        this.known.delete(key(d));
+        this.forgetRefused(d, sent[i]);
         conflicts.push(d);
       } else throw new Error(r.description);
     });
     return conflicts;
+  }
+
+  /**
+   * Compare-and-set refused `sent`, a put of `d`: the key is read again before its next put,
+   * unless the put that won the race (the relay's or the fast path's, on this sink) has told the
+   * key's revision meanwhile. Forgetting that would send the node's next puts through a read of
+   * the key, and its next writes the slow way, through the relay.
+   */
+  private forgetRefused(d: NodeDocument, sent: OutgoingMessage) {
+    const k = key(d);
+    if (this.known.get(k)?.revision === sent.expectedLastSubjectSequence) this.known.delete(k);
   }
 
   /** Reads the current revision (and version) of each document's key. */
